@@ -1,0 +1,78 @@
+"""What `analytics status` and `/analytics` show: the effective setting and the rule that decided it."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from blackboxai.analytics.core import Analytics
+
+__all__ = ["collect_status", "render_status"]
+
+_STORED_TEXT = {
+    "fresh": "never asked",
+    "not-asked": "never answered",
+    "consented": "opted in",
+    "disabled": "permanently disabled",
+    "odd": "unreadable",
+}
+
+
+def collect_status(analytics: Analytics) -> dict[str, Any]:
+    """Plain data; reads files but writes nothing (status never creates an id)."""
+    decision = analytics.decision
+    state = analytics.state
+    last = None
+    try:
+        last = json.loads((analytics.data_dir / "upload.last.json").read_text())
+    except (OSError, ValueError):
+        pass
+    return {
+        "reporting": analytics.reporting,
+        "would_report": bool(decision and decision.report),
+        "why": decision.why if decision else "not decided",
+        "stored": state.stored.value,
+        "state_problem": state.problem,
+        "uuid": state.uuid,
+        "state_file": str(analytics.state_path),
+        "backends": {
+            "posthog": {"host": analytics.posthog[0]},
+            "mixpanel": {"host": analytics.mixpanel[0]} if analytics.mixpanel else None,
+        },
+        "pending": analytics.pending_count(),
+        "dropped": analytics.spool.dropped(),
+        "last_delivery": last,
+        "debug": analytics.debug,
+    }
+
+
+def _delivery_text(last: dict[str, Any] | None) -> str:
+    if not last:
+        return "none yet"
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(last.get("time", 0)))
+    parts = [f"{name} sent {n}" for name, n in sorted(last.get("sent", {}).items())]
+    parts += [f"{name} failed ({why})" for name, why in sorted(last.get("errors", {}).items())]
+    return f"{when}: " + (", ".join(parts) if parts else "nothing to send")
+
+
+def render_status(s: dict[str, Any]) -> str:
+    stored = _STORED_TEXT.get(s["stored"], s["stored"])
+    if s["state_problem"]:
+        stored += f" ({s['state_problem']})"
+    mixpanel = s["backends"]["mixpanel"]
+    lines = [
+        f"Reporting:     {'yes' if s['would_report'] else 'no'} ({s['why']})",
+        f"Stored choice: {stored}",
+        f"Anonymous id:  {s['uuid'] or 'none yet'}",
+        f"State file:    {s['state_file']}",
+        f"PostHog:       {s['backends']['posthog']['host']}",
+        f"Mixpanel:      {mixpanel['host'] if mixpanel else 'not configured'}",
+        f"Waiting:       {s['pending']} events"
+        + (f" ({s['dropped']} older ones dropped: the queue was full)" if s["dropped"] else ""),
+        f"Last delivery: {_delivery_text(s['last_delivery'])}",
+    ]
+    if s["debug"]:
+        lines.append("Debug:         on (dry run: events are printed, nothing is sent)")
+    return "\n".join(lines)

@@ -1,0 +1,123 @@
+"""A session's life: consent first, then `launched`, the work, and an `exit` event on every way out."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from blackboxai.analytics import Analytics
+from blackboxai.settings import Settings
+
+__all__ = ["make_analytics", "resolve_consent", "run_session"]
+
+
+def err(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def make_analytics(settings: Settings) -> Analytics:
+    return Analytics(
+        logfile=settings.analytics_log,
+        posthog_host=settings.analytics_posthog_host,
+        posthog_project_api_key=settings.analytics_posthog_project_api_key,
+        mixpanel_token=settings.analytics_mixpanel_token,
+        mixpanel_host=settings.analytics_mixpanel_host,
+        debug=bool(settings.analytics_debug),
+    )
+
+
+def resolve_consent(
+    analytics: Analytics,
+    settings: Settings,
+    *,
+    ask: Callable[[], bool | None],
+    tty: bool | None = None,
+) -> int | None:
+    """Apply --analytics-disable, the consent rules and the question; returns an exit code on failure."""
+    from blackboxai.analytics.consent import Stored
+
+    if settings.analytics_disable:
+        was_disabled = analytics.state.stored is Stored.DISABLED
+        if not analytics.disable(permanently=True):
+            err(f"blackboxai: could not disable analytics: {analytics.last_error}")
+            return 1
+        if not was_disabled:
+            print("Analytics are now permanently disabled; nothing will be sent.")
+    decision = analytics.decide(
+        settings.analytics, tty=tty, flag_source=settings.source("analytics")
+    )
+    if decision.note:
+        err(decision.note)
+    if decision.ask:
+        answer = ask()
+        if answer is True and not analytics.opt_in():
+            err(f"blackboxai: could not store your answer: {analytics.last_error}")
+        elif answer is False and not analytics.disable(permanently=True):
+            err(f"blackboxai: could not store your answer: {analytics.last_error}")
+        decision = analytics.decide(settings.analytics, tty=False, flag_source=settings.source("analytics"))
+    if decision.report:
+        analytics.enable()
+    if analytics.debug:
+        err(f"analytics debug: reporting: {'yes' if analytics.reporting else 'no'} ({decision.why})")
+        if analytics.state.problem:
+            err(f"analytics debug: state file {analytics.state_path}: {analytics.state.problem}")
+    return None
+
+
+def run_session(
+    analytics: Analytics,
+    settings: Settings,
+    *,
+    files: list[str],
+    message: str | None,
+    exit_now: bool,
+    status: Callable[[], str],
+) -> int:
+    """Run the host program; whatever happens, record why it ended and hand events off."""
+    from blackboxai.analytics.scrub import exception_properties
+
+    analytics.event("launched")
+    reason, code = "exit_flag", 0
+    try:
+        if not exit_now:
+            reason, code = _work(analytics, settings, files, message, status)
+    except KeyboardInterrupt:
+        print()
+        reason, code = "ctrl_c", 130
+    except Exception as exc:
+        analytics.event("exception", **exception_properties(exc))
+        err(f"blackboxai: unexpected error: {type(exc).__name__}: {exc}")
+        reason, code = "error", 1
+    finally:
+        analytics.event("exit", reason=reason)
+        analytics.close()
+    return code
+
+
+def _work(
+    analytics: Analytics,
+    settings: Settings,
+    files: list[str],
+    message: str | None,
+    status: Callable[[], str],
+) -> tuple[str, int]:
+    from blackboxai.session import Session, SessionConfig
+
+    root = Path.cwd()
+    paths = tuple(Path(f) if os.path.isabs(f) else root / f for f in [*settings.file, *files])
+    config = SessionConfig(
+        model=settings.model,
+        edit_format=settings.edit_format,
+        api_base=settings.openai_api_base,
+        api_key=settings.openai_api_key,
+        files=paths,
+        root=root,
+    )
+    session = Session(config, analytics, status=status)
+    session.check_model()
+    if message is not None:
+        ok = session.run_message(message)
+        return ("message_sent", 0) if ok else ("message_failed", 1)
+    return session.run_loop(), 0

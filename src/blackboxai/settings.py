@@ -1,0 +1,199 @@
+"""Settings from built-in defaults, YAML config files, BLACKBOXAI_* variables and the command line."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CONFIG_NAME", "OPTIONS", "ConfigError", "Settings", "config_files", "load_settings"]
+
+CONFIG_NAME = ".blackboxai.conf.yml"
+
+# Option name -> kind. Every one can be set on the command line (--NAME), in YAML (NAME: value)
+# and in the environment (BLACKBOXAI_NAME, dashes as underscores).
+OPTIONS: dict[str, str] = {
+    "analytics": "bool",
+    "analytics-disable": "bool",
+    "analytics-log": "str",
+    "analytics-debug": "bool",
+    "analytics-posthog-host": "str",
+    "analytics-posthog-project-api-key": "str",
+    "analytics-mixpanel-token": "str",
+    "analytics-mixpanel-host": "str",
+    "model": "str",
+    "edit-format": "edit-format",
+    "openai-api-base": "str",
+    "openai-api-key": "str",
+    "file": "list",
+}
+EDIT_FORMATS = ("whole", "diff")
+DEFAULTS: dict[str, Any] = {
+    "analytics": None,
+    "analytics-disable": False,
+    "analytics-debug": False,
+    "model": "gpt-4o-mini",
+    "edit-format": "whole",
+    "file": [],
+}
+# Older, widely used variables, below our own BLACKBOXAI_* ones.
+FOREIGN_ENV = {"openai-api-base": "OPENAI_API_BASE", "openai-api-key": "OPENAI_API_KEY"}
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+class ConfigError(Exception):
+    """Bad configuration: one line naming the file (and line) or the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    values: Mapping[str, Any]
+    sources: Mapping[str, str] = field(default_factory=dict)  # option -> where its value came from
+    warnings: tuple[str, ...] = ()
+
+    def __getattr__(self, name: str) -> Any:
+        key = name.replace("_", "-")
+        if key in OPTIONS:
+            return self.values.get(key, DEFAULTS.get(key))
+        raise AttributeError(name)
+
+    def source(self, option: str) -> str:
+        return self.sources.get(option, "the default")
+
+
+def env_name(option: str) -> str:
+    return "BLACKBOXAI_" + option.upper().replace("-", "_")
+
+
+def _check(option: str, value: Any, where: str) -> Any:
+    """Validate a config value's type; raise ConfigError naming where it came from."""
+    kind = OPTIONS[option]
+    if kind == "bool" and not isinstance(value, bool):
+        raise ConfigError(f"{where}: {option} must be true or false, not {value!r}")
+    if kind == "str" and not isinstance(value, str):
+        raise ConfigError(f"{where}: {option} must be a string, not {value!r}")
+    if kind == "edit-format" and value not in EDIT_FORMATS:
+        raise ConfigError(f"{where}: {option} must be one of {', '.join(EDIT_FORMATS)}, not {value!r}")
+    if kind == "list":
+        if isinstance(value, str):
+            return [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: {option} must be a path or a list of paths")
+    return value
+
+
+def _parse_env(option: str, raw: str, var: str) -> Any:
+    kind = OPTIONS[option]
+    if kind == "bool":
+        lowered = raw.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ConfigError(f"{var} must be true or false, not {raw!r}")
+    if kind == "list":
+        return [p for p in raw.split(os.pathsep) if p]
+    return _check(option, raw, var)
+
+
+def read_config(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """Parse one YAML file with the safe loader; return its valid options and warnings."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a directory") from None
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc}") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"config file {path}{where}: {problem}") from None
+    if data is None:
+        return {}, []
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path}: expected a mapping of option: value")
+    lines = {}
+    if isinstance(node, yaml.MappingNode):
+        lines = {k.value: k.start_mark.line + 1 for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
+    values: dict[str, Any] = {}
+    warnings: list[str] = []
+    for key, value in data.items():
+        at = f"config file {path}, line {lines.get(str(key), '?')}"
+        if not isinstance(key, str) or key not in OPTIONS:
+            warnings.append(f"blackboxai: ignoring unknown option {key!r} in {at}")
+            continue
+        values[key] = _check(key, value, at)
+    return values, warnings
+
+
+def git_root(start: Path) -> Path | None:
+    """The enclosing git work tree, found by walking up (no subprocess on the start-up path)."""
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists():
+            return directory
+    return None
+
+
+def config_files(cwd: Path, home: Path) -> list[Path]:
+    """Implicit config files, lowest priority first; each existing file once."""
+    candidates = [home / CONFIG_NAME]
+    root = git_root(cwd)
+    if root is not None:
+        candidates.append(root / CONFIG_NAME)
+    candidates.append(cwd / CONFIG_NAME)
+    seen: list[Path] = []
+    for path in candidates:
+        if path.is_file() and all(not _same(path, other) for other in seen):
+            seen.append(path)
+    return seen
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
+
+
+def load_settings(
+    cli: Mapping[str, Any],
+    *,
+    env: Mapping[str, str],
+    cwd: Path,
+    home: Path,
+    config: Path | None = None,
+) -> Settings:
+    """Merge every source, later ones winning: defaults, YAML files, --config, env, command line."""
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    warnings: list[str] = []
+    files = config_files(cwd, home) + ([config] if config is not None else [])
+    for path in files:
+        found, notes = read_config(path)
+        warnings.extend(notes)
+        values.update(found)
+        sources.update({k: str(path) for k in found})
+    for option, var in FOREIGN_ENV.items():
+        if env.get(var):
+            values[option], sources[option] = env[var], var
+    for option in OPTIONS:
+        var = env_name(option)
+        raw = env.get(var)
+        if raw is not None and raw != "":
+            values[option], sources[option] = _parse_env(option, raw, var), var
+    for option, value in cli.items():
+        if value is not None:
+            values[option] = value
+            sources[option] = f"--{option}" if value is not False or OPTIONS[option] != "bool" else f"--no-{option}"
+    return Settings(values=values, sources=sources, warnings=tuple(warnings))

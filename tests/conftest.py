@@ -1,0 +1,62 @@
+"""Every test runs in its own HOME, data dir and working dir, with no CI or tracking variables leaking in."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from blackboxai.analytics.consent import CI_VARIABLES
+
+sys.path.insert(0, str(Path(__file__).parent))  # helper modules: loopback, fake_openai
+
+from loopback import Backend  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """HOME, XDG_DATA_HOME and cwd under tmp_path; CI, DO_NOT_TRACK and our variables cleared."""
+    for name in list(os.environ):
+        if name.startswith(("BLACKBOXAI_", "OPENAI_")) or name in CI_VARIABLES or name == "DO_NOT_TRACK":
+            monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    work = tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.chdir(work)
+    return tmp_path
+
+
+@pytest.fixture
+def data_dir(isolated: Path) -> Path:
+    return isolated / "home" / ".local" / "share" / "blackboxai"
+
+
+@pytest.fixture
+def backend() -> Iterator[Backend]:
+    with Backend() as server:
+        yield server
+
+
+def run_cli(*args: str, input: str | None = None, env: dict[str, str] | None = None,
+            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """The real console entry point in a child process, as a user would run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "blackboxai", *args],
+        input=input if input is not None else "",
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def cli():
+    return run_cli
