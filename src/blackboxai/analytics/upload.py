@@ -34,6 +34,8 @@ class UploadConfig:
     data_dir: str
     posthog: tuple[str, str] | None = None  # (host, project api key)
     mixpanel: tuple[str, str] | None = None  # (host, token)
+    connect_timeout: float = UPLOAD_CONNECT_TIMEOUT
+    read_timeout: float = UPLOAD_READ_TIMEOUT
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -42,7 +44,13 @@ class UploadConfig:
     def from_json(cls, text: str) -> UploadConfig:
         data = json.loads(text)
         ph, mp = data.get("posthog"), data.get("mixpanel")
-        return cls(str(data["data_dir"]), tuple(ph) if ph else None, tuple(mp) if mp else None)  # type: ignore[arg-type]
+        return cls(
+            str(data["data_dir"]),
+            (str(ph[0]), str(ph[1])) if ph else None,
+            (str(mp[0]), str(mp[1])) if mp else None,
+            float(data.get("connect_timeout", UPLOAD_CONNECT_TIMEOUT)),
+            float(data.get("read_timeout", UPLOAD_READ_TIMEOUT)),
+        )
 
 
 @dataclass
@@ -62,7 +70,7 @@ def make_sinks(config: UploadConfig) -> tuple[dict[str, Sink], dict[str, str]]:
     """Build the configured adapters; an SDK that fails to import or construct is reported, not raised."""
     sinks: dict[str, Sink] = {}
     errors: dict[str, str] = {}
-    timeouts = (UPLOAD_CONNECT_TIMEOUT, UPLOAD_READ_TIMEOUT)
+    timeouts = (config.connect_timeout, config.read_timeout)
     if config.posthog:
         try:
             from blackboxai.analytics.backends.posthog_sink import PostHogSink
@@ -113,6 +121,7 @@ def _read_records(path: Path) -> list[Record]:
 def _deliver_file(
     path: Path,
     sinks: dict[str, Sink],
+    configured: set[str],
     store: StateStore,
     outcome: Outcome,
     sleep: Callable[[float], None],
@@ -124,7 +133,9 @@ def _deliver_file(
     for record in records:
         targets = record.get("to")
         wanted = set(targets) if isinstance(targets, list) else set()
-        owed[str(record["id"])] = wanted & set(sinks)  # a backend no longer configured is dropped
+        # A backend no longer configured is dropped; one configured but broken (its SDK failed
+        # to import or construct) keeps its events for a later run.
+        owed[str(record["id"])] = wanted & configured
     for name, sink in sinks.items():
         mine = [r for r in records if name in owed[str(r["id"])]]
         for start in range(0, len(mine), sink.max_batch):
@@ -177,19 +188,27 @@ def deliver(
             outcome.busy = True
             return outcome
         spool.claim()
-        claimed = spool.claimed()
-        if not claimed:
+        if not spool.claimed():
             return outcome
         built: dict[str, Sink] = {}
         if sinks is None:
             built, outcome.errors = make_sinks(config)
         active = sinks if sinks is not None else built
+        configured = set(active) | {n for n, c in (("posthog", config.posthog), ("mixpanel", config.mixpanel)) if c}
         try:
-            for path in claimed:
-                left = _deliver_file(path, active, store, outcome, sleep)
-                if left:
-                    spool.append([json.dumps(r, separators=(",", ":")) for r in left])
-                path.unlink()  # a kill before this line means a resend: at-least-once
+            # Events spooled while we send are picked up too, for a few rounds; after any
+            # failure we stop, or we would resend what we just put back.
+            for _ in range(3):
+                for path in spool.claimed():
+                    left = _deliver_file(path, active, configured, store, outcome, sleep)
+                    if left:
+                        spool.append([json.dumps(r, separators=(",", ":")) for r in left])
+                    path.unlink()  # a kill before this line means a resend: at-least-once
+                if outcome.errors:
+                    break
+                spool.claim()
+                if not spool.claimed():
+                    break
         finally:
             for sink in built.values():
                 with contextlib.suppress(Exception):

@@ -59,6 +59,10 @@ class MixpanelSink:
             if str(exc).startswith("Mixpanel error"):
                 raise SinkError("rejected", "status 0") from None
             raise SinkError("retry", "unreadable answer") from None
+        except (KeyError, TypeError, ValueError):
+            # The SDK indexes the answer's "status" blindly: a 5xx with some other JSON body
+            # surfaces as a KeyError. The server did answer, so it is worth one more try.
+            raise SinkError("retry", "unreadable answer") from None
 
     def close(self) -> None:
         self._consumer._session.close()
