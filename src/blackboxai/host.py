@@ -52,10 +52,16 @@ def resolve_consent(
         err(decision.note)
     if decision.ask:
         answer = ask()
-        if answer is True and not analytics.opt_in():
-            err(f"blackboxai: could not store your answer: {analytics.last_error}")
-        elif answer is False and not analytics.disable(permanently=True):
-            err(f"blackboxai: could not store your answer: {analytics.last_error}")
+        if answer is True:
+            if analytics.opt_in():
+                print("Thank you. Turn analytics off any time with `blackboxai analytics off`.")
+            else:
+                err(f"blackboxai: could not store your answer: {analytics.last_error}")
+        elif answer is False:
+            if analytics.disable(permanently=True):
+                print("Analytics are off for good. `blackboxai analytics on` changes that.")
+            else:
+                err(f"blackboxai: could not store your answer: {analytics.last_error}")
         decision = analytics.decide(settings.analytics, tty=False, flag_source=settings.source("analytics"))
     if decision.report:
         analytics.enable()
