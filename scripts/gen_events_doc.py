@@ -1,0 +1,12 @@
+"""Regenerate docs/events.md from the catalogue data: `python scripts/gen_events_doc.py`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from blackboxai.analytics.catalogue import load_catalogue, render_markdown
+
+if __name__ == "__main__":
+    target = Path(__file__).resolve().parents[1] / "docs" / "events.md"
+    target.write_text(render_markdown(load_catalogue()), encoding="utf-8")
+    print(f"wrote {target}")
