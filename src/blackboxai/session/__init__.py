@@ -1,0 +1,7 @@
+"""The coding-assistant session whose real work (messages, edits, commands) yields analytics."""
+
+from __future__ import annotations
+
+from blackboxai.session.chat import Session, SessionConfig
+
+__all__ = ["Session", "SessionConfig"]

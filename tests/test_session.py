@@ -1,0 +1,507 @@
+"""The session end to end: real files, real httpx, a loopback endpoint, recorded events."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from blackboxai.session import Session, SessionConfig
+from blackboxai.session.chat import is_known_model
+from fake_openai import FakeOpenAI, HTTPError, Raw, Reply
+
+API_KEY = "sk-test-SECRET-0123456789"
+ORIGINAL = "def greet():\n    return 'hello'\n"
+
+
+class Recorder:
+    """Test double for the analytics dependency: remembers every event."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    def event(self, name: str, **props: Any) -> None:
+        self.events.append((name, props))
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.events]
+
+    def props(self, name: str) -> dict[str, Any]:
+        [found] = [props for event, props in self.events if event == name]
+        return found
+
+
+class Harness:
+    """A session wired to a recorder, captured output and a fake endpoint."""
+
+    def __init__(self, root: Path, api: FakeOpenAI, **config: Any) -> None:
+        self.root, self.api, self.analytics = root, api, Recorder()
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self.status: Callable[[], str] | None = None
+        settings: dict[str, Any] = {"api_base": api.url, "api_key": API_KEY, "root": root}
+        settings.update(config)
+        self.session = Session(
+            SessionConfig(**settings),
+            self.analytics,
+            out=self.out.append,
+            err=self.err.append,
+            status=lambda: self.status() if self.status else "",
+        )
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proxy in the environment must not divert loopback test traffic."""
+    for name in (
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def api() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Path:
+    path = tmp_path / "greeter.py"
+    path.write_text(ORIGINAL)
+    return path
+
+
+@pytest.fixture
+def make(tmp_path: Path, api: FakeOpenAI) -> Callable[..., Harness]:
+    return lambda **config: Harness(tmp_path, api, **config)
+
+
+WHOLE_REPLY = "Sure.\n\ngreeter.py\n```python\ndef greet():\n    return 'hi'\n```\n"
+DIFF_REPLY = (
+    "greeter.py\n```python\n<<<<<<< SEARCH\n    return 'hello'\n=======\n"
+    "    return 'howdy'\n>>>>>>> REPLACE\n```\n"
+)
+
+
+# -- sending messages --------------------------------------------------------------------
+
+
+def test_whole_edit_end_to_end(make: Callable[..., Harness], app: Path) -> None:
+    h = make(files=(Path("greeter.py"),))
+    h.api.replies.append(
+        Reply(WHOLE_REPLY, {"prompt_tokens": 40, "completion_tokens": 9, "total_tokens": 49})
+    )
+    assert h.session.send("make it say hi") is True
+    assert app.read_text() == "def greet():\n    return 'hi'\n"
+    assert h.out == [WHOLE_REPLY, "Applied edit to greeter.py."]
+    assert h.analytics.names() == ["message_send", "edit_applied"]
+    sent = h.analytics.props("message_send")
+    assert {k: v for k, v in sent.items() if k != "duration_s"} == {
+        "main_model": "gpt-4o-mini",
+        "edit_format": "whole",
+        "prompt_tokens": 40,
+        "completion_tokens": 9,
+        "total_tokens": 49,
+    }
+    assert isinstance(sent["duration_s"], float)
+    assert sent["duration_s"] == round(sent["duration_s"], 3)
+    assert h.analytics.props("edit_applied") == {
+        "edit_format": "whole",
+        "files_changed": 1,
+        "blocks": 1,
+    }
+
+
+def test_request_carries_format_prompt_file_content_and_message(
+    make: Callable[..., Harness], app: Path
+) -> None:
+    h = make(files=(app,), edit_format="diff", model="gpt-4o")
+    h.api.replies.append("No changes needed.")
+    h.session.send("explain greet")
+    [request] = h.api.requests
+    assert request.headers["Authorization"] == f"Bearer {API_KEY}"
+    assert request.body["model"] == "gpt-4o"
+    system, user = request.body["messages"]
+    assert system["role"] == "system" and "<<<<<<< SEARCH" in system["content"]
+    assert user["role"] == "user"
+    assert "greeter.py\n```\n" + ORIGINAL + "```" in user["content"]
+    assert str(app.parent) not in user["content"]  # paths are relative to root
+    assert user["content"].endswith("explain greet")
+    assert h.analytics.names() == ["message_send"]  # no edits, no edit events
+
+
+def test_diff_edit_end_to_end(make: Callable[..., Harness], app: Path) -> None:
+    h = make(files=(app,), edit_format="diff")
+    h.api.replies.append(DIFF_REPLY)
+    assert h.session.send("howdy please")
+    assert app.read_text() == "def greet():\n    return 'howdy'\n"
+    assert h.analytics.props("edit_applied") == {
+        "edit_format": "diff",
+        "files_changed": 1,
+        "blocks": 1,
+    }
+
+
+def test_non_matching_diff_changes_nothing_and_says_so(
+    make: Callable[..., Harness], app: Path
+) -> None:
+    h = make(files=(app,), edit_format="diff")
+    h.api.replies.append(DIFF_REPLY.replace("'hello'", "'bonjour'", 1))
+    assert h.session.send("howdy please")
+    assert app.read_text() == ORIGINAL
+    assert h.err == ["Edit to greeter.py failed: the SEARCH text was not found; nothing changed."]
+    assert h.analytics.names() == ["message_send", "edit_failed"]
+    assert h.analytics.props("edit_failed") == {
+        "edit_format": "diff",
+        "blocks_failed": 1,
+        "reason": "no_match",
+    }
+
+
+def test_edit_to_a_file_not_in_the_chat_is_rejected(
+    make: Callable[..., Harness], app: Path
+) -> None:
+    h = make()
+    h.api.replies.append(WHOLE_REPLY)
+    assert h.session.send("make it say hi")
+    assert app.read_text() == ORIGINAL
+    assert "not in the chat" in h.err[0]
+    assert h.analytics.props("edit_failed")["reason"] == "not_in_chat"
+    assert "edit_applied" not in h.analytics.names()
+
+
+def _refused_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+@pytest.mark.parametrize(
+    ("reply", "config", "error_class", "status"),
+    [
+        (HTTPError(500, "The server had an error"), {}, "HTTPStatusError", 500),
+        (HTTPError(401, "Incorrect API key provided"), {}, "HTTPStatusError", 401),
+        (Raw("<html>hi</html>", content_type="text/html"), {}, "BadResponse", 0),
+        (Raw('{"object": "list", "data": []}'), {}, "BadResponse", 0),
+        (None, {"api_base": "refused"}, "ConnectError", 0),
+        (None, {"api_base": None}, "NoEndpoint", 0),
+        (None, {"api_key": None}, "NoKey", 0),
+    ],
+)
+def test_endpoint_failures_are_one_line_and_one_event(
+    make: Callable[..., Harness],
+    app: Path,
+    reply: Any,
+    config: dict[str, Any],
+    error_class: str,
+    status: int,
+) -> None:
+    if config.get("api_base") == "refused":
+        config = {"api_base": _refused_url()}
+    h = make(files=(app,), **config)
+    if reply is not None:
+        h.api.replies.append(reply)
+    assert h.session.send("hello") is False
+    assert len(h.err) == 1 and h.err[0].startswith("Error: ")
+    assert "\n" not in h.err[0] and "Traceback" not in h.err[0]
+    assert h.out == []
+    assert h.analytics.events == [("api_error", {"error_class": error_class, "status": status})]
+    assert app.read_text() == ORIGINAL
+
+
+def test_endpoint_error_message_is_shown(make: Callable[..., Harness]) -> None:
+    h = make()
+    h.api.replies.append(HTTPError(401, "Incorrect API key provided"))
+    h.session.send("hello")
+    assert h.err == ["Error: The model endpoint returned HTTP 401: Incorrect API key provided"]
+
+
+def test_missing_usage_reports_zero_tokens(make: Callable[..., Harness]) -> None:
+    h = make()
+    h.api.replies.append(Reply("ok", usage=None))
+    h.session.send("hello")
+    sent = h.analytics.props("message_send")
+    assert (sent["prompt_tokens"], sent["completion_tokens"], sent["total_tokens"]) == (0, 0, 0)
+
+
+# -- slash commands ----------------------------------------------------------------------
+
+
+def test_add_ls_drop(make: Callable[..., Harness], app: Path, tmp_path: Path) -> None:
+    (tmp_path / "b.py").write_text("b\n")
+    h = make()
+    assert h.session.run_command("/add greeter.py b.py new.py")
+    assert h.out == [
+        "Added greeter.py to the chat.",
+        "Added b.py to the chat.",
+        "Added new.py to the chat (new file).",
+    ]
+    h.out.clear()
+    h.session.run_command("/ls")
+    assert h.out == ["Files in the chat:", "  greeter.py", "  b.py", "  new.py"]
+    h.out.clear()
+    h.session.run_command("/drop b.py")
+    h.session.run_command("/ls")
+    assert h.out == [
+        "Dropped b.py from the chat.",
+        "Files in the chat:",
+        "  greeter.py",
+        "  new.py",
+    ]
+    h.out.clear()
+    h.session.run_command("/drop")
+    h.session.run_command("/ls")
+    assert h.out == ["Dropped all files from the chat.", "No files in the chat."]
+    assert h.analytics.events == [
+        ("command_add", {}),
+        ("command_ls", {}),
+        ("command_drop", {}),
+        ("command_ls", {}),
+        ("command_drop", {}),
+        ("command_ls", {}),
+    ]
+    assert h.err == []
+
+
+def test_add_rejects_directories_paths_outside_root_and_duplicates(
+    make: Callable[..., Harness], app: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "pkg").mkdir()
+    h = make(files=(app,))
+    h.session.run_command("/add pkg ../outside.py greeter.py")
+    assert h.err == [
+        "pkg is a directory; add files one by one.",
+        "../outside.py is outside the working directory; use an absolute path.",
+    ]
+    assert h.out == ["greeter.py is already in the chat."]
+    h.session.run_command("/drop nothere.py")
+    assert h.err[-1] == "nothere.py is not in the chat."
+
+
+def test_added_file_content_is_sent(make: Callable[..., Harness], app: Path) -> None:
+    h = make()
+    h.session.run_command("/add greeter.py")
+    h.api.replies.append("ok")
+    h.session.send("look")
+    assert ORIGINAL in h.api.requests[0].body["messages"][1]["content"]
+
+
+def test_model_shows_and_switches(make: Callable[..., Harness]) -> None:
+    h = make()
+    h.session.run_command("/model")
+    assert h.out == ["Model: gpt-4o-mini"]
+    h.session.run_command("/model gpt-4o")
+    assert h.out[-1] == "Model set to gpt-4o."
+    h.api.replies.append("ok")
+    h.session.send("hi")
+    assert h.api.requests[0].body["model"] == "gpt-4o"
+    assert h.analytics.events[:2] == [
+        ("command_model", {"main_model": "gpt-4o-mini"}),
+        ("command_model", {"main_model": "gpt-4o"}),
+    ]
+
+
+def test_tokens_accumulate_over_the_session(make: Callable[..., Harness]) -> None:
+    h = make()
+    h.api.replies += [
+        Reply("a", {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}),
+        HTTPError(500),
+        Reply("b", {"prompt_tokens": 20, "completion_tokens": 3, "total_tokens": 23}),
+    ]
+    for message in ("one", "two", "three"):
+        h.session.send(message)
+    h.out.clear()
+    h.session.run_command("/tokens")
+    assert h.out == ["Tokens used this session: prompt 30, completion 5, total 35."]
+    assert h.analytics.events[-1] == ("command_tokens", {})
+
+
+def test_help_exit_analytics_and_unknown(make: Callable[..., Harness]) -> None:
+    h = make()
+    assert h.session.run_command("/help") is True
+    assert all(cmd in h.out[0] for cmd in ("/add", "/drop", "/ls", "/model", "/tokens", "/exit"))
+    h.out.clear()
+    h.status = lambda: "Analytics: off (no consent given)."
+    h.session.run_command("/analytics")
+    assert h.out == ["Analytics: off (no consent given)."]
+    assert h.session.run_command("/frobnicate now") is True
+    assert h.err == ["Unknown command /frobnicate. Type /help."]
+    assert h.session.run_command("/exit") is False
+    assert h.analytics.names() == ["command_help", "command_analytics", "command_exit"]
+
+
+def test_analytics_without_status_says_unavailable(tmp_path: Path) -> None:
+    out: list[str] = []
+    recorder = Recorder()
+    Session(SessionConfig(root=tmp_path), recorder, out=out.append).run_command("/analytics")
+    assert out == ["Analytics status is unavailable."]
+    assert recorder.names() == ["command_analytics"]
+
+
+# -- model check -------------------------------------------------------------------------
+
+
+def test_check_model_warns_only_for_unknown_models(make: Callable[..., Harness]) -> None:
+    scrub = pytest.importorskip("blackboxai.analytics.scrub")
+    known = sorted(scrub.known_models())[0]
+    for name in (known, known.upper(), f"someprovider/{known}"):
+        h = make(model=name)
+        h.session.check_model()
+        assert (h.err, h.analytics.events) == ([], [])
+    h = make(model="my-private-finetune")
+    h.session.check_model()
+    assert h.err == [
+        "Warning: unknown model my-private-finetune; token counts and edit quality may vary."
+    ]
+    assert h.analytics.events == [("model warning", {"main_model": "my-private-finetune"})]
+
+
+def test_known_model_matching_ignores_case_and_provider_prefix() -> None:
+    known = {"gpt-4o", "claude-3-5-sonnet"}
+    assert is_known_model("GPT-4o", known)
+    assert is_known_model("openrouter/anthropic/claude-3-5-sonnet", known)
+    assert not is_known_model("gpt-4o-private", known)
+
+
+# -- loop and one-shot -------------------------------------------------------------------
+
+
+def _script(lines: list[str]) -> tuple[Callable[[str], str], list[str]]:
+    prompts: list[str] = []
+    queue = list(lines)
+
+    def read(prompt: str) -> str:
+        prompts.append(prompt)
+        if not queue:
+            raise EOFError
+        return queue.pop(0)
+
+    return read, prompts
+
+
+def test_run_loop_until_eof(make: Callable[..., Harness], app: Path) -> None:
+    h = make(files=(app,))
+    h.api.replies.append(WHOLE_REPLY)
+    read, prompts = _script(["", "   ", "/ls", "make it say hi", "/tokens"])
+    assert h.session.run_loop(read) == "eof"
+    assert prompts == ["> "] * 6
+    assert app.read_text() == "def greet():\n    return 'hi'\n"
+    assert h.analytics.names() == [
+        "cli session",
+        "command_ls",
+        "message_send",
+        "edit_applied",
+        "command_tokens",
+    ]
+    assert h.analytics.props("cli session") == {
+        "main_model": "gpt-4o-mini",
+        "edit_format": "whole",
+        "files_in_chat": 1,
+    }
+
+
+def test_run_loop_stops_at_exit(make: Callable[..., Harness]) -> None:
+    h = make()
+    read, prompts = _script(["/exit", "never read"])
+    assert h.session.run_loop(read) == "exit_command"
+    assert len(prompts) == 1
+    assert h.analytics.names() == ["cli session", "command_exit"]
+
+
+def test_run_loop_lets_keyboard_interrupt_through(make: Callable[..., Harness]) -> None:
+    def read(prompt: str) -> str:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        make().session.run_loop(read)
+
+
+def test_run_message_reports_success_and_failure(make: Callable[..., Harness]) -> None:
+    h = make()
+    h.api.replies += ["fine", HTTPError(500)]
+    assert h.session.run_message("first") is True
+    assert h.session.run_message("second") is False
+    assert h.analytics.names() == ["cli session", "message_send", "cli session", "api_error"]
+
+
+# -- privacy -----------------------------------------------------------------------------
+
+
+def test_events_never_carry_prompts_replies_paths_keys_or_urls(
+    make: Callable[..., Harness], app: Path, tmp_path: Path
+) -> None:
+    h = make(files=(app,), edit_format="diff")
+    secret_prompt = "please rename the zanzibar function"
+    h.api.replies += [
+        DIFF_REPLY,
+        DIFF_REPLY.replace("'hello'", "'quixotic'", 1),
+        "otherfile.py\n<<<<<<< SEARCH\n=======\nx\n>>>>>>> REPLACE\n",
+        HTTPError(401, "Incorrect API key provided: sk-test-SECRET"),
+    ]
+    read, _ = _script(
+        [
+            "/add greeter.py notes.md",
+            "/ls",
+            secret_prompt,
+            secret_prompt,
+            secret_prompt,
+            secret_prompt,
+            "/drop notes.md",
+            "/model",
+            "/tokens",
+            "/help",
+            "/analytics",
+            "/bogus greeter.py",
+            "/model my-private-model",
+            "/exit",
+        ]
+    )
+    h.session.run_loop(read)
+    h.session.run_message(secret_prompt)
+    dumped = json.dumps(h.analytics.events)
+    assert set(h.analytics.names()) == {
+        "cli session", "message_send", "edit_applied", "edit_failed", "api_error", "model warning",
+        "command_add", "command_ls", "command_drop", "command_model", "command_tokens",
+        "command_help", "command_analytics", "command_exit",
+    }  # fmt: skip
+    forbidden = [
+        secret_prompt,
+        "zanzibar",
+        "howdy",
+        "quixotic",
+        "greet",
+        "greeter",
+        "notes.md",
+        "otherfile",
+        ".py",
+        str(tmp_path),
+        tmp_path.name,
+        API_KEY,
+        "sk-test",
+        h.api.url,
+        "127.0.0.1",
+        "http",
+    ]
+    for text in forbidden:
+        assert text not in dumped, text
+
+
+def test_event_names_are_string_literals_in_the_session_source() -> None:
+    source = "\n".join(
+        p.read_text() for p in (Path(__file__).parents[1] / "src/blackboxai/session").glob("*.py")
+    )
+    calls = re.findall(r'\.event\(\s*("[^"]*"|[^,)\s]+)', source)
+    assert calls, "expected analytics calls"
+    assert all(re.fullmatch(r'"[a-z_ ]+"', arg) for arg in calls), calls
