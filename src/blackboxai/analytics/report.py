@@ -1,0 +1,315 @@
+"""Summarise blackboxai's local JSONL audit logs (`blackboxai analytics report`).
+
+One streaming pass per file, so a million-line log costs seconds and a few kilobytes; the
+result feeds both the JSON output (`to_json`) and the terminal tables (`render`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import sys
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict, astuple, dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.table import Table
+
+__all__ = ["STDIN", "UNKNOWN", "ModelStats", "Summary", "render", "summarise", "to_json"]
+
+STDIN = "-"
+UNKNOWN = "unknown"
+_COMMAND_PREFIX = "command_"
+_PREFIX_LEN = len(_COMMAND_PREFIX)
+_BAR_WIDTH = 30
+_PARTIALS = ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")
+_DECODER = json.JSONDecoder()
+_Row = tuple[str, list[str], int]  # label, formatted number cells, value the bar is scaled to
+# event name -> (Summary counter attribute, property that keys it)
+_BY_PROPERTY = {
+    "exit": ("exits", "reason"),
+    "exception": ("exceptions", "type"),
+    "api_error": ("api_errors", "error_class"),
+}
+
+
+@dataclass(slots=True)
+class ModelStats:
+    """Per-model totals; slots keep the per-message attribute updates cheap."""
+
+    messages: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+@dataclass
+class Summary:
+    """Everything the report shows, so JSON output and tables come from one pass."""
+
+    lines_read: int = 0
+    events: int = 0
+    broken_lines: int = 0
+    files: list[str] = field(default_factory=list)
+    first_time: int | None = None
+    last_time: int | None = None
+    users: int = 0
+    by_event: Counter[str] = field(default_factory=Counter)
+    models: dict[str, ModelStats] = field(default_factory=dict)
+    edit_formats: Counter[str] = field(default_factory=Counter)
+    commands: Counter[str] = field(default_factory=Counter)
+    exits: Counter[str] = field(default_factory=Counter)
+    exceptions: Counter[str] = field(default_factory=Counter)
+    api_errors: Counter[str] = field(default_factory=Counter)
+    missing_files: list[str] = field(default_factory=list)
+
+
+def _tokens(value: object) -> int:
+    """Token count, or 0 when a writer logged junk, so one bad event cannot skew the totals."""
+    if type(value) is int:
+        return value if value > 0 else 0
+    if type(value) is float and math.isfinite(value) and value > 0:
+        return int(value)
+    return 0
+
+
+def _scan(stream: Iterable[str], s: Summary, users: set[str]) -> None:
+    """The hot loop: locals only and one decode per line, because logs reach 10^6 lines."""
+    # raw_decode is json.loads minus its Python-level whitespace handling (~40% faster
+    # here); lines it refuses (leading blanks, trailing junk) go through json.loads.
+    raw_decode, loads = _DECODER.raw_decode, json.loads
+    # Plain dicts, merged into the Counters at the end: Counter's += is ~3x slower.
+    by_event: dict[str, int] = {}
+    edit_formats: dict[str, int] = {}
+    commands: dict[str, int] = {}
+    models, add_user = s.models, users.add
+    lines = events = broken = 0
+    first, last = s.first_time, s.last_time
+    try:
+        for line in stream:
+            lines += 1
+            try:
+                obj, end = raw_decode(line)
+                ok = end == len(line) or line[end:].isspace()
+            except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep
+                ok = False
+            if not ok:
+                line = line.strip()
+                if not line:
+                    continue  # blank lines are padding, not damage
+                try:
+                    obj = loads(line)
+                except (ValueError, RecursionError):
+                    broken += 1
+                    continue
+            if type(obj) is not dict:
+                broken += 1
+                continue
+            name = obj.get("event")
+            if type(name) is not str:
+                broken += 1
+                continue
+            events += 1
+            by_event[name] = by_event.get(name, 0) + 1
+            t = obj.get("time")
+            if type(t) is float:
+                t = int(t) if math.isfinite(t) else None
+            if type(t) is int:
+                if first is None or t < first:
+                    first = t
+                if last is None or t > last:
+                    last = t
+            user = obj.get("user_id")
+            if type(user) is str:
+                add_user(user)
+            if name == "message_send":
+                props = obj.get("properties")
+                if type(props) is not dict:
+                    props = {}
+                model = props.get("main_model")
+                key = model if type(model) is str and model else UNKNOWN
+                stats = models.get(key)
+                if stats is None:
+                    stats = models[key] = ModelStats()
+                stats.messages += 1
+                v = props.get("prompt_tokens")
+                stats.prompt_tokens += v if type(v) is int and v > 0 else _tokens(v)
+                v = props.get("completion_tokens")
+                stats.completion_tokens += v if type(v) is int and v > 0 else _tokens(v)
+                v = props.get("total_tokens")
+                stats.total_tokens += v if type(v) is int and v > 0 else _tokens(v)
+                v = props.get("edit_format")
+                v = v if type(v) is str and v else UNKNOWN
+                edit_formats[v] = edit_formats.get(v, 0) + 1
+            elif name.startswith(_COMMAND_PREFIX):
+                v = name[_PREFIX_LEN:]
+                commands[v] = commands.get(v, 0) + 1
+            elif name in _BY_PROPERTY:
+                props = obj.get("properties")
+                attr, prop = _BY_PROPERTY[name]
+                v = props.get(prop) if type(props) is dict else None
+                counter: Counter[str] = getattr(s, attr)
+                counter[v if type(v) is str and v else UNKNOWN] += 1  # missing/odd: "unknown"
+    finally:  # an I/O error mid-file still leaves a consistent partial summary
+        s.by_event.update(by_event)
+        s.edit_formats.update(edit_formats)
+        s.commands.update(commands)
+        s.lines_read += lines
+        s.events += events
+        s.broken_lines += broken
+        s.first_time, s.last_time = first, last
+
+
+def _scan_stdin(s: Summary, users: set[str]) -> None:
+    """Read stdin as UTF-8 with replacement whatever the locale, without closing it after."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:  # already a text stream (e.g. replaced in tests): take it as it is
+        _scan(sys.stdin, s, users)
+        return
+    wrapper = io.TextIOWrapper(buffer, encoding="utf-8-sig", errors="replace", newline="\n")
+    try:
+        _scan(wrapper, s, users)
+    finally:
+        wrapper.detach()
+
+
+def summarise(paths: Iterable[Path | str]) -> Summary:
+    """Stream every log once into one Summary; unreadable paths are listed, not fatal."""
+    s = Summary()
+    users: set[str] = set()  # exact count; audit logs hold a handful of installs' ids
+    for path in paths:
+        name = str(path)
+        try:
+            if name == STDIN:
+                _scan_stdin(s, users)
+            else:
+                # utf-8-sig drops a BOM an editor may add; "replace" keeps bad bytes from
+                # aborting the file (a line they break is counted as broken instead);
+                # newline="\n": a stray \r in garbage must not split it into two lines.
+                with open(name, encoding="utf-8-sig", errors="replace", newline="\n") as f:
+                    _scan(f, s, users)
+        except OSError:
+            s.missing_files.append(name)
+        else:
+            s.files.append(name)
+    s.users = len(users)
+    return s
+
+
+def _ranked(counter: Counter[str]) -> dict[str, int]:
+    """Count desc, then name, so output is deterministic and the top entries come first."""
+    return dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def to_json(summary: Summary) -> dict[str, object]:
+    """Plain dict for `--json`: built-in types only, counters ranked, keys stable."""
+    models = sorted(summary.models.items(), key=lambda kv: (-kv[1].messages, kv[0]))
+    return {
+        "lines_read": summary.lines_read,
+        "events": summary.events,
+        "broken_lines": summary.broken_lines,
+        "files": list(summary.files),
+        "missing_files": list(summary.missing_files),
+        "first_time": summary.first_time,
+        "last_time": summary.last_time,
+        "users": summary.users,
+        "by_event": _ranked(summary.by_event),
+        "models": {name: asdict(m) for name, m in models},
+        "edit_formats": _ranked(summary.edit_formats),
+        "commands": _ranked(summary.commands),
+        "exits": _ranked(summary.exits),
+        "exceptions": _ranked(summary.exceptions),
+        "api_errors": _ranked(summary.api_errors),
+    }
+
+
+def _bar(value: int, largest: int, width: int = _BAR_WIDTH) -> str:
+    """Bar in eighths of a cell so close counts still look different; non-zero never vanishes."""
+    if value <= 0 or largest <= 0:
+        return ""
+    eighths = max(1, round(value * width * 8 / largest))
+    return "█" * (eighths // 8) + _PARTIALS[eighths % 8]
+
+
+def _safe(text: str) -> str:
+    """Escape control characters so a hostile log cannot drive the terminal."""
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
+def _when(t: int) -> str:
+    """ISO 8601 UTC; a timestamp outside datetime's range is shown raw rather than crashing."""
+    try:
+        return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return str(t)
+
+
+def _table(title: str, headings: list[str], rows: list[_Row], max_rows: int, room: int) -> Table:
+    """One ranked table: label, right-aligned numbers, and a bar scaled to the largest value."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False)
+    table.add_column(headings[0], overflow="fold", min_width=min(10, len(headings[0]) + 4))
+    for heading in headings[1:]:
+        table.add_column(heading, justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True, overflow="crop", style="cyan")
+    largest = max((value for _, _, value in rows), default=0)
+    # Shrink the bar, not the numbers, when the terminal is narrow (3 = padding + rule).
+    shown = rows[:max_rows]
+    used = min(max((len(r[0]) for r in shown), default=0), 32) + 3 * (len(headings) + 1)
+    for i, heading in enumerate(headings[1:]):
+        used += max([len(heading), *(len(r[1][i]) for r in shown)])
+    width = max(8, min(_BAR_WIDTH, room - used))
+    for name, cells, value in shown:
+        table.add_row(Text(_safe(name)), *cells, _bar(value, largest, width))
+    if len(rows) > max_rows:
+        table.add_row(Text(f"… {len(rows) - max_rows:,} more", style="dim"))
+    return table
+
+
+def render(summary: Summary, console: Console, *, max_rows: int = 30) -> None:
+    """Human report: a header, then one bar-chart table per non-empty section."""
+    from rich.text import Text
+
+    s, out = summary, console.print
+    if s.files:
+        out(Text("Files: " + ", ".join(_safe(f) for f in s.files)))
+    if s.missing_files:
+        out(Text("Could not read: " + ", ".join(_safe(f) for f in s.missing_files), style="red"))
+    users = f"{s.users:,} distinct user{'' if s.users == 1 else 's'}"
+    out(Text(f"{s.lines_read:,} lines, {s.events:,} events, {users}"))
+    if s.first_time is not None and s.last_time is not None:
+        out(Text(f"From {_when(s.first_time)} to {_when(s.last_time)} (UTC)"))
+    if s.broken_lines:
+        word = "line" if s.broken_lines == 1 else "lines"
+        out(Text(f"Skipped {s.broken_lines:,} broken {word}.", style="yellow"))
+    if not s.events:
+        out(Text("no events"))
+        return
+
+    def ranked(title: str, label: str, counter: Counter[str]) -> None:
+        """Counter sections share one layout; empty ones are left out entirely."""
+        if counter:
+            rows = [(name, [f"{n:,}"], n) for name, n in _ranked(counter).items()]
+            out(_table(title, [label, "Count"], rows, max_rows, console.width))
+
+    ranked("Events", "Event", s.by_event)
+    if s.models:
+        by_messages = sorted(s.models.items(), key=lambda kv: (-kv[1].messages, kv[0]))
+        rows = [(name, [f"{n:,}" for n in astuple(m)], m.messages) for name, m in by_messages]
+        headings = ["Model", "Messages", "Prompt tok", "Compl. tok", "Total tok"]
+        out(_table("Models", headings, rows, max_rows, console.width))
+    ranked("Edit formats", "Format", s.edit_formats)
+    ranked("Commands", "Command", s.commands)
+    ranked("Exits", "Reason", s.exits)
+    ranked("Exceptions", "Type", s.exceptions)
+    ranked("API errors", "Error class", s.api_errors)
