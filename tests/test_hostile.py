@@ -1,0 +1,193 @@
+"""Hostile cases: concurrent writers, kills, full disks, vanishing files, floods and fuzzed secrets."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from blackboxai.analytics import Analytics
+from blackboxai.analytics.spool import Spool
+from blackboxai.analytics.state import StateStore
+
+
+def python(code: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *args], text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_ten_sessions_appending_to_one_log_never_tear_a_line(tmp_path: Path) -> None:
+    log = tmp_path / "shared.jsonl"
+    writer = """
+        import sys
+        from blackboxai.analytics import Analytics
+        with Analytics(logfile=sys.argv[1]) as a:
+            for i in range(400):
+                a.event("command_add", padding="x" * (i % 300), i=i)
+    """
+    procs = [python(writer, str(log)) for _ in range(10)]
+    for proc in procs:
+        assert proc.wait(timeout=60) == 0
+    lines = log.read_text().splitlines()
+    assert len(lines) == 4000
+    assert all(json.loads(line)["event"] == "command_add" for line in lines)
+
+
+def test_twenty_first_runs_at_once_agree_on_one_uuid(data_dir: Path) -> None:
+    probe = "from blackboxai.analytics import Analytics; print(Analytics().user_id)"
+    procs = [python(probe) for _ in range(20)]
+    ids = {proc.communicate(timeout=60)[0].strip() for proc in procs}
+    assert len(ids) == 1
+    assert json.loads((data_dir / "analytics.json").read_text())["uuid"] in ids
+
+
+def test_sigkill_during_state_writes_never_leaves_a_torn_or_blocking_state(data_dir: Path) -> None:
+    churn = """
+        from blackboxai.analytics import Analytics
+        a = Analytics()
+        while True:
+            a.opt_in(); a.reset_id(); a.disable(permanently=True)
+    """
+    for delay in (0.3, 0.45, 0.6, 0.75, 0.9):
+        proc = python(churn)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        state = StateStore(data_dir).load()
+        assert state.problem is None, state.problem  # old or new content, never half of one
+    survivor = Analytics()  # the lock died with the killed process: nothing blocks
+    assert survivor.opt_in()
+    assert survivor.state.asked_opt_in and not survivor.state.permanently_disable
+
+
+def test_sigkill_during_spool_appends_never_blocks_later_sessions(data_dir: Path) -> None:
+    flood = """
+        from blackboxai.analytics import Analytics
+        a = Analytics(); a.opt_in()
+        while True:
+            for i in range(600):
+                a.event("e", i=i)
+    """
+    proc = python(flood)
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    spool = Spool(data_dir)
+    before = spool.count()
+    later = Analytics()
+    assert later.enable()
+    later.event("after_kill")
+    later._flush()
+    assert spool.count() == before + 1
+    assert any(r["event"] == "after_kill" for r in spool.records())
+
+
+def test_a_full_disk_under_the_log_is_one_line_and_the_session_runs_on(cli) -> None:
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    run = cli("--analytics-log", "/dev/full", "--exit")
+    assert run.returncode == 0
+    assert run.stderr.count("\n") == 1 and "/dev/full" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_a_log_that_vanishes_mid_session_is_not_an_error(tmp_path: Path) -> None:
+    log = tmp_path / "gone.jsonl"
+    with Analytics(logfile=log) as analytics:
+        analytics.event("launched")
+        log.unlink()
+        analytics.event("exit", reason="eof")
+        assert analytics.failures == 0
+
+
+def test_a_failing_spool_is_contained_counted_and_shown_only_in_debug(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    quiet = Analytics(data_dir=blocker / "data")
+    quiet.reporting = True  # as if consented: the spool under a regular file cannot be created
+    quiet.event("launched")
+    quiet.close()
+    assert quiet.failures >= 1
+
+    stream = io.StringIO()
+    loud = Analytics(data_dir=blocker / "data", debug=True, debug_stream=stream)
+    loud.event("launched")
+    loud._flush()
+    loud.reporting = True
+    loud._buffer.append('{"to":[],"event":"x"}')
+    loud._flush()
+    assert "analytics debug: spool failed" in stream.getvalue()
+
+
+def test_event_never_raises_whatever_it_is_given(tmp_path: Path) -> None:
+    class Hostile:
+        def __str__(self) -> str:
+            raise RuntimeError("no")
+
+        __repr__ = __str__
+
+    with Analytics(logfile=tmp_path / "log.jsonl") as analytics:
+        analytics.event("e", obj=Hostile(), nan=float("nan"), inf=float("-inf"), big="x" * 5_000_000,
+                        nested={"a": [1, {"b": Hostile()}]}, raw=b"\x00\xff", **{"weird key \n": 1})
+        analytics.event(Hostile())  # type: ignore[arg-type]
+    for line in (tmp_path / "log.jsonl").read_text().splitlines():
+        record = json.loads(line)  # valid JSON, no NaN
+        assert all(len(str(v)) <= 1000 for v in record["properties"].values())
+
+
+@pytest.mark.slow
+def test_a_flood_of_200000_events_stays_in_bounded_memory_and_spool(data_dir: Path) -> None:
+    flood = """
+        import json, resource
+        from blackboxai.analytics import Analytics
+        a = Analytics(); a.opt_in()
+        a.event("warm", i=0)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        for i in range(200_000):
+            a.event("message_send", main_model="gpt-4o", prompt_tokens=i, edit_format="diff")
+        a._flush()
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(json.dumps({"grew_kb": after - before}))
+    """
+    proc = python(flood)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    grew_mb = json.loads(out)["grew_kb"] / 1024
+    assert grew_mb < 30
+    spool = Spool(data_dir)
+    waiting = spool.count()
+    assert waiting <= spool.max_events
+    assert waiting + spool.dropped() == 200_001  # everything is either waiting or counted as dropped
+
+
+SECRETS = st.one_of(
+    st.from_regex(r"sk-[A-Za-z0-9]{24,48}", fullmatch=True),
+    st.from_regex(r"ghp_[A-Za-z0-9]{36}", fullmatch=True),
+    st.from_regex(r"AKIA[A-Z0-9]{16}", fullmatch=True),
+    st.from_regex(r"[a-z]{3,10}\.[a-z]{3,10}@[a-z]{3,10}\.(com|org|io)", fullmatch=True),
+)
+FILLER = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(secret=SECRETS, before=FILLER, after=FILLER, home_tail=st.from_regex(r"[a-z]{4,12}/[a-z]{4,12}\.py", fullmatch=True))
+def test_secrets_emails_and_home_paths_never_reach_the_log(tmp_path: Path, secret: str, before: str, after: str, home_tail: str) -> None:
+    home = os.path.expanduser("~")
+    log = tmp_path / "fuzz.jsonl"
+    with Analytics(logfile=log) as analytics:
+        analytics.event("exception", type=f"{before} {secret} {after}", frames=f"{home}/{home_tail}",
+                        nested={"k": [f" {secret} "]})
+    text = log.read_text()
+    log.unlink()
+    assert secret not in text
+    assert home not in text
