@@ -23,7 +23,7 @@ def expected(state: Stored, flag: str, env: str, tty: bool) -> tuple[bool, bool]
     if state in (Stored.ODD, Stored.DISABLED) or session_flag is False or env == "DO_NOT_TRACK":
         return (False, False)
     if state in (Stored.FRESH, Stored.NOT_ASKED):
-        ask = tty and (env != "CI" or session_flag is True)
+        ask = tty and env != "CI"
         return (False, ask)
     # consented
     if env == "CI":
@@ -62,6 +62,7 @@ def test_the_reason_names_the_source_of_the_flag() -> None:
 def test_rollout_only_limits_who_is_asked_never_who_reports() -> None:
     assert not decide(Stored.FRESH, None, tty=True, rollout=False).ask
     assert decide(Stored.FRESH, True, tty=True, rollout=False).ask  # an explicit --analytics asks
+    assert not decide(Stored.FRESH, True, tty=True, ci=True).ask  # but never in CI
     assert decide(Stored.CONSENTED, None, tty=True, rollout=False).report
 
 

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from blackboxai.session import Session, SessionConfig
-from blackboxai.session.chat import is_known_model
 from fake_openai import FakeOpenAI, HTTPError, Raw, Reply
 
 API_KEY = "sk-test-SECRET-0123456789"
@@ -356,7 +355,7 @@ def test_analytics_without_status_says_unavailable(tmp_path: Path) -> None:
 def test_check_model_warns_only_for_unknown_models(make: Callable[..., Harness]) -> None:
     scrub = pytest.importorskip("blackboxai.analytics.scrub")
     known = sorted(scrub.known_models())[0]
-    for name in (known, known.upper(), f"someprovider/{known}"):
+    for name in (known, known.upper(), f"openrouter/{known}"):
         h = make(model=name)
         h.session.check_model()
         assert (h.err, h.analytics.events) == ([], [])
@@ -368,11 +367,15 @@ def test_check_model_warns_only_for_unknown_models(make: Callable[..., Harness])
     assert h.analytics.events == [("model warning", {"main_model": "my-private-finetune"})]
 
 
-def test_known_model_matching_ignores_case_and_provider_prefix() -> None:
-    known = {"gpt-4o", "claude-3-5-sonnet"}
-    assert is_known_model("GPT-4o", known)
-    assert is_known_model("openrouter/anthropic/claude-3-5-sonnet", known)
-    assert not is_known_model("gpt-4o-private", known)
+def test_check_model_agrees_with_the_analytics_redaction(make: Callable[..., Harness]) -> None:
+    """Warned about exactly when analytics would redact it; dated, prefixed names are known."""
+    for name in ("GPT-4o", "anthropic/claude-3-5-sonnet", "claude-3-5-sonnet-20241022"):
+        h = make(model=name)
+        h.session.check_model()
+        assert (h.err, h.analytics.events) == ([], []), name
+    h = make(model="gpt-4o-private")
+    h.session.check_model()
+    assert h.analytics.names() == ["model warning"]
 
 
 # -- loop and one-shot -------------------------------------------------------------------

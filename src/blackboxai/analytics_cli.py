@@ -22,6 +22,12 @@ analytics_app = typer.Typer(
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
+def _stored_text(analytics: Analytics) -> str:
+    from blackboxai.analytics.status import stored_text
+
+    return stored_text(analytics.state.stored.value)
+
+
 def _state(ctx: typer.Context) -> tuple[Analytics, Settings]:
     obj = ctx.find_root().obj
     return obj.analytics, obj.settings
@@ -47,12 +53,13 @@ def on(ctx: typer.Context) -> None:
     """Opt in (the only way back after a permanent opt-out)."""
     analytics, _ = _state(ctx)
     before = analytics.state.stored.value
+    was = _stored_text(analytics)
     if not analytics.opt_in():
         raise _fail(f"could not turn analytics on: {analytics.last_error}")
     if before == "consented":
         typer.echo("Analytics were already on; nothing changed.")
     else:
-        typer.echo(f"Analytics are on (was: {before.replace('-', ' ')}). Anonymous id: {analytics.state.uuid}")
+        typer.echo(f"Analytics are on (was: {was}). Anonymous id: {analytics.state.uuid}")
 
 
 @analytics_app.command()
@@ -106,6 +113,10 @@ def send(ctx: typer.Context) -> None:
     decision = analytics.decision
     if decision is None or not decision.report:
         raise _fail(f"not sending: {decision.why if decision else 'no consent'}")
+    if analytics.debug:  # the dry run holds here too: show, never send
+        count = sum(1 for _ in analytics.spool.records())
+        typer.echo(f"Dry run (analytics debug): {count} waiting events would be sent; nothing was sent.")
+        return
     mixpanel = (analytics.mixpanel[0], str(analytics.mixpanel[1])) if analytics.mixpanel else None
     outcome = deliver(UploadConfig(str(analytics.data_dir), analytics.posthog, mixpanel))
     if outcome.busy:

@@ -121,11 +121,15 @@ def root(
     for warning in settings.warnings:
         print(warning, file=sys.stderr)
 
-    from blackboxai.host import make_analytics, resolve_consent, run_session
+    from blackboxai.host import apply_disable, make_analytics, resolve_consent, run_session
 
     tracker = make_analytics(settings)
     if tracker.log_error:
         raise fail(tracker.log_error)
+    code = apply_disable(tracker, settings)  # before any subcommand: an opt-out always holds
+    if code is not None:
+        tracker.close()
+        raise typer.Exit(code)
     ctx.obj = AppState(settings, tracker)
     if ctx.invoked_subcommand is not None:
         tracker.decide(settings.analytics, flag_source=settings.source("analytics"))
@@ -135,10 +139,7 @@ def root(
     from blackboxai.analytics.status import collect_status, render_status
     from blackboxai.question import ask_opt_in
 
-    code = resolve_consent(tracker, settings, ask=ask_opt_in)
-    if code is not None:
-        tracker.close()
-        raise typer.Exit(code)
+    resolve_consent(tracker, settings, ask=ask_opt_in)
     code = run_session(
         tracker,
         settings,

@@ -10,7 +10,7 @@ from pathlib import Path
 from blackboxai.analytics import Analytics
 from blackboxai.settings import Settings
 
-__all__ = ["make_analytics", "resolve_consent", "run_session"]
+__all__ = ["apply_disable", "make_analytics", "resolve_consent", "run_session"]
 
 
 def err(message: str) -> None:
@@ -28,23 +28,29 @@ def make_analytics(settings: Settings) -> Analytics:
     )
 
 
+def apply_disable(analytics: Analytics, settings: Settings) -> int | None:
+    """Store a requested permanent opt-out before anything else runs; an exit code if it fails."""
+    from blackboxai.analytics.consent import Stored
+
+    if not settings.analytics_disable:
+        return None
+    was_disabled = analytics.state.stored is Stored.DISABLED
+    if not analytics.disable(permanently=True):
+        err(f"blackboxai: could not disable analytics: {analytics.last_error}")
+        return 1
+    if not was_disabled:
+        print("Analytics are now permanently disabled; nothing will be sent.")
+    return None
+
+
 def resolve_consent(
     analytics: Analytics,
     settings: Settings,
     *,
     ask: Callable[[], bool | None],
     tty: bool | None = None,
-) -> int | None:
-    """Apply --analytics-disable, the consent rules and the question; returns an exit code on failure."""
-    from blackboxai.analytics.consent import Stored
-
-    if settings.analytics_disable:
-        was_disabled = analytics.state.stored is Stored.DISABLED
-        if not analytics.disable(permanently=True):
-            err(f"blackboxai: could not disable analytics: {analytics.last_error}")
-            return 1
-        if not was_disabled:
-            print("Analytics are now permanently disabled; nothing will be sent.")
+) -> None:
+    """Apply the consent rules and, where they say so, the question; then report or not."""
     decision = analytics.decide(
         settings.analytics, tty=tty, flag_source=settings.source("analytics")
     )
@@ -69,7 +75,6 @@ def resolve_consent(
         err(f"analytics debug: reporting: {'yes' if analytics.reporting else 'no'} ({decision.why})")
         if analytics.state.problem:
             err(f"analytics debug: state file {analytics.state_path}: {analytics.state.problem}")
-    return None
 
 
 def run_session(

@@ -61,7 +61,8 @@ class Settings:
         raise AttributeError(name)
 
     def source(self, option: str) -> str:
-        return self.sources.get(option, "the default")
+        """Where the value came from: a file, a variable, or the flag itself when not set."""
+        return self.sources.get(option, f"--{option}")
 
 
 def env_name(option: str) -> str:
@@ -114,6 +115,11 @@ def read_config(path: Path) -> tuple[dict[str, Any], list[str]]:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise ConfigError(f"config file {path}: nested too deeply") from None
+    except yaml.reader.ReaderError as exc:  # a control character: no mark, but a position
+        line = text.count("\n", 0, exc.position) + 1
+        raise ConfigError(f"config file {path}, line {line}: special characters are not allowed") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark is not None else ""
@@ -123,18 +129,41 @@ def read_config(path: Path) -> tuple[dict[str, Any], list[str]]:
         return {}, []
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path}: expected a mapping of option: value")
-    lines = {}
-    if isinstance(node, yaml.MappingNode):
-        lines = {k.value: k.start_mark.line + 1 for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
+    lines = _key_lines(node)
     values: dict[str, Any] = {}
     warnings: list[str] = []
     for key, value in data.items():
-        at = f"config file {path}, line {lines.get(str(key), '?')}"
+        at = f"config file {path}, line {lines.get(_hashable(key), '?')}"
         if not isinstance(key, str) or key not in OPTIONS:
             warnings.append(f"blackboxai: ignoring unknown option {key!r} in {at}")
             continue
         values[key] = _check(key, value, at)
     return values, warnings
+
+
+def _hashable(key: object) -> object:
+    try:
+        hash(key)
+    except TypeError:
+        return repr(key)
+    return key
+
+
+def _key_lines(node: object) -> dict[object, int]:
+    """The line of each top-level key, keyed by the constructed key (so `null:` and `1.5:` work too)."""
+    import yaml
+
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    loader = yaml.SafeLoader("")
+    lines: dict[object, int] = {}
+    for key_node, _ in node.value:
+        try:
+            key = loader.construct_object(key_node, deep=True)
+        except yaml.YAMLError:
+            continue
+        lines[_hashable(key)] = key_node.start_mark.line + 1  # the last duplicate wins, as in the data
+    return lines
 
 
 def git_root(start: Path) -> Path | None:
@@ -194,6 +223,6 @@ def load_settings(
             values[option], sources[option] = _parse_env(option, raw, var), var
     for option, value in cli.items():
         if value is not None:
-            values[option] = value
+            values[option] = _check(option, value, f"--{option}")
             sources[option] = f"--{option}" if value is not False or OPTIONS[option] != "bool" else f"--no-{option}"
     return Settings(values=values, sources=sources, warnings=tuple(warnings))

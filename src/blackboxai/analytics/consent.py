@@ -114,7 +114,7 @@ def decide(
     if stored in (Stored.FRESH, Stored.NOT_ASKED):
         if not tty:
             return Decision(False, False, "not opted in yet (no terminal to ask on)")
-        if ci and flag is not True:
+        if ci:  # a CI job has nobody to answer, even when it has a terminal
             return Decision(False, False, "not opted in yet (never asked in CI)")
         if flag is not True and not rollout:
             return Decision(False, False, "not opted in yet (not in the asking rollout)")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from blackboxai.analytics.core import Analytics
 
-__all__ = ["collect_status", "render_status"]
+__all__ = ["collect_status", "render_status", "stored_text"]
 
 _STORED_TEXT = {
     "fresh": "never asked",
@@ -18,6 +18,11 @@ _STORED_TEXT = {
     "disabled": "permanently disabled",
     "odd": "unreadable",
 }
+
+
+def stored_text(stored: str) -> str:
+    """The stored choice in words a user reads."""
+    return _STORED_TEXT.get(stored, stored)
 
 
 def collect_status(analytics: Analytics) -> dict[str, Any]:
@@ -58,7 +63,7 @@ def _delivery_text(last: dict[str, Any] | None) -> str:
 
 
 def render_status(s: dict[str, Any]) -> str:
-    stored = _STORED_TEXT.get(s["stored"], s["stored"])
+    stored = stored_text(s["stored"])
     if s["state_problem"]:
         stored += f" ({s['state_problem']})"
     mixpanel = s["backends"]["mixpanel"]

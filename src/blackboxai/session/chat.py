@@ -6,7 +6,7 @@ import dataclasses
 import shlex
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -14,7 +14,7 @@ from typing import Protocol
 from blackboxai.session.edits import EDIT_FORMATS, EditResult, apply_edits, display_path
 from blackboxai.session.llm import LLMError, build_messages, complete
 
-__all__ = ["Analytics", "Session", "SessionConfig", "is_known_model", "resolve_chat_path"]
+__all__ = ["Analytics", "Session", "SessionConfig", "resolve_chat_path"]
 
 _HELP = """Commands:
   /add PATH...     add files to the chat
@@ -45,15 +45,6 @@ class SessionConfig:
     files: tuple[Path, ...] = ()
     root: Path = field(default_factory=Path.cwd)
     timeout: float = 60.0
-
-
-def is_known_model(name: str, known: Iterable[str]) -> bool:
-    """Case-insensitive match on the model name, ignoring any "provider/" prefix."""
-
-    def base(model: str) -> str:
-        return model.strip().lower().rsplit("/", 1)[-1]
-
-    return base(name) in {base(k) for k in known}
 
 
 def resolve_chat_path(raw: str, root: Path) -> Path | str:
@@ -112,9 +103,10 @@ class Session:
 
     def check_model(self) -> None:
         """Warn once when the model is not a known public one: counts and edits may be off."""
-        from blackboxai.analytics.scrub import known_models
+        from blackboxai.analytics.scrub import redact_model
 
-        if is_known_model(self.model, known_models()):
+        # One definition of "known": the name the analytics layer would keep as it is.
+        if not redact_model(self.model).endswith("/REDACTED"):
             return
         self.err(f"Warning: unknown model {self.model}; token counts and edit quality may vary.")
         self.analytics.event("model warning", main_model=self.config.model)

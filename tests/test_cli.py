@@ -1,0 +1,466 @@
+"""The `blackboxai` command line: options, precedence of settings, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from blackboxai import __version__
+from blackboxai.analytics import Analytics
+from blackboxai.cli import app
+from blackboxai.settings import CONFIG_NAME, OPTIONS
+from loopback import Backend, refused_url
+
+SYSTEM_KEYS = {"python_version", "os_platform", "os_release", "machine", "blackboxai_version"}
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
+    """The app in-process; the environment is passed explicitly, the cwd is the test's."""
+    return CliRunner().invoke(app, list(args), env={**os.environ, **(env or {})})
+
+
+def status(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    result = invoke(*args, "analytics", "status", "--json", env=env)
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def opt_in() -> None:
+    result = invoke("analytics", "on")
+    assert result.exit_code == 0, result.stderr
+
+
+def read_log(path: Path | str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in Path(path).read_text().splitlines()]
+
+
+def assert_one_line_error(
+    result: subprocess.CompletedProcess[str], *fragments: str, code: int = 2
+) -> None:
+    assert result.returncode == code, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("blackboxai: ")
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+# -- options exist and work -----------------------------------------------------------------------
+
+
+def test_help_lists_every_option_and_the_analytics_command() -> None:
+    result = invoke("--help")
+    assert result.exit_code == 0
+    flags = [f"--{name}" for name in OPTIONS] + [
+        "--no-analytics", "--config", "--exit", "--version", "--help", "--message",
+    ]
+    for flag in flags:
+        assert flag in result.stdout, flag
+    assert "analytics" in result.stdout.split("Commands:")[1]
+
+
+def test_version_prints_name_and_version(cli) -> None:
+    result = cli("--version")
+    assert result.returncode == 0
+    assert result.stdout == f"blackboxai {__version__}\n"
+
+
+def test_console_script_and_python_m_print_the_same_version(cli) -> None:
+    script = Path(sys.executable).parent / "blackboxai"
+    if not script.exists():
+        pytest.skip("the blackboxai console script is not installed next to this interpreter")
+    via_script = subprocess.run([str(script), "--version"], capture_output=True, text=True,
+                                timeout=60)
+    assert via_script.returncode == 0
+    assert via_script.stdout == cli("--version").stdout
+
+
+def test_analytics_disable_stores_the_opt_out_once_and_the_session_carries_on(
+    cli, data_dir: Path
+) -> None:
+    first = cli("--analytics-disable", "--exit", "--analytics-log", "log.jsonl")
+    assert first.returncode == 0, first.stderr
+    assert len(first.stdout.splitlines()) == 1
+    assert "permanently disabled" in first.stdout
+    state = json.loads((data_dir / "analytics.json").read_text())
+    assert state["permanently_disable"] is True
+    assert state["asked_opt_in"] is True
+    assert [e["event"] for e in read_log("log.jsonl")] == ["launched", "exit"]
+
+    second = cli("--analytics-disable", "--exit", "--analytics-log", "log.jsonl")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout == ""
+    assert [e["event"] for e in read_log("log.jsonl")] == ["launched", "exit"] * 2
+    assert json.loads((data_dir / "analytics.json").read_text()) == state
+
+
+@pytest.mark.parametrize(
+    "flags", [[], ["--no-analytics"], ["--analytics"], ["--analytics-disable"]]
+)
+def test_analytics_log_records_the_session_whatever_the_consent(flags: list[str]) -> None:
+    result = invoke(*flags, "--exit", "--analytics-log", "events.jsonl")
+    assert result.exit_code == 0, result.stderr
+    events = read_log("events.jsonl")
+    assert [e["event"] for e in events] == ["launched", "exit"]
+    for event in events:
+        assert set(event) == {"event", "properties", "user_id", "time", "id"}
+        assert type(event["time"]) is int
+        assert uuid.UUID(event["id"]).version == 4
+        assert uuid.UUID(event["user_id"])
+        assert set(event["properties"]) >= SYSTEM_KEYS
+        assert event["properties"]["blackboxai_version"] == __version__
+    assert events[0]["user_id"] == events[1]["user_id"]
+    assert events[1]["properties"]["reason"] == "exit_flag"
+    assert events[0]["id"] != events[1]["id"]
+
+
+def test_analytics_log_appends_across_sessions() -> None:
+    for _ in range(2):
+        assert invoke("--exit", "--analytics-log", "events.jsonl").exit_code == 0
+    assert [e["event"] for e in read_log("events.jsonl")] == ["launched", "exit"] * 2
+
+
+def test_the_four_backend_options_are_accepted() -> None:
+    data = status(
+        "--analytics-posthog-host", "http://127.0.0.1:9/ph",
+        "--analytics-posthog-project-api-key", "phc_test",
+        "--analytics-mixpanel-token", "mp_token",
+        "--analytics-mixpanel-host", "http://127.0.0.1:9/mp",
+    )
+    assert data["backends"] == {
+        "posthog": {"host": "http://127.0.0.1:9/ph"},
+        "mixpanel": {"host": "http://127.0.0.1:9/mp"},
+    }
+
+
+def test_mixpanel_is_off_without_a_token() -> None:
+    data = status("--analytics-mixpanel-host", "http://127.0.0.1:9/mp")
+    assert data["backends"]["mixpanel"] is None
+
+
+def test_backend_options_route_an_opted_in_session_to_both_backends(
+    cli, backend: Backend
+) -> None:
+    opt_in()
+    result = cli(
+        "--exit",
+        "--analytics-posthog-host", backend.url,
+        "--analytics-posthog-project-api-key", "phc_test_key",
+        "--analytics-mixpanel-token", "mp_test_token",
+        "--analytics-mixpanel-host", backend.url,
+    )
+    assert result.returncode == 0, result.stderr
+    assert backend.wait_for(posthog=2, mixpanel=2, timeout=30)
+    assert [e["event"] for e in backend.posthog] == ["launched", "exit"]
+    assert [e["event"] for e in backend.mixpanel] == ["launched", "exit"]
+    assert backend.posthog_bodies[0]["api_key"] == "phc_test_key"
+    assert backend.mixpanel[0]["properties"]["token"] == "mp_test_token"
+
+
+@pytest.mark.parametrize(("flags", "would_report", "why"), [
+    ([], True, "opted in"),
+    (["--analytics"], True, "--analytics"),
+    (["--no-analytics"], False, "--no-analytics"),
+])
+def test_analytics_flag_is_tri_state(flags: list[str], would_report: bool, why: str) -> None:
+    opt_in()
+    data = status(*flags)
+    assert data["would_report"] is would_report
+    assert why in data["why"]
+
+
+@pytest.mark.parametrize(("flags", "reporting"), [
+    ([], "yes"), (["--analytics"], "yes"), (["--no-analytics"], "no"),
+])
+def test_session_reports_only_as_the_analytics_flag_allows(
+    flags: list[str], reporting: str
+) -> None:
+    """--analytics-debug is a dry run: it says whether the session reports and sends nothing."""
+    opt_in()
+    result = invoke(*flags, "--analytics-debug", "--exit",
+                    env={"BLACKBOXAI_ANALYTICS_POSTHOG_HOST": refused_url()})
+    assert result.exit_code == 0, result.stderr
+    assert f"analytics debug: reporting: {reporting}" in result.stderr
+    verdict = "would send" if reporting == "yes" else "not sending"
+    assert result.stderr.count(f"analytics debug: {verdict}:") == 2
+
+
+def test_config_option_reads_the_named_file(isolated: Path) -> None:
+    config = isolated / "elsewhere.yml"
+    config.write_text(f"analytics-log: {isolated / 'from-config.jsonl'}\n")
+    for flag in ("--config", "-c"):
+        assert invoke(flag, str(config), "--exit").exit_code == 0
+    assert len(read_log(isolated / "from-config.jsonl")) == 4
+
+
+def test_exit_does_all_start_up_work_then_exits_zero(cli, data_dir: Path) -> None:
+    result = cli("--exit", "--analytics-log", "log.jsonl")
+    assert result.returncode == 0
+    assert (result.stdout, result.stderr) == ("", "")
+    assert read_log("log.jsonl")[-1]["properties"]["reason"] == "exit_flag"
+    assert (data_dir / "analytics.json").is_file()  # the anonymous id was created
+
+
+def test_analytics_send_honours_analytics_disable(
+    cli, backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from blackboxai.analytics import upload
+
+    opt_in()
+    monkeypatch.setattr(upload, "launch", lambda config: True)  # keep the events waiting
+    assert invoke("--exit").exit_code == 0
+    assert Analytics().pending_count() == 2  # launched and exit wait to be sent
+    result = cli("--analytics-posthog-host", backend.url, "analytics", "send",
+                 env={"BLACKBOXAI_ANALYTICS_DISABLE": "1"})
+    assert backend.posthog == []
+    assert result.returncode != 0
+
+
+# -- precedence -----------------------------------------------------------------------------------
+
+LAYERS = ["home", "git-root", "cwd", "--config", "env", "cli"]
+
+
+@pytest.fixture
+def repo(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """cwd in a subdirectory of a git work tree; config file paths for every file layer."""
+    root = isolated / "repo"
+    sub = root / "src" / "deep"
+    (root / ".git").mkdir(parents=True)
+    sub.mkdir(parents=True)
+    monkeypatch.chdir(sub)
+    return {
+        "home": isolated / "home" / CONFIG_NAME,
+        "git-root": root / CONFIG_NAME,
+        "cwd": sub / CONFIG_NAME,
+        "--config": isolated / "flag.yml",
+        "logs": isolated,
+    }
+
+
+def set_layers(
+    repo: dict[str, Path], values: dict[str, str], key: str
+) -> tuple[list[str], dict[str, str]]:
+    """Write `key: value` into each file layer named in `values`; return (cli args, env)."""
+    args: list[str] = []
+    env: dict[str, str] = {}
+    for layer, value in values.items():
+        if layer == "env":
+            env["BLACKBOXAI_" + key.upper().replace("-", "_")] = value
+        elif layer == "cli":
+            args += [f"--{key}", value] if key != "analytics" else [
+                "--analytics" if value == "true" else "--no-analytics"]
+        else:
+            repo[layer].write_text(f"{key}: {value}\n")
+            if layer == "--config":
+                args += ["--config", str(repo[layer])]
+    return args, env
+
+
+@pytest.mark.parametrize("top", ["defaults", *LAYERS])
+def test_analytics_log_comes_from_the_highest_layer(repo: dict[str, Path], top: str) -> None:
+    layers = [] if top == "defaults" else LAYERS[: LAYERS.index(top) + 1]
+    logs = {layer: repo["logs"] / f"log-{layer.strip('-')}.jsonl" for layer in LAYERS}
+    args, env = set_layers(repo, {layer: str(logs[layer]) for layer in layers}, "analytics-log")
+    result = invoke(*args, "--exit", env=env)
+    assert result.exit_code == 0, result.stderr
+    written = {layer for layer, path in logs.items() if path.exists()}
+    assert written == (set() if top == "defaults" else {top})
+
+
+@pytest.mark.parametrize("top", LAYERS)
+def test_analytics_false_in_the_highest_layer_wins_and_is_named(
+    repo: dict[str, Path], top: str
+) -> None:
+    opt_in()
+    layers = LAYERS[: LAYERS.index(top) + 1]
+    values = {layer: "true" for layer in layers} | {top: "false"}
+    args, env = set_layers(repo, values, "analytics")
+    data = status(*args, env=env)
+    assert data["would_report"] is False
+    named = {"env": "BLACKBOXAI_ANALYTICS", "cli": "--no-analytics"}.get(top) or str(repo[top])
+    assert data["why"] == f"turned off for this session by {named}"
+
+
+def test_analytics_true_from_env_overrides_false_in_every_file(repo: dict[str, Path]) -> None:
+    opt_in()
+    args, env = set_layers(repo, {"home": "false", "git-root": "false", "cwd": "false",
+                                  "--config": "false", "env": "true"}, "analytics")
+    data = status(*args, env=env)
+    assert data["would_report"] is True
+    assert "BLACKBOXAI_ANALYTICS" in data["why"]
+
+
+def test_analytics_flag_overrides_false_from_env(repo: dict[str, Path]) -> None:
+    opt_in()
+    data = status("--analytics", env={"BLACKBOXAI_ANALYTICS": "false"})
+    assert data["would_report"] is True
+    assert "--analytics" in data["why"]
+
+
+def test_env_variable_overrides_config_files_in_a_real_process(
+    cli, repo: dict[str, Path]
+) -> None:
+    repo["cwd"].write_text(f"analytics-log: {repo['logs'] / 'file.jsonl'}\n")
+    env_log = repo["logs"] / "env.jsonl"
+    result = cli("--exit", env={"BLACKBOXAI_ANALYTICS_LOG": str(env_log)})
+    assert result.returncode == 0, result.stderr
+    assert env_log.exists() and not (repo["logs"] / "file.jsonl").exists()
+
+
+# -- bad configuration ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "text", "fragments"), [
+    ("syntax", "model: m\nanalytics: x: y\n", ["line 2"]),
+    ("bad-bool", "model: m\n\nanalytics: maybe\n", ["line 3", "analytics", "maybe"]),
+    ("list", "- analytics\n- model\n", ["mapping"]),
+    ("scalar", "analytics\n", ["mapping"]),
+])
+@pytest.mark.parametrize("where", ["cwd", "--config"])
+def test_a_bad_config_file_is_one_line_and_exit_2(
+    cli, name: str, text: str, fragments: list[str], where: str
+) -> None:
+    path = Path.cwd() / (CONFIG_NAME if where == "cwd" else f"{name}.yml")
+    path.write_text(text)
+    args = ["--config", str(path)] if where == "--config" else []
+    result = cli(*args, "--exit")
+    assert_one_line_error(result, str(path), *fragments)
+    assert result.stdout == ""
+
+
+def test_a_bad_home_config_names_the_home_file(cli, isolated: Path) -> None:
+    path = isolated / "home" / CONFIG_NAME
+    path.write_text("edit-format: sideways\n")
+    assert_one_line_error(cli("--exit"), str(path), "line 1", "edit-format")
+
+
+def test_a_missing_config_file_is_exit_2(cli) -> None:
+    assert_one_line_error(cli("--config", "missing.yml", "--exit"), "missing.yml")
+
+
+def test_a_bad_variable_is_exit_2_naming_it(cli) -> None:
+    result = cli("--exit", env={"BLACKBOXAI_ANALYTICS": "maybe"})
+    assert_one_line_error(result, "BLACKBOXAI_ANALYTICS", "maybe")
+
+
+def test_a_bad_config_stops_subcommands_too(cli) -> None:
+    Path(CONFIG_NAME).write_text("analytics: maybe\n")
+    assert_one_line_error(cli("analytics", "status"), CONFIG_NAME, "analytics")
+
+
+def test_an_unknown_key_is_a_one_line_warning_and_the_session_runs(cli) -> None:
+    Path(CONFIG_NAME).write_text("model: m\nanalytics-lgo: x.jsonl\n")
+    result = cli("--exit")
+    assert result.returncode == 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1
+    assert "'analytics-lgo'" in lines[0] and CONFIG_NAME in lines[0] and "line 2" in lines[0]
+
+
+def test_deeply_nested_config_is_exit_2(cli) -> None:
+    Path(CONFIG_NAME).write_text("model: " + "[" * 1000 + "]" * 1000 + "\n")
+    assert_one_line_error(cli("--exit"), CONFIG_NAME)
+
+
+# -- bad --analytics-log --------------------------------------------------------------------------
+
+
+def test_analytics_log_in_a_missing_directory_is_exit_2(cli) -> None:
+    assert_one_line_error(cli("--exit", "--analytics-log", "nodir/log.jsonl"),
+                          "nodir/log.jsonl", "does not exist")
+
+
+def test_analytics_log_that_is_a_directory_is_exit_2(cli) -> None:
+    Path("adir").mkdir()
+    assert_one_line_error(cli("--exit", "--analytics-log", "adir"), "adir", "directory")
+
+
+def test_analytics_log_without_permission_is_exit_2(cli) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root ignores file permissions, so a 0500 directory is still writable")
+    locked = Path("locked")
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        result = cli("--exit", "--analytics-log", "locked/log.jsonl")
+    finally:
+        locked.chmod(0o700)
+    assert_one_line_error(result, "locked/log.jsonl", "permission denied")
+
+
+def test_analytics_log_permission_denied_is_exit_2_even_as_root(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same path simulated in-process, so it is checked where the test above must skip."""
+    from blackboxai.analytics import auditlog
+
+    real_open = os.open
+
+    def deny(path: str, *args: Any, **kwargs: Any) -> int:
+        if str(path).endswith("denied.jsonl"):
+            raise PermissionError(13, "Permission denied", path)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(auditlog.os, "open", deny)
+    result = invoke("--exit", "--analytics-log", "locked/denied.jsonl")
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and "locked/denied.jsonl" in lines[0] and "permission denied" in lines[0]
+
+
+def test_a_bad_analytics_log_from_the_environment_is_exit_2(cli) -> None:
+    result = cli("--exit", env={"BLACKBOXAI_ANALYTICS_LOG": "nodir/env.jsonl"})
+    assert_one_line_error(result, "nodir/env.jsonl")
+
+
+def test_an_analytics_log_that_fails_mid_session_is_one_line_and_exit_0(cli) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    result = cli("--exit", "--analytics-log", "/dev/full")
+    assert result.returncode == 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and "/dev/full" in lines[0]
+
+
+# -- files as positionals -------------------------------------------------------------------------
+
+
+def test_options_after_files_are_parsed(cli) -> None:
+    result = cli("some.py", "--exit", "--analytics-log", "log.jsonl")
+    assert result.returncode == 0, result.stderr
+    assert [e["event"] for e in read_log("log.jsonl")] == ["launched", "exit"]
+
+
+def test_files_after_options_are_accepted(cli) -> None:
+    result = cli("--exit", "some.py", "other.py")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_files_between_options_are_accepted() -> None:
+    result = invoke("--analytics-log", "log.jsonl", "a.py", "--exit", "b.py")
+    assert result.exit_code == 0, result.stderr
+    assert len(read_log("log.jsonl")) == 2
+
+
+def test_a_subcommand_is_still_reached(cli) -> None:
+    result = cli("analytics", "status")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Reporting:")
+
+
+def test_root_options_before_a_subcommand_apply_to_it() -> None:
+    data = status("--analytics-posthog-host", "http://127.0.0.1:9")
+    assert data["backends"]["posthog"]["host"] == "http://127.0.0.1:9"

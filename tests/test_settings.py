@@ -1,0 +1,371 @@
+"""Settings: defaults, YAML files, --config, BLACKBOXAI_* variables, then the command line."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from blackboxai.settings import (
+    CONFIG_NAME,
+    OPTIONS,
+    ConfigError,
+    Settings,
+    config_files,
+    env_name,
+    load_settings,
+    read_config,
+)
+
+LAYERS = ["home", "git-root", "cwd", "--config", "env", "cli"]
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> dict[str, Path]:
+    """A home, and a git work tree whose subdirectory is the working directory."""
+    home = tmp_path / "h"
+    root = tmp_path / "repo"
+    cwd = root / "pkg" / "sub"
+    (root / ".git").mkdir(parents=True)
+    cwd.mkdir(parents=True)
+    home.mkdir()
+    return {"home": home, "root": root, "cwd": cwd, "tmp": tmp_path}
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def load(
+    tree: dict[str, Path],
+    cli: dict[str, object] | None = None,
+    env: dict[str, str] | None = None,
+    config: Path | None = None,
+) -> Settings:
+    return load_settings(
+        cli or {}, env=env or {}, cwd=tree["cwd"], home=tree["home"], config=config
+    )
+
+
+# -- defaults and layering ------------------------------------------------------------------------
+
+
+def test_defaults_apply_when_nothing_is_configured(tree: dict[str, Path]) -> None:
+    s = load(tree)
+    assert s.analytics is None
+    assert s.analytics_disable is False
+    assert s.analytics_log is None
+    assert s.model == "gpt-4o-mini"
+    assert s.edit_format == "whole"
+    assert s.file == []
+    assert s.source("analytics-log") == "--analytics-log"  # unset: named by its flag
+    assert s.warnings == ()
+
+
+def test_unknown_attribute_is_an_attribute_error(tree: dict[str, Path]) -> None:
+    with pytest.raises(AttributeError):
+        _ = load(tree).no_such_option
+
+
+@pytest.mark.parametrize("top", LAYERS)
+def test_each_layer_overrides_every_layer_below(tree: dict[str, Path], top: str) -> None:
+    """Set analytics-log in every layer up to `top`; the value and its source come from `top`."""
+    layers = LAYERS[: LAYERS.index(top) + 1]
+    value = {layer: str(tree["tmp"] / f"{layer.strip('-')}.jsonl") for layer in layers}
+    files = {
+        "home": tree["home"] / CONFIG_NAME,
+        "git-root": tree["root"] / CONFIG_NAME,
+        "cwd": tree["cwd"] / CONFIG_NAME,
+        "--config": tree["tmp"] / "extra.yml",
+    }
+    for layer, path in files.items():
+        if layer in layers:
+            write(path, f"analytics-log: {value[layer]}\n")
+    env = {"BLACKBOXAI_ANALYTICS_LOG": value["env"]} if "env" in layers else {}
+    cli = {"analytics-log": value["cli"]} if "cli" in layers else {}
+    config = files["--config"] if "--config" in layers else None
+
+    s = load(tree, cli=cli, env=env, config=config)
+
+    assert s.analytics_log == value[top]
+    expected_source = {
+        "env": "BLACKBOXAI_ANALYTICS_LOG",
+        "cli": "--analytics-log",
+    }.get(top, str(files.get(top)))
+    assert s.sources["analytics-log"] == expected_source
+
+
+def test_layers_merge_option_by_option(tree: dict[str, Path]) -> None:
+    write(tree["home"] / CONFIG_NAME, "model: home-model\nedit-format: diff\n")
+    write(tree["cwd"] / CONFIG_NAME, "model: cwd-model\n")
+    s = load(tree)
+    assert s.model == "cwd-model"
+    assert s.edit_format == "diff"
+    assert s.source("edit-format") == str(tree["home"] / CONFIG_NAME)
+    assert s.source("model") == str(tree["cwd"] / CONFIG_NAME)
+
+
+def test_analytics_false_in_a_file_is_overridden_by_env_and_cli(tree: dict[str, Path]) -> None:
+    write(tree["cwd"] / CONFIG_NAME, "analytics: false\n")
+    assert load(tree).analytics is False
+    s = load(tree, env={"BLACKBOXAI_ANALYTICS": "true"})
+    assert (s.analytics, s.source("analytics")) == (True, "BLACKBOXAI_ANALYTICS")
+    s = load(tree, cli={"analytics": False}, env={"BLACKBOXAI_ANALYTICS": "true"})
+    assert (s.analytics, s.source("analytics")) == (False, "--no-analytics")
+    s = load(tree, cli={"analytics": True}, env={"BLACKBOXAI_ANALYTICS": "0"})
+    assert (s.analytics, s.source("analytics")) == (True, "--analytics")
+
+
+def test_cli_none_means_not_given(tree: dict[str, Path]) -> None:
+    write(tree["cwd"] / CONFIG_NAME, "analytics: false\nmodel: m\n")
+    s = load(tree, cli={name: None for name in OPTIONS})
+    assert s.analytics is False and s.model == "m"
+
+
+def test_git_root_is_found_from_a_subdirectory_and_a_git_file_counts(tmp_path: Path) -> None:
+    root = tmp_path / "wt"
+    deep = root / "a" / "b"
+    deep.mkdir(parents=True)
+    (root / ".git").write_text("gitdir: /elsewhere\n")  # a worktree or submodule
+    write(root / CONFIG_NAME, "model: from-root\n")
+    home = tmp_path / "empty-home"
+    home.mkdir()
+    assert config_files(deep, home) == [root / CONFIG_NAME]
+    assert load_settings({}, env={}, cwd=deep, home=home).model == "from-root"
+
+
+def test_without_a_git_repo_only_home_and_cwd_are_read(tmp_path: Path) -> None:
+    home, cwd = tmp_path / "h", tmp_path / "plain" / "sub"
+    cwd.mkdir(parents=True)
+    home.mkdir()
+    write(tmp_path / "plain" / CONFIG_NAME, "model: parent-not-a-repo\n")
+    write(home / CONFIG_NAME, "model: home\n")
+    assert load_settings({}, env={}, cwd=cwd, home=home).model == "home"
+
+
+@pytest.mark.parametrize("where", ["cwd-is-home", "cwd-is-git-root"])
+def test_a_file_reached_twice_is_read_once(tmp_path: Path, where: str) -> None:
+    cwd = tmp_path / "dir"
+    cwd.mkdir()
+    if where == "cwd-is-git-root":
+        (cwd / ".git").mkdir()
+        home = tmp_path / "empty-home"
+        home.mkdir()
+    else:
+        home = cwd
+    write(cwd / CONFIG_NAME, "bogus: 1\n")
+    assert config_files(cwd, home) == [cwd / CONFIG_NAME]
+    assert len(load_settings({}, env={}, cwd=cwd, home=home).warnings) == 1
+
+
+def test_config_flag_file_sits_above_the_cwd_file(tree: dict[str, Path]) -> None:
+    write(tree["cwd"] / CONFIG_NAME, "model: cwd\nedit-format: diff\n")
+    extra = write(tree["tmp"] / "x.yml", "model: flag\n")
+    s = load(tree, config=extra)
+    assert (s.model, s.source("model")) == ("flag", str(extra))
+    assert s.edit_format == "diff"
+
+
+# -- environment variables ------------------------------------------------------------------------
+
+
+def test_every_option_has_a_blackboxai_variable() -> None:
+    long_name = "BLACKBOXAI_ANALYTICS_POSTHOG_PROJECT_API_KEY"
+    assert env_name("analytics-posthog-project-api-key") == long_name
+    assert all(env_name(o).startswith("BLACKBOXAI_") and "-" not in env_name(o) for o in OPTIONS)
+
+
+@pytest.mark.parametrize(("raw", "value"), [
+    ("1", True), ("true", True), ("YES", True), (" on ", True),
+    ("0", False), ("false", False), ("No", False), ("off", False),
+])
+def test_boolean_variables_accept_the_usual_spellings(
+    tree: dict[str, Path], raw: str, value: bool
+) -> None:
+    assert load(tree, env={"BLACKBOXAI_ANALYTICS": raw}).analytics is value
+
+
+@pytest.mark.parametrize(
+    "var", ["BLACKBOXAI_ANALYTICS", "BLACKBOXAI_ANALYTICS_DISABLE", "BLACKBOXAI_ANALYTICS_DEBUG"]
+)
+def test_a_bad_boolean_variable_is_an_error_naming_it(tree: dict[str, Path], var: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(tree, env={var: "maybe"})
+    message = str(info.value)
+    assert var in message and "'maybe'" in message and "\n" not in message
+
+
+def test_a_bad_edit_format_variable_is_an_error_naming_it(tree: dict[str, Path]) -> None:
+    with pytest.raises(ConfigError, match="BLACKBOXAI_EDIT_FORMAT"):
+        load(tree, env={"BLACKBOXAI_EDIT_FORMAT": "udiff"})
+
+
+def test_an_empty_variable_is_ignored(tree: dict[str, Path]) -> None:
+    write(tree["cwd"] / CONFIG_NAME, "analytics-log: from-file.jsonl\n")
+    s = load(tree, env={"BLACKBOXAI_ANALYTICS_LOG": "", "BLACKBOXAI_ANALYTICS": ""})
+    assert s.analytics_log == "from-file.jsonl" and s.analytics is None
+
+
+def test_file_variable_is_split_on_the_path_separator(tree: dict[str, Path]) -> None:
+    s = load(tree, env={"BLACKBOXAI_FILE": f"a.py{os.pathsep}{os.pathsep}b/c.py"})
+    assert s.file == ["a.py", "b/c.py"]
+
+
+def test_openai_variables_sit_between_files_and_our_own_variables(tree: dict[str, Path]) -> None:
+    write(tree["cwd"] / CONFIG_NAME, "openai-api-base: http://file\n")
+    s = load(tree, env={"OPENAI_API_BASE": "http://openai"})
+    assert s.openai_api_base == "http://openai"
+    assert s.source("openai-api-base") == "OPENAI_API_BASE"
+    env = {"OPENAI_API_BASE": "http://openai", "BLACKBOXAI_OPENAI_API_BASE": "http://ours"}
+    s = load(tree, env=env)
+    assert s.openai_api_base == "http://ours"
+    assert s.source("openai-api-base") == "BLACKBOXAI_OPENAI_API_BASE"
+
+
+# -- read_config: good and bad files --------------------------------------------------------------
+
+
+def test_every_option_is_read_from_yaml(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yml", (
+        "analytics: true\nanalytics-disable: false\nanalytics-log: log.jsonl\n"
+        "analytics-debug: true\n"
+        "analytics-posthog-host: http://ph\nanalytics-posthog-project-api-key: phc_x\n"
+        "analytics-mixpanel-token: tok\nanalytics-mixpanel-host: http://mp\nmodel: m\n"
+        "edit-format: diff\nopenai-api-base: http://api\nopenai-api-key: k\nfile: one.py\n"
+    ))
+    values, warnings = read_config(path)
+    assert set(values) == set(OPTIONS)
+    assert values["file"] == ["one.py"]  # a single path becomes a list
+    assert values["analytics"] is True and values["edit-format"] == "diff"
+    assert warnings == []
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "---\n", "~\n"])
+def test_an_empty_file_sets_nothing(tmp_path: Path, text: str) -> None:
+    assert read_config(write(tmp_path / "c.yml", text)) == ({}, [])
+
+
+def test_yaml_syntax_error_names_the_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yml", "model: gpt-4o\nedit-format: whole\nanalytics: x: y\n")
+    with pytest.raises(ConfigError) as info:
+        read_config(path)
+    message = str(info.value)
+    assert str(path) in message and "line 3" in message and "\n" not in message
+
+
+@pytest.mark.parametrize(("text", "key", "line"), [
+    ("model: m\nanalytics: maybe\n", "analytics", 2),
+    ("analytics-disable: 1\n", "analytics-disable", 1),
+    ("# c\n\nmodel: 4\n", "model", 3),
+    ("edit-format: udiff\n", "edit-format", 1),
+    ("file: [1, 2]\n", "file", 1),
+    ("{model: m,\n analytics: maybe}\n", "analytics", 2),
+])
+def test_a_bad_value_names_the_file_line_and_key(
+    tmp_path: Path, text: str, key: str, line: int
+) -> None:
+    path = write(tmp_path / "c.yml", text)
+    with pytest.raises(ConfigError) as info:
+        read_config(path)
+    message = str(info.value)
+    assert str(path) in message and f"line {line}" in message and key in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("text", ["- a\n- b\n", "just a string\n", "42\n", "false\n", "[]\n"])
+def test_a_file_that_is_not_a_mapping_is_an_error(tmp_path: Path, text: str) -> None:
+    path = write(tmp_path / "c.yml", text)
+    with pytest.raises(ConfigError, match="mapping") as info:
+        read_config(path)
+    assert str(path) in str(info.value)
+
+
+def test_a_missing_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        read_config(tmp_path / "missing.yml")
+
+
+def test_a_directory_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is a directory"):
+        read_config(tmp_path)
+
+
+def test_a_file_that_is_not_utf8_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "c.yml"
+    path.write_bytes(b"model: \xff\xfe\n")
+    with pytest.raises(ConfigError, match="cannot be read") as info:
+        read_config(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_python_tags_are_refused_by_the_safe_loader(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yml", "model: !!python/object/apply:os.getcwd []\n")
+    with pytest.raises(ConfigError, match="line 1"):
+        read_config(path)
+
+
+def test_several_documents_are_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="line 2"):
+        read_config(write(tmp_path / "c.yml", "model: a\n---\nmodel: b\n"))
+
+
+def test_an_unknown_key_is_a_one_line_warning_naming_key_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yml", "model: m\nmodle: typo\n")
+    values, warnings = read_config(path)
+    assert values == {"model": "m"}
+    assert len(warnings) == 1
+    assert "'modle'" in warnings[0] and str(path) in warnings[0] and "line 2" in warnings[0]
+    assert "\n" not in warnings[0]
+
+
+def test_unknown_keys_warn_through_load_settings(tree: dict[str, Path]) -> None:
+    write(tree["cwd"] / CONFIG_NAME, "colour: blue\n")
+    assert [w for w in load(tree).warnings if "'colour'" in w]
+
+
+def test_an_unknown_non_string_key_warning_names_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yml", "model: m\nnull: x\n")
+    _, warnings = read_config(path)
+    assert len(warnings) == 1 and "line 2" in warnings[0]
+
+
+def test_a_control_character_error_names_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yml", "model: m\nanalytics: \"a\x07\"\n")
+    with pytest.raises(ConfigError) as info:
+        read_config(path)
+    assert "line 2" in str(info.value)
+
+
+def test_deeply_nested_yaml_is_a_config_error(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yml", "model: " + "[" * 1000 + "]" * 1000 + "\n")
+    with pytest.raises(ConfigError) as info:
+        read_config(path)
+    assert str(path) in str(info.value)
+
+
+YAMLISH = st.lists(
+    st.sampled_from([*"ab:-[]{}#&*!|>'\"\n \t,?%@`0.1~", "analytics", "model", "file",
+                     "edit-format", "true", "null", "maybe", "é", "---", "..."]),
+    max_size=30,
+).map("".join)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=YAMLISH)
+def test_read_config_raises_only_one_line_config_errors(tmp_path: Path, text: str) -> None:
+    path = write(tmp_path / "fuzz.yml", text)
+    try:
+        values, warnings = read_config(path)
+    except ConfigError as exc:
+        message = str(exc)
+        assert str(path) in message and "\n" not in message and "\r" not in message
+        return
+    assert set(values) <= set(OPTIONS)
+    assert all("\n" not in w for w in warnings)
