@@ -1,0 +1,668 @@
+"""Behaviour of the analytics privacy scrubber (blackboxai.analytics.scrub)."""
+
+from __future__ import annotations
+
+import json
+import math
+import string
+import subprocess
+import sys
+import textwrap
+import time
+import types
+from collections.abc import Iterator, Mapping
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from blackboxai.analytics.scrub import (
+    MAX_STRING,
+    exception_properties,
+    known_models,
+    redact_model,
+    scrub_properties,
+    scrub_text,
+    scrub_value,
+)
+
+SECRET = "<secret>"
+EMAIL = "<email>"
+
+SECRETS = {
+    "openai": "sk-" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0U1v2W3x4",
+    "openai-project": "sk-proj-Zx9_Yw8-Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0FeDcBa98765",
+    "anthropic": "sk-ant-api03-Qm7Rk2Lp9Xw4Vn8Ty3Ue6Hs1Jd5Gf0Ac_Zb-Yx1234AA",
+    "github-pat-classic": "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+    "github-oauth": "gho_16C7e42F292c6912E7710c838347Ae178B4a",
+    "github-user": "ghu_16C7e42F292c6912E7710c838347Ae178B4a",
+    "github-server": "ghs_16C7e42F292c6912E7710c838347Ae178B4a",
+    "github-refresh": "ghr_16C7e42F292c6912E7710c838347Ae178B4a",
+    "github-fine-grained": "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEF",
+    "aws-access-key": "AKIAIOSFODNN7EXAMPLE",
+    "aws-session-key": "ASIAY34FZKBOKMUTVV7A",
+    "jwt": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+    "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+    "slack": "xoxb-2401352-99807651-Rtq7PzWmX3",
+    "google": "AIzaSyD4fGx7-Hk2Lm9Np0Qr3St6Uv8Wx1Yz2Ab",
+    "long-hex": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "long-base64": "dGhpcyBpcyBhIHZlcnkgc2VjcmV0IHRva2VuIDEyMzQ1Ng+/xYz==",
+}
+
+
+def leaked(body: str, out: str, window: int = 8) -> bool:
+    """True if ``body`` or any ``window``-char piece of it appears in ``out``."""
+    if len(body) <= window:
+        return body in out
+    return any(body[i : i + window] in out for i in range(len(body) - window + 1))
+
+
+# --- secrets -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("secret", SECRETS.values(), ids=SECRETS.keys())
+def test_each_secret_kind_is_replaced_in_realistic_text(secret: str) -> None:
+    text = f'request failed (status=401) using credential {secret}; retrying with "fallback"'
+    out = scrub_text(text)
+    assert secret not in out
+    assert not leaked(secret[4:], out)
+    assert out == f'request failed (status=401) using credential {SECRET}; retrying with "fallback"'
+
+
+@pytest.mark.parametrize("secret", SECRETS.values(), ids=SECRETS.keys())
+def test_secret_glued_to_an_assignment_is_replaced(secret: str) -> None:
+    out = scrub_text(f"OPENAI_API_KEY={secret}\nnext line")
+    assert out == f"OPENAI_API_KEY={SECRET}\nnext line"
+
+
+def test_bearer_token_keeps_the_scheme_word_and_replaces_the_token() -> None:
+    out = scrub_text("Authorization: Bearer abc123.DEF456-ghi_789 sent")
+    assert out == f"Authorization: Bearer {SECRET} sent"
+    assert scrub_text("authorization: bearer 0a1b2c3d4e") == f"authorization: bearer {SECRET}"
+
+
+def test_shortest_matching_secrets_are_replaced_despite_the_fast_path() -> None:
+    assert scrub_text("xoxb-1234567890") == SECRET
+    assert scrub_text("Bearer abcdefgh") == f"Bearer {SECRET}"
+
+
+def test_prefix_matched_key_takes_the_rest_of_its_token_with_it() -> None:
+    out = scrub_text("key AKIAIOSFODNN7EXAMPLEmoreSecretStuff99 end")
+    assert out == f"key {SECRET} end"
+
+
+def test_secret_inside_json_after_escaped_newline_is_replaced() -> None:
+    key = "sk-" + "q" * 24
+    out = scrub_text(json.dumps({"log": "line one\n" + key}))
+    assert key[3:] not in out
+    assert SECRET in out
+
+
+def test_jwt_glued_to_a_longer_token_is_replaced_whole() -> None:
+    # In JSON, "\\n" puts an 'n' before the header, so the match starts before "eyJ".
+    jwt = "eyJ" + "a1" * 20 + ".eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
+    out = scrub_text(json.dumps(["first\n" + jwt]))
+    assert not leaked(jwt[3:], out)
+    assert out.endswith('<secret>"]')
+
+
+# --- emails and home paths ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "email", ["ann@example.com", "ann.smith+ci@mail.example.co.uk", "dev_42@corp-internal.io"]
+)
+def test_email_addresses_are_replaced(email: str) -> None:
+    out = scrub_text(f"commit by <{email}>, cc {email}.")
+    assert out == f"commit by <{EMAIL}>, cc {EMAIL}."
+
+
+def test_given_home_is_replaced_as_a_path_prefix_only() -> None:
+    home = "/srv/users/ann"
+    text = "opened /srv/users/ann/proj/main.py, /srv/users/annabel/x and /srv/users/ann."
+    out = scrub_text(text, home=home)
+    assert out == "opened ~/proj/main.py, /srv/users/annabel/x and ~."
+
+
+def test_home_with_trailing_separator_is_still_replaced() -> None:
+    assert scrub_text("/opt/me/x.txt", home="/opt/me/") == "~/x.txt"
+
+
+@pytest.mark.parametrize("home", ["/", "", "~"])
+def test_trivial_home_is_ignored(home: str) -> None:
+    assert scrub_text("/opt/app/run.py", home=home) == "/opt/app/run.py"
+
+
+def test_default_home_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", "/opt/homes/zed")
+    assert scrub_text("cwd=/opt/homes/zed/work") == "cwd=~/work"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/home/bob/.config/app.yaml", "~/.config/app.yaml"),
+        ("/Users/carol.d/Library/Logs", "~/Library/Logs"),
+        ("C:\\Users\\dave\\AppData\\Local", "~\\AppData\\Local"),
+        ("c:/users/dave/Desktop", "~/Desktop"),
+        ("C:\\Users\\Erin Smith\\Documents", "~\\Documents"),
+        ('{"path": "C:\\\\Users\\\\frank\\\\x"}', '{"path": "~\\\\x"}'),
+    ],
+)
+def test_other_users_home_paths_are_replaced_generically(text: str, expected: str) -> None:
+    assert scrub_text(text, home="/nonexistent/me") == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "gpt-4o-mini",
+        "claude-3-5-sonnet-20241022",
+        "3.11.7",
+        "ok",
+        "12 files changed, 3 insertions(+)",
+        "3f2a9c1",  # short git hash
+        "123e4567-e89b-42d3-a456-426614174000",  # canonical UUID4 (the anonymous id)
+        "/usr/bin/python3 -m blackboxai",
+        "https://api.openai.com/v1/chat/completions",
+        "flask-sqlalchemy-migrations",
+        "the bearer of bad news",
+        "C:\\Program Files\\Python311\\python.exe",
+        "",
+    ],
+)
+def test_ordinary_text_is_untouched(text: str) -> None:
+    assert scrub_text(text) == text
+
+
+# --- bounds ------------------------------------------------------------------------------------
+
+
+def test_long_text_is_truncated_to_max_string() -> None:
+    out = scrub_text("word " * 2000)
+    assert len(out) == MAX_STRING
+    assert out == ("word " * 2000)[:MAX_STRING]
+
+
+def test_huge_input_is_handled_quickly_and_bounded() -> None:
+    for text in ("a1" * 500_000, "g" * 1_000_000, "x@" * 500_000, "/home/" + "b" * 999_994):
+        start = time.perf_counter()
+        out = scrub_text(text)
+        assert time.perf_counter() - start < 0.5
+        assert len(out) <= MAX_STRING
+
+
+def test_secret_straddling_the_final_cut_is_not_leaked_in_part() -> None:
+    secret = "sk-" + "Tz4" * 16
+    text = "x" * (MAX_STRING - 10) + " " + secret + " tail"
+    out = scrub_text(text)
+    assert len(out) <= MAX_STRING
+    assert not leaked(secret, out)
+
+
+def test_secret_halved_by_the_scan_limit_cannot_reach_the_output() -> None:
+    # The long home path before it shrinks to "~", pulling the cut fragment into view.
+    secret = "sk-" + "Qw" * 20
+    prefix = "/home/" + "u" * (4 * MAX_STRING - 20) + " "
+    out = scrub_text(prefix + secret + " more")
+    assert not leaked(secret, out)
+
+
+# --- values and properties ---------------------------------------------------------------------
+
+
+class _Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no")
+
+    __repr__ = __str__
+
+
+class _Chatty:
+    def __str__(self) -> str:
+        return "conn to ann@example.com with sk-" + "k" * 30
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, None),
+        (True, True),
+        (False, False),
+        (42, 42),
+        (-(2**53), -(2**53)),
+        (2**64, "18446744073709551616"),
+        (-(2**60), "-1152921504606846976"),
+        (1.5, 1.5),
+        (float("nan"), None),
+        (float("inf"), None),
+        (float("-inf"), None),
+        (b"\x00secret", "<bytes>"),
+        (bytearray(b"abc"), "<bytes>"),
+        (_Unprintable(), "<unprintable>"),
+        (_Chatty(), f"conn to {EMAIL} with {SECRET}"),
+        ((1, "a"), '[1,"a"]'),
+        ({"b": 1, "a": [True, None]}, '{"a":[true,null],"b":1}'),
+        ({3, 1, 2}, "[1,2,3]"),
+    ],
+)
+def test_scrub_value_maps_types_to_json_safe_scalars(value: object, expected: object) -> None:
+    assert scrub_value(value) == expected
+
+
+def test_nested_secret_is_removed_from_stringified_container() -> None:
+    key = SECRETS["github-pat-classic"]
+    out = scrub_value({"cfg": {"tokens": [key, {"owner": "ann@example.com"}]}, "n": 2})
+    assert isinstance(out, str)
+    assert key not in out and "ann@example.com" not in out
+    assert out == '{"cfg":{"tokens":["<secret>",{"owner":"<email>"}]},"n":2}'
+
+
+def test_awkward_values_never_raise() -> None:
+    circular: list[object] = []
+    circular.append(circular)
+    deep: list[object] = []
+    for _ in range(100_000):
+        deep = [deep]
+    for value in (circular, deep, {1: "a", "b": 2}, [_Unprintable()], 10**5000, object()):
+        out = scrub_value(value)
+        assert out is None or isinstance(out, str)
+        json.dumps(out, allow_nan=False)
+
+
+def test_scrub_properties_output_always_dumps_as_strict_json() -> None:
+    props: dict[str, object] = {
+        "nan": float("nan"),
+        "inf": float("-inf"),
+        "big": 2**80,
+        "blob": b"\xff",
+        "obj": _Unprintable(),
+        "nested": {"x": [float("nan"), {1, 2}]},
+    }
+    out = scrub_properties(props)
+    json.dumps(out, allow_nan=False)
+    assert out["nan"] is None and out["inf"] is None and out["big"] == str(2**80)
+
+
+def test_scrub_properties_redacts_model_keys_and_scrubs_the_rest() -> None:
+    out = scrub_properties(
+        {
+            "model": "gpt-4o-mini",
+            "editor_model": "ft:gpt-4o-mini:acme::abc123",
+            "weak_model": None,
+            "models": "acme-secret-model",
+            "error": "boom at /home/ann/x.py with " + SECRETS["openai"],
+            "duration_ms": 12,
+        },
+        home="/home/ann",
+    )
+    assert out == {
+        "model": "gpt-4o-mini",
+        "editor_model": "openai/REDACTED",
+        "weak_model": None,
+        "models": "acme-secret-model",
+        "error": f"boom at ~/x.py with {SECRET}",
+        "duration_ms": 12,
+    }
+
+
+def test_scrub_properties_keys_become_scrubbed_bounded_strings() -> None:
+    props: dict[object, object] = {
+        7: "seven",
+        ("a", 1): "tuple",
+        "k" * 300: 1,
+        "token_" + SECRETS["aws-access-key"]: 2,
+    }
+    out = scrub_properties(props)  # type: ignore[arg-type]  # keys of any type are tolerated
+    assert out["7"] == "seven"
+    assert out['["a",1]'] == "tuple"
+    assert out["k" * 100] == 1
+    assert out[f"token_{SECRET}"] == 2
+    assert all(len(k) <= 100 for k in out)
+
+
+def test_scrub_properties_survives_a_broken_mapping() -> None:
+    class Broken(Mapping[str, object]):
+        def __getitem__(self, key: str) -> object:
+            raise KeyError(key)
+
+        def __iter__(self) -> Iterator[str]:
+            yield "fine"
+            raise RuntimeError("iteration exploded")
+
+        def __len__(self) -> int:
+            return 2
+
+    assert scrub_properties(Broken()) == {}
+
+
+def test_scrub_properties_is_fast_for_a_typical_event() -> None:
+    event = {
+        "command": "chat",
+        "duration_ms": 1834,
+        "success": True,
+        "provider": "openai",
+        "model": "gpt-4o-mini",
+        "num_files": 3,
+        "python_version": "3.11.7",
+        "platform": "linux-x86_64",
+        "error_type": None,
+    }
+    scrub_properties(event)
+    runs = 2000
+    start = time.perf_counter()
+    for _ in range(runs):
+        scrub_properties(event)
+    per_call = (time.perf_counter() - start) / runs
+    assert per_call < 200e-6  # ~10-15 µs measured; the bound only catches pathologies
+
+
+def test_importing_the_module_pulls_in_only_the_standard_library() -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        before = set(sys.modules)
+        import blackboxai.analytics.scrub
+        new = set(sys.modules) - before
+        bad = sorted(m for m in new if m.split(".")[0] not in sys.stdlib_module_names
+                     and m.split(".")[0] != "blackboxai")
+        print(bad, "typing" in new)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[] False"
+
+
+# --- model names -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "gpt-4o",
+        "GPT-4o-Mini",
+        "openai/gpt-4.1-nano",
+        "anthropic/claude-3-5-sonnet-20241022",
+        "claude-sonnet-4-5-20250929",
+        "gpt-4o-2024-08-06",
+        "gemini/gemini-2.5-pro",
+        "deepseek-reasoner",
+        "openrouter/anthropic/claude-opus-4-1",
+        "o3-mini",
+    ],
+)
+def test_known_public_models_are_kept_as_given(name: str) -> None:
+    assert redact_model(name) == name
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("gpt-4o-acme-internal", "openai/REDACTED"),
+        ("ft:gpt-4o-mini:acme::abc123", "openai/REDACTED"),
+        ("o3-acme", "openai/REDACTED"),
+        ("claude-acme-7", "anthropic/REDACTED"),
+        ("gemini-9-secret", "gemini/REDACTED"),
+        ("deepseek-acme", "deepseek/REDACTED"),
+        ("codestral-acme", "mistral/REDACTED"),
+        ("llama3.1:8b-acme", "meta/REDACTED"),
+        ("qwen-acme", "qwen/REDACTED"),
+        ("grok-acme", "xai/REDACTED"),
+        ("azure/my-company-deployment", "azure/REDACTED"),
+        ("acme-corp/gpt-4o", "openai/REDACTED"),  # unknown prefix: never kept verbatim
+        ("acme-corp/secret-model", "unknown/REDACTED"),
+        ("totally-private", "unknown/REDACTED"),
+        ("", "unknown/REDACTED"),
+        ("   ", "unknown/REDACTED"),
+        ("x" * 10_000, "unknown/REDACTED"),
+    ],
+)
+def test_unknown_models_are_redacted_to_their_provider(name: str, expected: str) -> None:
+    assert redact_model(name) == expected
+
+
+def test_known_models_is_a_cached_realistic_list() -> None:
+    models = known_models()
+    assert models is known_models()
+    assert {"gpt-4o", "claude-sonnet-4", "gemini-2.5-pro", "o4-mini"} <= models
+    assert len(models) >= 60
+    assert all(m == m.lower() for m in models)
+
+
+# --- exceptions --------------------------------------------------------------------------------
+
+_FAKE_SOURCE = textwrap.dedent(
+    """
+    class FakeError(Exception):
+        pass
+
+    def inner(token):
+        password = "hunter2-local-value"
+        raise FakeError("failed for " + token + " at /home/ann/private/notes.txt")
+
+    def outer(token):
+        return inner(token)
+
+    def recurse(n):
+        if n == 0:
+            raise ValueError("bottom")
+        return recurse(n - 1)
+
+    def forward(function, argument):
+        return function(argument)
+    """
+)
+
+
+def _fake_module(name: str) -> types.ModuleType:
+    module = types.ModuleType(name)
+    code = compile(_FAKE_SOURCE, "/home/ann/src/blackboxai/fake_mod.py", "exec")
+    exec(code, module.__dict__)
+    return module
+
+
+def _line(fragment: str) -> int:
+    return next(i for i, line in enumerate(_FAKE_SOURCE.splitlines(), 1) if fragment in line)
+
+
+def test_exception_properties_report_type_and_blackboxai_frames_only() -> None:
+    fake = _fake_module("blackboxai.fake_mod")
+    caller = _fake_module("blackboxai_other")  # a similar name, but not the package
+    token = SECRETS["openai"]
+    with pytest.raises(Exception) as info:
+        caller.forward(fake.outer, token)
+    props = exception_properties(info.value)
+    assert props == {
+        "type": "blackboxai.fake_mod.FakeError",
+        "frames": f"blackboxai.fake_mod:outer:{_line('return inner')}"
+        f" > blackboxai.fake_mod:inner:{_line('raise FakeError')}",
+    }
+    dumped = json.dumps(props)
+    for forbidden in (token, "/home/ann", "notes.txt", "hunter2", "password", "raise", ".py"):
+        assert forbidden not in dumped
+
+
+def test_exception_frames_from_other_modules_are_excluded() -> None:
+    fake = _fake_module("blackboxai_other")
+    with pytest.raises(Exception) as info:
+        fake.outer("x")
+    assert exception_properties(info.value) == {"type": "blackboxai_other.FakeError", "frames": ""}
+
+
+def test_exception_frames_are_bounded_to_the_last_twenty() -> None:
+    fake = _fake_module("blackboxai.deep")
+    with pytest.raises(ValueError) as info:
+        fake.recurse(30)
+    frames = exception_properties(info.value)["frames"].split(" > ")
+    assert len(frames) == 20
+    assert frames[-1] == f"blackboxai.deep:recurse:{_line('raise ValueError')}"
+
+
+def test_exception_type_names_builtins_plainly_and_others_qualified() -> None:
+    with pytest.raises(json.JSONDecodeError) as info:
+        json.loads("{not json: sk-" + "z" * 30)
+    assert exception_properties(info.value) == {
+        "type": "json.decoder.JSONDecodeError",
+        "frames": "",
+    }
+    assert exception_properties(KeyError("ann@example.com")) == {"type": "KeyError", "frames": ""}
+
+
+# --- properties (hypothesis) -------------------------------------------------------------------
+
+ALNUM = string.ascii_letters + string.digits
+UPPER_ALNUM = string.ascii_uppercase + string.digits
+B64URL = ALNUM + "_-"
+
+
+def _secret(
+    prefix: st.SearchStrategy[str], body: st.SearchStrategy[str]
+) -> st.SearchStrategy[tuple[str, str]]:
+    """(full secret, distinctive body that must not survive)."""
+    return st.tuples(prefix, body).map(lambda pb: (pb[0] + pb[1], pb[1]))
+
+
+def _text(alphabet: str, lo: int, hi: int) -> st.SearchStrategy[str]:
+    return st.text(alphabet=alphabet, min_size=lo, max_size=hi)
+
+
+_base64 = st.tuples(
+    st.sampled_from(string.ascii_letters), st.sampled_from(string.digits),
+    _text(ALNUM + "+/", 38, 80),
+).map(lambda t: t[0] + t[2] + t[1])
+
+SECRET_STRATEGIES = st.one_of(
+    _secret(st.sampled_from(["sk-", "sk-proj-", "sk-ant-api03-"]), _text(ALNUM, 20, 60)),
+    _secret(st.sampled_from(["ghp_", "gho_", "ghu_", "ghs_", "ghr_"]), _text(ALNUM, 36, 36)),
+    _secret(st.just("github_pat_"), _text(ALNUM + "_", 40, 82)),
+    _secret(st.sampled_from(["AKIA", "ASIA"]), _text(UPPER_ALNUM, 16, 16)),
+    _secret(st.just("eyJ"), st.builds("{}.{}.{}".format, *[_text(B64URL, 10, 60)] * 3)),
+    _secret(st.sampled_from(["Bearer ", "bearer "]), _text(ALNUM + "._+/=-", 8, 60)),
+    _secret(st.sampled_from(["xoxb-", "xoxp-", "xoxa-"]), _text(ALNUM + "-", 10, 50)),
+    _secret(st.just("AIza"), _text(B64URL, 35, 35)),
+    _secret(st.just(""), _text("0123456789abcdef", 32, 64)),
+    _secret(st.just(""), _base64),
+    st.builds(
+        "{}@{}.{}".format, _text(ALNUM + "._+", 1, 20), _text(ALNUM + "-", 1, 20),
+        _text(string.ascii_letters, 2, 6),
+    ).map(lambda e: (e, e)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(secret=SECRET_STRATEGIES, before=st.text(), after=st.text())
+def test_generated_secrets_never_survive_scrub_text(
+    secret: tuple[str, str], before: str, after: str
+) -> None:
+    full, body = secret
+    assume(not leaked(body, before + after))
+    out = scrub_text(f"{before} {full}\n{after}", home="/nonexistent/me")
+    assert not leaked(body, out)
+
+
+@settings(max_examples=200, deadline=None)
+@given(secret=SECRET_STRATEGIES, before=st.text(), after=st.text())
+def test_generated_secrets_never_survive_scrub_properties(
+    secret: tuple[str, str], before: str, after: str
+) -> None:
+    full, body = secret
+    escaped = json.dumps(before + after, ensure_ascii=False)
+    assume(not leaked(body, before + after) and not leaked(body, escaped))
+    out = scrub_properties(
+        {
+            "message": f"{before} {full} {after}",
+            "context": {"lines": [f"{before}\n{full}\n{after}"], "n": 1},
+            "fields": [full],
+        },
+        home="/nonexistent/me",
+    )
+    for value in out.values():
+        assert isinstance(value, str)
+        assert not leaked(body, value)
+
+
+_segment = _text(string.ascii_lowercase, 1, 10)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    home=st.lists(_segment, min_size=1, max_size=3).map(lambda s: "/" + "/".join(s)),
+    rest=st.lists(_text(string.digits, 1, 6), max_size=3),
+    before=st.text(),
+    after=st.text(),
+)
+def test_generated_home_paths_never_survive(
+    home: str, rest: list[str], before: str, after: str
+) -> None:
+    assume(len(home) > 1 and home not in before + after)
+    path = "/".join([home, *rest])
+    out = scrub_text(f"{before} {path} {after}", home=home)
+    assert home not in out
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    root=st.sampled_from(["/home/", "/Users/", "C:\\Users\\"]),
+    name=_text(string.ascii_letters + string.digits + "_-", 2, 16),
+    before=st.text(),
+    after=st.text(),
+)
+def test_generated_other_users_homes_never_survive(
+    root: str, name: str, before: str, after: str
+) -> None:
+    assume(root + name not in before + after)
+    out = scrub_text(f"{before} {root}{name}/project {after}", home="/nonexistent/me")
+    assert root + name not in out
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text()
+    | st.binary(max_size=20),
+    lambda children: st.lists(children, max_size=5)
+    | st.dictionaries(st.text(max_size=10), children, max_size=5)
+    | st.tuples(children, children),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    props=st.dictionaries(
+        st.text(max_size=120) | st.sampled_from(["model", "x_model"]), json_values, max_size=8
+    )
+)
+def test_scrub_properties_always_yields_strict_bounded_json(props: dict[str, object]) -> None:
+    out = scrub_properties(props)
+    json.dumps(out, allow_nan=False)
+    for key, value in out.items():
+        assert isinstance(key, str) and len(key) <= 100
+        assert value is None or isinstance(value, (str, int, float, bool))
+        if isinstance(value, str):
+            assert len(value) <= MAX_STRING
+        if isinstance(value, float):
+            assert math.isfinite(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            assert abs(value) <= 2**53
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=6000))
+def test_scrub_text_is_always_bounded(text: str) -> None:
+    assert len(scrub_text(text)) <= MAX_STRING
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=st.text() | st.sampled_from(sorted(known_models())))
+def test_redact_model_either_keeps_a_known_name_or_redacts(name: str) -> None:
+    out = redact_model(name)
+    if out.endswith("/REDACTED"):
+        return
+    assert out == name.strip()
+    base = out.lower().rsplit("/", 1)[-1]
+    assert any(base == m or base.startswith(m + "-") for m in known_models())
