@@ -1,6 +1,7 @@
-"""Regenerate sample-analytics.jsonl: realistic sessions of the real CLI against a loopback model endpoint.
+"""Regenerate sample-analytics.jsonl from real CLI sessions against a loopback model endpoint.
 
-Run from the repository root: `python scripts/gen_sample.py [--events 1000] [--seed 7] [--out FILE]`.
+Run from the repository root:
+`python scripts/gen_sample.py [--events 1000] [--seed 7] [--out FILE]`.
 Nothing leaves the machine: sessions run with --no-analytics (the log records, nothing reports),
 in a throwaway HOME, against a loopback OpenAI-compatible server from tests/fake_openai.py.
 """
@@ -20,8 +21,16 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from fake_openai import FakeOpenAI, HTTPError, Reply  # noqa: E402
 
-MODELS = ["gpt-4o", "gpt-4o-mini", "claude-sonnet-4", "gpt-4.1", "deepseek-chat", "o3-mini",
-          "gemini-2.5-pro", "ft:gpt-4o-mini:my-team::a1b2c3"]
+MODELS = [
+    "gpt-4o",
+    "gpt-4o-mini",
+    "claude-sonnet-4",
+    "gpt-4.1",
+    "deepseek-chat",
+    "o3-mini",
+    "gemini-2.5-pro",
+    "ft:gpt-4o-mini:my-team::a1b2c3",
+]
 MODEL_WEIGHTS = [30, 20, 25, 10, 8, 4, 2, 1]
 FILES = {
     "app.py": "def main():\n    print('hello')\n",
@@ -32,7 +41,11 @@ FILES = {
 
 def usage(rng: random.Random) -> dict[str, int]:
     prompt, completion = rng.randint(800, 12_000), rng.randint(40, 1_500)
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
 
 
 def reply_for(fmt: str, name: str, rng: random.Random, content: str) -> Reply | HTTPError:
@@ -40,17 +53,24 @@ def reply_for(fmt: str, name: str, rng: random.Random, content: str) -> Reply | 
     if roll < 0.04:
         return HTTPError(rng.choice([429, 500, 503]), "try again later")
     if roll < 0.12 and fmt == "diff":  # a block whose SEARCH text is not in the file
-        return Reply(f"{name}\n<<<<<<< SEARCH\nnot in the file\n=======\nx\n>>>>>>> REPLACE\n", usage(rng))
+        return Reply(
+            f"{name}\n<<<<<<< SEARCH\nnot in the file\n=======\nx\n>>>>>>> REPLACE\n", usage(rng)
+        )
     if roll < 0.2:
         return Reply("I would need more detail before changing anything.", usage(rng))
     n = rng.randint(1, 99)
     if fmt == "diff":
         last = content.splitlines()[-1]
-        return Reply(f"{name}\n<<<<<<< SEARCH\n{last}\n=======\n{last}\n# change {n}\n>>>>>>> REPLACE\n", usage(rng))
+        return Reply(
+            f"{name}\n<<<<<<< SEARCH\n{last}\n=======\n{last}\n# change {n}\n>>>>>>> REPLACE\n",
+            usage(rng),
+        )
     return Reply(f"{name}\n```\n{content}# change {n}\n```\n", usage(rng))
 
 
-def session(rng: random.Random, work: Path, api: FakeOpenAI, log: Path, env: dict[str, str]) -> None:
+def session(
+    rng: random.Random, work: Path, api: FakeOpenAI, log: Path, env: dict[str, str]
+) -> None:
     model = rng.choices(MODELS, MODEL_WEIGHTS)[0]
     fmt = rng.choice(["diff", "diff", "whole"])
     chat = rng.sample(sorted(FILES), rng.randint(1, 2))
@@ -60,21 +80,57 @@ def session(rng: random.Random, work: Path, api: FakeOpenAI, log: Path, env: dic
         if roll < 0.6:
             name = rng.choice(chat)
             api.replies.append(reply_for(fmt, name, rng, (work / name).read_text()))
-            lines.append(rng.choice(["add logging", "refactor this", "fix the bug", "add tests", "rename things"]))
+            lines.append(
+                rng.choice(
+                    ["add logging", "refactor this", "fix the bug", "add tests", "rename things"]
+                )
+            )
         else:
-            lines.append(rng.choice(["/ls", "/tokens", "/help", "/add README.md", "/drop", "/model gpt-4o", "/analytics"]))
+            lines.append(
+                rng.choice(
+                    [
+                        "/ls",
+                        "/tokens",
+                        "/help",
+                        "/add README.md",
+                        "/drop",
+                        "/model gpt-4o",
+                        "/analytics",
+                    ]
+                )
+            )
     ending = rng.random()
     if ending < 0.5:
         lines.append("/exit")
-    args = ["--analytics-log", str(log), "--no-analytics", "--model", model, "--edit-format", fmt,
-            "--openai-api-base", api.url, "--openai-api-key", "sk-sample-not-a-real-key", *chat]
+    args = [
+        "--analytics-log",
+        str(log),
+        "--no-analytics",
+        "--model",
+        model,
+        "--edit-format",
+        fmt,
+        "--openai-api-base",
+        api.url,
+        "--openai-api-key",
+        "sk-sample-not-a-real-key",
+        *chat,
+    ]
     if ending > 0.9:  # a one-shot --message session
         name = chat[0]
         api.replies.append(reply_for(fmt, name, rng, (work / name).read_text()))
         args += ["--message", "tidy up"]
         lines = []
-    subprocess.run([sys.executable, "-m", "blackboxai", *args], input="\n".join(lines) + "\n",
-                   cwd=work, env=env, capture_output=True, text=True, timeout=120, check=False)
+    subprocess.run(
+        [sys.executable, "-m", "blackboxai", *args],
+        input="\n".join(lines) + "\n",
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     api.replies.clear()
 
 

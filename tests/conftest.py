@@ -1,4 +1,4 @@
-"""Every test runs in its own HOME, data dir and working dir, with no CI or tracking variables leaking in."""
+"""Each test gets its own HOME, data dir and cwd; no CI or tracking variables leak in."""
 
 from __future__ import annotations
 
@@ -14,14 +14,18 @@ from blackboxai.analytics.consent import CI_VARIABLES
 
 sys.path.insert(0, str(Path(__file__).parent))  # helper modules: loopback, fake_openai
 
-from loopback import Backend  # noqa: E402
+from loopback import Backend
 
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """HOME, XDG_DATA_HOME and cwd under tmp_path; CI, DO_NOT_TRACK and our variables cleared."""
     for name in list(os.environ):
-        if name.startswith(("BLACKBOXAI_", "OPENAI_")) or name in CI_VARIABLES or name == "DO_NOT_TRACK":
+        if (
+            name.startswith(("BLACKBOXAI_", "OPENAI_"))
+            or name in CI_VARIABLES
+            or name == "DO_NOT_TRACK"
+        ):
             monkeypatch.delenv(name, raising=False)
     home = tmp_path / "home"
     work = tmp_path / "work"
@@ -44,8 +48,9 @@ def backend() -> Iterator[Backend]:
         yield server
 
 
-def run_cli(*args: str, input: str | None = None, env: dict[str, str] | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """The real console entry point in a child process, as a user would run it."""
     return subprocess.run(
         [sys.executable, "-m", "blackboxai", *args],

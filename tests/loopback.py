@@ -1,4 +1,4 @@
-"""A loopback HTTP server that speaks enough PostHog (/batch/) and Mixpanel (/track) for the real SDKs."""
+"""A loopback server speaking enough PostHog (/batch/) and Mixpanel (/track) for the real SDKs."""
 
 from __future__ import annotations
 

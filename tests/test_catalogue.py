@@ -1,4 +1,4 @@
-"""The events catalogue matches the code: every .event("…") call site is listed, and nothing else."""
+"""The events catalogue matches the code: every .event("…") call site, and nothing else."""
 
 from __future__ import annotations
 
@@ -17,7 +17,11 @@ def call_sites() -> dict[str, list[str]]:
     for path in sorted((REPO / "src").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "event":
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "event"
+            ):
                 first = node.args[0] if node.args else None
                 assert isinstance(first, ast.Constant) and isinstance(first.value, str), (
                     f"{path}:{node.lineno}: event names must be string literals, so a search for "

@@ -61,7 +61,12 @@ def test_help_lists_every_option_and_the_analytics_command() -> None:
     result = invoke("--help")
     assert result.exit_code == 0
     flags = [f"--{name}" for name in OPTIONS] + [
-        "--no-analytics", "--config", "--exit", "--version", "--help", "--message",
+        "--no-analytics",
+        "--config",
+        "--exit",
+        "--version",
+        "--help",
+        "--message",
     ]
     for flag in flags:
         assert flag in result.stdout, flag
@@ -78,8 +83,9 @@ def test_console_script_and_python_m_print_the_same_version(cli) -> None:
     script = Path(sys.executable).parent / "blackboxai"
     if not script.exists():
         pytest.skip("the blackboxai console script is not installed next to this interpreter")
-    via_script = subprocess.run([str(script), "--version"], capture_output=True, text=True,
-                                timeout=60)
+    via_script = subprocess.run(
+        [str(script), "--version"], capture_output=True, text=True, timeout=60
+    )
     assert via_script.returncode == 0
     assert via_script.stdout == cli("--version").stdout
 
@@ -131,10 +137,14 @@ def test_analytics_log_appends_across_sessions() -> None:
 
 def test_the_four_backend_options_are_accepted() -> None:
     data = status(
-        "--analytics-posthog-host", "http://127.0.0.1:9/ph",
-        "--analytics-posthog-project-api-key", "phc_test",
-        "--analytics-mixpanel-token", "mp_token",
-        "--analytics-mixpanel-host", "http://127.0.0.1:9/mp",
+        "--analytics-posthog-host",
+        "http://127.0.0.1:9/ph",
+        "--analytics-posthog-project-api-key",
+        "phc_test",
+        "--analytics-mixpanel-token",
+        "mp_token",
+        "--analytics-mixpanel-host",
+        "http://127.0.0.1:9/mp",
     )
     assert data["backends"] == {
         "posthog": {"host": "http://127.0.0.1:9/ph"},
@@ -147,16 +157,18 @@ def test_mixpanel_is_off_without_a_token() -> None:
     assert data["backends"]["mixpanel"] is None
 
 
-def test_backend_options_route_an_opted_in_session_to_both_backends(
-    cli, backend: Backend
-) -> None:
+def test_backend_options_route_an_opted_in_session_to_both_backends(cli, backend: Backend) -> None:
     opt_in()
     result = cli(
         "--exit",
-        "--analytics-posthog-host", backend.url,
-        "--analytics-posthog-project-api-key", "phc_test_key",
-        "--analytics-mixpanel-token", "mp_test_token",
-        "--analytics-mixpanel-host", backend.url,
+        "--analytics-posthog-host",
+        backend.url,
+        "--analytics-posthog-project-api-key",
+        "phc_test_key",
+        "--analytics-mixpanel-token",
+        "mp_test_token",
+        "--analytics-mixpanel-host",
+        backend.url,
     )
     assert result.returncode == 0, result.stderr
     assert backend.wait_for(posthog=2, mixpanel=2, timeout=30)
@@ -166,11 +178,14 @@ def test_backend_options_route_an_opted_in_session_to_both_backends(
     assert backend.mixpanel[0]["properties"]["token"] == "mp_test_token"
 
 
-@pytest.mark.parametrize(("flags", "would_report", "why"), [
-    ([], True, "opted in"),
-    (["--analytics"], True, "--analytics"),
-    (["--no-analytics"], False, "--no-analytics"),
-])
+@pytest.mark.parametrize(
+    ("flags", "would_report", "why"),
+    [
+        ([], True, "opted in"),
+        (["--analytics"], True, "--analytics"),
+        (["--no-analytics"], False, "--no-analytics"),
+    ],
+)
 def test_analytics_flag_is_tri_state(flags: list[str], would_report: bool, why: str) -> None:
     opt_in()
     data = status(*flags)
@@ -178,16 +193,25 @@ def test_analytics_flag_is_tri_state(flags: list[str], would_report: bool, why: 
     assert why in data["why"]
 
 
-@pytest.mark.parametrize(("flags", "reporting"), [
-    ([], "yes"), (["--analytics"], "yes"), (["--no-analytics"], "no"),
-])
+@pytest.mark.parametrize(
+    ("flags", "reporting"),
+    [
+        ([], "yes"),
+        (["--analytics"], "yes"),
+        (["--no-analytics"], "no"),
+    ],
+)
 def test_session_reports_only_as_the_analytics_flag_allows(
     flags: list[str], reporting: str
 ) -> None:
     """--analytics-debug is a dry run: it says whether the session reports and sends nothing."""
     opt_in()
-    result = invoke(*flags, "--analytics-debug", "--exit",
-                    env={"BLACKBOXAI_ANALYTICS_POSTHOG_HOST": refused_url()})
+    result = invoke(
+        *flags,
+        "--analytics-debug",
+        "--exit",
+        env={"BLACKBOXAI_ANALYTICS_POSTHOG_HOST": refused_url()},
+    )
     assert result.exit_code == 0, result.stderr
     assert f"analytics debug: reporting: {reporting}" in result.stderr
     verdict = "would send" if reporting == "yes" else "not sending"
@@ -219,8 +243,13 @@ def test_analytics_send_honours_analytics_disable(
     monkeypatch.setattr(upload, "launch", lambda config: True)  # keep the events waiting
     assert invoke("--exit").exit_code == 0
     assert Analytics().pending_count() == 2  # launched and exit wait to be sent
-    result = cli("--analytics-posthog-host", backend.url, "analytics", "send",
-                 env={"BLACKBOXAI_ANALYTICS_DISABLE": "1"})
+    result = cli(
+        "--analytics-posthog-host",
+        backend.url,
+        "analytics",
+        "send",
+        env={"BLACKBOXAI_ANALYTICS_DISABLE": "1"},
+    )
     assert backend.posthog == []
     assert result.returncode != 0
 
@@ -257,8 +286,11 @@ def set_layers(
         if layer == "env":
             env["BLACKBOXAI_" + key.upper().replace("-", "_")] = value
         elif layer == "cli":
-            args += [f"--{key}", value] if key != "analytics" else [
-                "--analytics" if value == "true" else "--no-analytics"]
+            args += (
+                [f"--{key}", value]
+                if key != "analytics"
+                else ["--analytics" if value == "true" else "--no-analytics"]
+            )
         else:
             repo[layer].write_text(f"{key}: {value}\n")
             if layer == "--config":
@@ -293,8 +325,11 @@ def test_analytics_false_in_the_highest_layer_wins_and_is_named(
 
 def test_analytics_true_from_env_overrides_false_in_every_file(repo: dict[str, Path]) -> None:
     opt_in()
-    args, env = set_layers(repo, {"home": "false", "git-root": "false", "cwd": "false",
-                                  "--config": "false", "env": "true"}, "analytics")
+    args, env = set_layers(
+        repo,
+        {"home": "false", "git-root": "false", "cwd": "false", "--config": "false", "env": "true"},
+        "analytics",
+    )
     data = status(*args, env=env)
     assert data["would_report"] is True
     assert "BLACKBOXAI_ANALYTICS" in data["why"]
@@ -307,9 +342,7 @@ def test_analytics_flag_overrides_false_from_env(repo: dict[str, Path]) -> None:
     assert "--analytics" in data["why"]
 
 
-def test_env_variable_overrides_config_files_in_a_real_process(
-    cli, repo: dict[str, Path]
-) -> None:
+def test_env_variable_overrides_config_files_in_a_real_process(cli, repo: dict[str, Path]) -> None:
     repo["cwd"].write_text(f"analytics-log: {repo['logs'] / 'file.jsonl'}\n")
     env_log = repo["logs"] / "env.jsonl"
     result = cli("--exit", env={"BLACKBOXAI_ANALYTICS_LOG": str(env_log)})
@@ -320,12 +353,15 @@ def test_env_variable_overrides_config_files_in_a_real_process(
 # -- bad configuration ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("name", "text", "fragments"), [
-    ("syntax", "model: m\nanalytics: x: y\n", ["line 2"]),
-    ("bad-bool", "model: m\n\nanalytics: maybe\n", ["line 3", "analytics", "maybe"]),
-    ("list", "- analytics\n- model\n", ["mapping"]),
-    ("scalar", "analytics\n", ["mapping"]),
-])
+@pytest.mark.parametrize(
+    ("name", "text", "fragments"),
+    [
+        ("syntax", "model: m\nanalytics: x: y\n", ["line 2"]),
+        ("bad-bool", "model: m\n\nanalytics: maybe\n", ["line 3", "analytics", "maybe"]),
+        ("list", "- analytics\n- model\n", ["mapping"]),
+        ("scalar", "analytics\n", ["mapping"]),
+    ],
+)
 @pytest.mark.parametrize("where", ["cwd", "--config"])
 def test_a_bad_config_file_is_one_line_and_exit_2(
     cli, name: str, text: str, fragments: list[str], where: str
@@ -377,8 +413,9 @@ def test_deeply_nested_config_is_exit_2(cli) -> None:
 
 
 def test_analytics_log_in_a_missing_directory_is_exit_2(cli) -> None:
-    assert_one_line_error(cli("--exit", "--analytics-log", "nodir/log.jsonl"),
-                          "nodir/log.jsonl", "does not exist")
+    assert_one_line_error(
+        cli("--exit", "--analytics-log", "nodir/log.jsonl"), "nodir/log.jsonl", "does not exist"
+    )
 
 
 def test_analytics_log_that_is_a_directory_is_exit_2(cli) -> None:

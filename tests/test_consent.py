@@ -31,7 +31,9 @@ def expected(state: Stored, flag: str, env: str, tty: bool) -> tuple[bool, bool]
     return (True, False)
 
 
-@pytest.mark.parametrize(("state", "flag", "env", "tty"), list(itertools.product(STATES, FLAGS, ENVS, TTYS)))
+@pytest.mark.parametrize(
+    ("state", "flag", "env", "tty"), list(itertools.product(STATES, FLAGS, ENVS, TTYS))
+)
 def test_every_combination_follows_the_rules(state: Stored, flag: str, env: str, tty: bool) -> None:
     stored = Stored.DISABLED if flag == "--analytics-disable" else state
     session_flag = {"none": None, "--analytics": True, "--no-analytics": False}.get(flag)
@@ -43,7 +45,11 @@ def test_every_combination_follows_the_rules(state: Stored, flag: str, env: str,
 
 def test_nothing_reports_without_stored_consent() -> None:
     for state, flag, dnt, ci, tty in itertools.product(
-        [s for s in Stored if s is not Stored.CONSENTED], [None, True, False], [True, False], [True, False], [True, False]
+        [s for s in Stored if s is not Stored.CONSENTED],
+        [None, True, False],
+        [True, False],
+        [True, False],
+        [True, False],
     ):
         assert not decide(state, flag, dnt=dnt, ci=ci, tty=tty).report
 
@@ -51,7 +57,11 @@ def test_nothing_reports_without_stored_consent() -> None:
 def test_analytics_flag_after_permanent_disable_says_it_has_no_effect() -> None:
     decision = decide(Stored.DISABLED, True, flag_source="--analytics", tty=True)
     assert not decision.report and not decision.ask
-    assert decision.note is not None and "no effect" in decision.note and "--analytics" in decision.note
+    assert (
+        decision.note is not None
+        and "no effect" in decision.note
+        and "--analytics" in decision.note
+    )
 
 
 def test_the_reason_names_the_source_of_the_flag() -> None:
@@ -75,7 +85,10 @@ def test_do_not_track_means_anything_but_empty_or_zero(value: str, expected_dnt:
     assert not do_not_track({})
 
 
-@pytest.mark.parametrize("name", ["CI", "GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE", "CIRCLECI", "TF_BUILD", "JENKINS_URL"])
+@pytest.mark.parametrize(
+    "name",
+    ["CI", "GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE", "CIRCLECI", "TF_BUILD", "JENKINS_URL"],
+)
 def test_common_ci_variables_are_recognised(name: str) -> None:
     assert in_ci({name: "true"})
     assert not in_ci({name: "false"})

@@ -1,4 +1,4 @@
-"""Delivery through the real PostHog and Mixpanel SDKs to a loopback server: ids, batching, failures, recovery."""
+"""Delivery via the real PostHog and Mixpanel SDKs to loopback: ids, batches, failures, recovery."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-from loopback import Backend, refused_url
 
 from blackboxai.analytics import Analytics
 from blackboxai.analytics.backends import SinkError
@@ -18,6 +17,7 @@ from blackboxai.analytics.backends.posthog_sink import PostHogSink
 from blackboxai.analytics.spool import Spool
 from blackboxai.analytics.state import StateStore
 from blackboxai.analytics.upload import UploadConfig, deliver
+from loopback import Backend, refused_url
 
 
 def backend_args(posthog: str, mixpanel: str | None = None) -> list[str]:
@@ -54,7 +54,9 @@ def config(data_dir: Path, posthog: str | None, mixpanel: str | None = None) -> 
     )
 
 
-def test_a_consented_session_reaches_both_backends_with_one_stable_id_per_event(cli, backend, tmp_path) -> None:
+def test_a_consented_session_reaches_both_backends_with_one_stable_id_per_event(
+    cli, backend, tmp_path
+) -> None:
     assert cli("analytics", "on").returncode == 0
     log = tmp_path / "events.jsonl"
     run = cli("--exit", "--analytics-log", str(log), *backend_args(backend.url, backend.url))
@@ -76,11 +78,17 @@ def test_a_consented_session_reaches_both_backends_with_one_stable_id_per_event(
     assert backend.mixpanel[0]["properties"]["token"] == "mp_token"
 
 
-def test_a_refused_backend_leaves_the_terminal_untouched_and_events_wait_for_a_later_session(cli, backend, data_dir) -> None:
+def test_a_refused_backend_leaves_the_terminal_untouched_and_events_wait_for_a_later_session(
+    cli, backend, data_dir
+) -> None:
     quiet = cli("--exit", "--no-analytics")
     assert cli("analytics", "on").returncode == 0
     dead = cli("--exit", *backend_args(refused_url(), refused_url()))
-    assert (dead.returncode, dead.stdout, dead.stderr) == (quiet.returncode, quiet.stdout, quiet.stderr)
+    assert (dead.returncode, dead.stdout, dead.stderr) == (
+        quiet.returncode,
+        quiet.stdout,
+        quiet.stderr,
+    )
     last = wait_for_uploader(data_dir)
     assert set(last["errors"]) == {"posthog", "mixpanel"}
     assert Spool(data_dir).count() == 2
@@ -133,7 +141,9 @@ def test_a_5xx_is_retried_once_then_kept_and_delivered_when_the_backend_recovers
 
 
 def test_one_backend_failing_never_affects_the_other(data_dir, backend) -> None:
-    analytics = Analytics(data_dir=data_dir, posthog_host=backend.url, mixpanel_token="t", mixpanel_host=refused_url())
+    analytics = Analytics(
+        data_dir=data_dir, posthog_host=backend.url, mixpanel_token="t", mixpanel_host=refused_url()
+    )
     assert analytics.opt_in()
     for name in ("a", "b"):
         analytics.event(name)
@@ -148,7 +158,9 @@ def test_one_backend_failing_never_affects_the_other(data_dir, backend) -> None:
 
 
 def test_a_thousand_events_go_out_in_a_handful_of_requests(data_dir, backend) -> None:
-    analytics = consented(data_dir, posthog_host=backend.url, mixpanel_token="t", mixpanel_host=backend.url)
+    analytics = consented(
+        data_dir, posthog_host=backend.url, mixpanel_token="t", mixpanel_host=backend.url
+    )
     for i in range(1000):
         analytics.event("command_add", i=i)
     analytics.spool.append(analytics._buffer)
@@ -159,7 +171,9 @@ def test_a_thousand_events_go_out_in_a_handful_of_requests(data_dir, backend) ->
     assert len({e["uuid"] for e in backend.posthog}) == 1000
 
 
-def test_opting_out_deletes_waiting_events_and_nothing_is_sent_afterwards(cli, data_dir, backend) -> None:
+def test_opting_out_deletes_waiting_events_and_nothing_is_sent_afterwards(
+    cli, data_dir, backend
+) -> None:
     assert cli("analytics", "on").returncode == 0
     assert cli("--exit", *backend_args(refused_url())).returncode == 0
     wait_for_uploader(data_dir)
@@ -243,7 +257,9 @@ FAKE_SDKS = {
 
 
 @pytest.mark.parametrize("fault", sorted(FAKE_SDKS))
-def test_a_broken_posthog_sdk_changes_nothing_for_the_session_or_for_mixpanel(fault, cli, tmp_path, data_dir, backend) -> None:
+def test_a_broken_posthog_sdk_changes_nothing_for_the_session_or_for_mixpanel(
+    fault, cli, tmp_path, data_dir, backend
+) -> None:
     fake = tmp_path / "fake_sdk" / "posthog"
     fake.mkdir(parents=True)
     if fault == "import_error":
@@ -256,7 +272,11 @@ def test_a_broken_posthog_sdk_changes_nothing_for_the_session_or_for_mixpanel(fa
     assert cli("analytics", "on", env=env).returncode == 0
     quiet = cli("--exit", "--no-analytics", env=env)
     run = cli("--exit", *backend_args(backend.url, backend.url), env=env)
-    assert (run.returncode, run.stdout, run.stderr) == (quiet.returncode, quiet.stdout, quiet.stderr)
+    assert (run.returncode, run.stdout, run.stderr) == (
+        quiet.returncode,
+        quiet.stdout,
+        quiet.stderr,
+    )
     assert backend.wait_for(mixpanel=2)
     last = wait_for_uploader(data_dir)
     assert last["sent"] == {"mixpanel": 2} and "posthog" in last["errors"]
@@ -294,7 +314,8 @@ PROBE = textwrap.dedent(
     for i in range(50):
         a.event("command_add", i=i)
     a.close()
-    sdk = sorted(m for m in sys.modules if m.split(".")[0] in ("posthog", "mixpanel", "requests", "httpx", "socket"))
+    heavy = ("posthog", "mixpanel", "requests", "httpx", "socket")
+    sdk = sorted(m for m in sys.modules if m.split(".")[0] in heavy)
     print(json.dumps({"reporting": a.reporting, "sdk": sdk, "threads": threading.active_count()}))
     """
 )
@@ -303,7 +324,9 @@ PROBE = textwrap.dedent(
 @pytest.mark.parametrize("mode", ["no-consent", "consent"])
 def test_the_session_process_never_imports_an_sdk_or_starts_a_thread(mode, tmp_path) -> None:
     log = tmp_path / "log.jsonl"
-    run = subprocess.run([sys.executable, "-c", PROBE, str(log), mode], capture_output=True, text=True, timeout=30)
+    run = subprocess.run(
+        [sys.executable, "-c", PROBE, str(log), mode], capture_output=True, text=True, timeout=30
+    )
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
     assert report["reporting"] is (mode == "consent")

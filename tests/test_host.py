@@ -1,4 +1,4 @@
-"""Whole sessions through the real CLI against a loopback model endpoint: files change, events are logged, nothing private is."""
+"""Whole CLI sessions against a loopback model: files change, events are logged, nothing private."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from fake_openai import FakeOpenAI, HTTPError, Reply
 from loopback import refused_url
 
@@ -35,21 +36,37 @@ def source(isolated: Path) -> Path:
 
 
 def session_args(api: FakeOpenAI, log: Path, *extra: str) -> list[str]:
-    return ["--openai-api-base", api.url, "--openai-api-key", KEY, "--analytics-log", str(log), *extra]
+    return [
+        "--openai-api-base",
+        api.url,
+        "--openai-api-key",
+        KEY,
+        "--analytics-log",
+        str(log),
+        *extra,
+    ]
 
 
 def test_a_whole_format_message_rewrites_the_file_and_logs_the_usage(cli, source, tmp_path) -> None:
     reply = "Here it is.\n\ngreet.py\n```python\ndef salute():\n    return 'hi'\n```\n"
     log = tmp_path / "events.jsonl"
-    with FakeOpenAI([Reply(reply, usage={"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150})]) as api:
-        run = cli(*session_args(api, log, "--edit-format", "whole", "--message", PROMPT, "greet.py"))
+    with FakeOpenAI(
+        [Reply(reply, usage={"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150})]
+    ) as api:
+        run = cli(
+            *session_args(api, log, "--edit-format", "whole", "--message", PROMPT, "greet.py")
+        )
         assert api.requests[0].headers.get("Authorization") == f"Bearer {KEY}"
     assert run.returncode == 0, run.stderr
     assert source.read_text() == "def salute():\n    return 'hi'\n"
     assert names(log) == ["launched", "cli session", "message_send", "edit_applied", "exit"]
     send = events(log)[2]["properties"]
     assert (send["main_model"], send["edit_format"]) == ("gpt-4o-mini", "whole")
-    assert (send["prompt_tokens"], send["completion_tokens"], send["total_tokens"]) == (120, 30, 150)
+    assert (send["prompt_tokens"], send["completion_tokens"], send["total_tokens"]) == (
+        120,
+        30,
+        150,
+    )
     assert isinstance(send["duration_s"], float)
     assert events(log)[3]["properties"]["files_changed"] == 1
     assert events(log)[-1]["properties"]["reason"] == "message_sent"
@@ -60,7 +77,11 @@ def test_a_diff_format_message_applies_search_replace_blocks(cli, source, tmp_pa
     reply = "greet.py\n<<<<<<< SEARCH\ndef greeting():\n=======\ndef salute():\n>>>>>>> REPLACE\n"
     log = tmp_path / "events.jsonl"
     with FakeOpenAI([Reply(reply)]) as api:
-        run = cli(*session_args(api, log, "--edit-format", "diff", "--message", PROMPT, "--file", "greet.py"))
+        run = cli(
+            *session_args(
+                api, log, "--edit-format", "diff", "--message", PROMPT, "--file", "greet.py"
+            )
+        )
     assert run.returncode == 0, run.stderr
     assert source.read_text() == "def salute():\n    return 'hi'\n"
     assert "edit_applied" in names(log)
@@ -70,7 +91,9 @@ def test_a_diff_format_message_applies_search_replace_blocks(cli, source, tmp_pa
 
 def test_an_edit_that_does_not_match_changes_nothing_and_says_so(cli, source, tmp_path) -> None:
     before = source.read_text()
-    reply = "greet.py\n<<<<<<< SEARCH\ndef nothing_like_this():\n=======\ndef x():\n>>>>>>> REPLACE\n"
+    reply = (
+        "greet.py\n<<<<<<< SEARCH\ndef nothing_like_this():\n=======\ndef x():\n>>>>>>> REPLACE\n"
+    )
     log = tmp_path / "events.jsonl"
     with FakeOpenAI([Reply(reply)]) as api:
         run = cli(*session_args(api, log, "--edit-format", "diff", "--message", PROMPT, "greet.py"))
@@ -87,7 +110,7 @@ def test_an_endpoint_error_is_one_line_exit_1_and_an_api_error_event(cli, source
         run = cli(*session_args(api, log, "--message", PROMPT, "greet.py"))
     assert run.returncode == 1
     assert len(run.stderr.strip().splitlines()) == 1 and "Traceback" not in run.stderr
-    error = [e for e in events(log) if e["event"] == "api_error"][0]["properties"]
+    error = next(e for e in events(log) if e["event"] == "api_error")["properties"]
     assert (error["error_class"], error["status"]) == ("HTTPStatusError", 500)
     assert events(log)[-1]["properties"]["reason"] == "message_failed"
     assert_private(log, PROMPT, "the model is on fire")
@@ -95,7 +118,16 @@ def test_an_endpoint_error_is_one_line_exit_1_and_an_api_error_event(cli, source
 
 def test_an_unreachable_endpoint_and_a_missing_key_are_clear_errors(cli, source, tmp_path) -> None:
     log = tmp_path / "events.jsonl"
-    down = cli("--openai-api-base", refused_url() + "/v1", "--openai-api-key", KEY, "--analytics-log", str(log), "--message", PROMPT)
+    down = cli(
+        "--openai-api-base",
+        refused_url() + "/v1",
+        "--openai-api-key",
+        KEY,
+        "--analytics-log",
+        str(log),
+        "--message",
+        PROMPT,
+    )
     assert down.returncode == 1 and "Traceback" not in down.stderr and down.stderr.strip()
     no_key = cli("--openai-api-base", refused_url() + "/v1", "--message", PROMPT)
     assert no_key.returncode == 1 and "key" in no_key.stderr.lower()
@@ -106,13 +138,23 @@ def test_an_unreachable_endpoint_and_a_missing_key_are_clear_errors(cli, source,
 def test_piped_slash_commands_are_counted_and_the_loop_ends_at_eof(cli, source, tmp_path) -> None:
     log = tmp_path / "events.jsonl"
     (source.parent / "other.py").write_text("x = 1\n")
-    script = "/add other.py\n/ls\n/tokens\n/drop other.py\n/model gpt-4o\n/help\n/analytics\n/nonsense\n"
+    script = (
+        "/add other.py\n/ls\n/tokens\n/drop other.py\n/model gpt-4o\n/help\n/analytics\n/nonsense\n"
+    )
     with FakeOpenAI() as api:
         run = cli(*session_args(api, log, "greet.py"), input=script)
     assert run.returncode == 0, run.stderr
     assert names(log) == [
-        "launched", "cli session", "command_add", "command_ls", "command_tokens", "command_drop",
-        "command_model", "command_help", "command_analytics", "exit",
+        "launched",
+        "cli session",
+        "command_add",
+        "command_ls",
+        "command_tokens",
+        "command_drop",
+        "command_model",
+        "command_help",
+        "command_analytics",
+        "exit",
     ]
     assert events(log)[-1]["properties"]["reason"] == "eof"
     assert "Reporting:" in run.stdout  # /analytics shows the session's status
@@ -130,20 +172,27 @@ def test_exit_command_ends_the_session_with_its_reason(cli, tmp_path) -> None:
 
 def test_an_unknown_model_is_warned_about_and_redacted(cli, tmp_path) -> None:
     log = tmp_path / "events.jsonl"
-    run = cli("--analytics-log", str(log), "--model", "ft:gpt-4o-mini:acme-corp::secretproject", input="")
+    run = cli(
+        "--analytics-log", str(log), "--model", "ft:gpt-4o-mini:acme-corp::secretproject", input=""
+    )
     assert "unknown model" in run.stderr.lower()
     warning = [e for e in events(log) if e["event"] == "model warning"]
     assert warning and warning[0]["properties"]["main_model"] == "openai/REDACTED"
     assert_private(log, "acme-corp", "secretproject")
 
 
-def test_a_consented_session_sends_the_same_private_free_events(cli, source, tmp_path, backend, data_dir) -> None:
+def test_a_consented_session_sends_the_same_private_free_events(
+    cli, source, tmp_path, backend, data_dir
+) -> None:
     assert cli("analytics", "on").returncode == 0
     log = tmp_path / "events.jsonl"
     reply = "greet.py\n```\ndef salute():\n    return 'hi'\n```\n"
     with FakeOpenAI([Reply(reply)]) as api:
-        run = cli(*session_args(api, log, "--message", PROMPT, "greet.py",
-                                "--analytics-posthog-host", backend.url))
+        run = cli(
+            *session_args(
+                api, log, "--message", PROMPT, "greet.py", "--analytics-posthog-host", backend.url
+            )
+        )
     assert run.returncode == 0, run.stderr
     assert backend.wait_for(posthog=5)
     sent = json.dumps(backend.posthog)

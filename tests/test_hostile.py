@@ -1,4 +1,4 @@
-"""Hostile cases: concurrent writers, kills, full disks, vanishing files, floods and fuzzed secrets."""
+"""Hostile cases: concurrent writers, kills, full disks, vanishing files, floods, fuzzed secrets."""
 
 from __future__ import annotations
 
@@ -22,8 +22,12 @@ from blackboxai.analytics.state import StateStore
 
 
 def python(code: str, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *args], text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def test_ten_sessions_appending_to_one_log_never_tear_a_line(tmp_path: Path) -> None:
@@ -137,8 +141,16 @@ def test_event_never_raises_whatever_it_is_given(tmp_path: Path) -> None:
         __repr__ = __str__
 
     with Analytics(logfile=tmp_path / "log.jsonl") as analytics:
-        analytics.event("e", obj=Hostile(), nan=float("nan"), inf=float("-inf"), big="x" * 5_000_000,
-                        nested={"a": [1, {"b": Hostile()}]}, raw=b"\x00\xff", **{"weird key \n": 1})
+        analytics.event(
+            "e",
+            obj=Hostile(),
+            nan=float("nan"),
+            inf=float("-inf"),
+            big="x" * 5_000_000,
+            nested={"a": [1, {"b": Hostile()}]},
+            raw=b"\x00\xff",
+            **{"weird key \n": 1},
+        )
         analytics.event(Hostile())  # type: ignore[arg-type]
     for line in (tmp_path / "log.jsonl").read_text().splitlines():
         record = json.loads(line)  # valid JSON, no NaN
@@ -167,7 +179,9 @@ def test_a_flood_of_200000_events_stays_in_bounded_memory_and_spool(data_dir: Pa
     spool = Spool(data_dir)
     waiting = spool.count()
     assert waiting <= spool.max_events
-    assert waiting + spool.dropped() == 200_001  # everything is either waiting or counted as dropped
+    assert (
+        waiting + spool.dropped() == 200_001
+    )  # everything is either waiting or counted as dropped
 
 
 SECRETS = st.one_of(
@@ -179,14 +193,27 @@ SECRETS = st.one_of(
 FILLER = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(secret=SECRETS, before=FILLER, after=FILLER, home_tail=st.from_regex(r"[a-z]{4,12}/[a-z]{4,12}\.py", fullmatch=True))
-def test_secrets_emails_and_home_paths_never_reach_the_log(tmp_path: Path, secret: str, before: str, after: str, home_tail: str) -> None:
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    secret=SECRETS,
+    before=FILLER,
+    after=FILLER,
+    home_tail=st.from_regex(r"[a-z]{4,12}/[a-z]{4,12}\.py", fullmatch=True),
+)
+def test_secrets_emails_and_home_paths_never_reach_the_log(
+    tmp_path: Path, secret: str, before: str, after: str, home_tail: str
+) -> None:
     home = os.path.expanduser("~")
     log = tmp_path / "fuzz.jsonl"
     with Analytics(logfile=log) as analytics:
-        analytics.event("exception", type=f"{before} {secret} {after}", frames=f"{home}/{home_tail}",
-                        nested={"k": [f" {secret} "]})
+        analytics.event(
+            "exception",
+            type=f"{before} {secret} {after}",
+            frames=f"{home}/{home_tail}",
+            nested={"k": [f" {secret} "]},
+        )
     text = log.read_text()
     log.unlink()
     assert secret not in text

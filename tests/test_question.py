@@ -32,7 +32,13 @@ def stored(data_dir: Path) -> dict:
 
 @pytest.mark.parametrize(
     ("answer", "asked", "disabled"),
-    [("y", True, False), ("yes", True, False), ("", True, False), ("n", True, True), ("No", True, True)],
+    [
+        ("y", True, False),
+        ("yes", True, False),
+        ("", True, False),
+        ("n", True, True),
+        ("No", True, True),
+    ],
 )
 def test_the_answer_is_stored(answer: str, asked: bool, disabled: bool, data_dir: Path) -> None:
     child = spawn("--exit")
@@ -69,7 +75,9 @@ def test_an_unclear_answer_is_asked_again(data_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("leave", ["eof", "ctrl-c"])
-def test_leaving_the_question_stores_nothing_and_reports_nothing(leave: str, data_dir: Path, tmp_path: Path) -> None:
+def test_leaving_the_question_stores_nothing_and_reports_nothing(
+    leave: str, data_dir: Path, tmp_path: Path
+) -> None:
     log = tmp_path / "events.jsonl"
     child = spawn("--exit", "--analytics-log", str(log))
     child.expect_exact(QUESTION_START)
@@ -80,23 +88,40 @@ def test_leaving_the_question_stores_nothing_and_reports_nothing(leave: str, dat
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0  # the session carries on as it would have
-    state = json.loads((data_dir / "analytics.json").read_text()) if (data_dir / "analytics.json").exists() else {}
+    state = (
+        json.loads((data_dir / "analytics.json").read_text())
+        if (data_dir / "analytics.json").exists()
+        else {}
+    )
     assert state.get("asked_opt_in", False) is False
     assert not (data_dir / "spool.jsonl").exists()
-    assert [json.loads(line)["event"] for line in log.read_text().splitlines()] == ["launched", "exit"]
+    assert [json.loads(line)["event"] for line in log.read_text().splitlines()] == [
+        "launched",
+        "exit",
+    ]
 
 
 def test_no_analytics_and_do_not_track_never_ask(data_dir: Path) -> None:
     for args, env in ((["--no-analytics"], {}), ([], {"DO_NOT_TRACK": "1"}), ([], {"CI": "true"})):
-        child = pexpect.spawn(sys.executable, ["-m", "blackboxai", "--exit", *args],
-                              env={**os.environ, **env}, encoding="utf-8", timeout=20)
+        child = pexpect.spawn(
+            sys.executable,
+            ["-m", "blackboxai", "--exit", *args],
+            env={**os.environ, **env},
+            encoding="utf-8",
+            timeout=20,
+        )
         assert QUESTION_START not in child.read()
     assert not (data_dir / "analytics.json").exists() or stored(data_dir)["asked_opt_in"] is False
 
 
 def test_ci_is_never_asked_even_with_the_analytics_flag_on_a_terminal(data_dir: Path) -> None:
-    child = pexpect.spawn(sys.executable, ["-m", "blackboxai", "--analytics", "--exit"],
-                          env={**os.environ, "CI": "true"}, encoding="utf-8", timeout=20)
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "blackboxai", "--analytics", "--exit"],
+        env={**os.environ, "CI": "true"},
+        encoding="utf-8",
+        timeout=20,
+    )
     assert QUESTION_START not in child.read()
     child.close()
     assert child.exitstatus == 0
@@ -114,6 +139,9 @@ def test_the_privacy_line_makes_the_promise() -> None:
         assert word in PRIVACY_LINE
 
 
-@pytest.mark.parametrize(("text", "expected"), [("", True), (" Y ", True), ("yes", True), ("n", False), ("NO", False), ("x", None)])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("", True), (" Y ", True), ("yes", True), ("n", False), ("NO", False), ("x", None)],
+)
 def test_answers_are_parsed_forgivingly(text: str, expected: bool | None) -> None:
     assert parse_answer(text) is expected

@@ -1,4 +1,4 @@
-"""sample-analytics.jsonl: 1,000 real events, each valid against the catalogue, and the report agrees with them."""
+"""sample-analytics.jsonl: 1,000 real events, each valid; the report agrees with them."""
 
 from __future__ import annotations
 
@@ -26,7 +26,14 @@ def test_the_sample_has_1000_events_that_all_validate_against_the_catalogue() ->
 
 def test_the_sample_covers_what_the_page_promises() -> None:
     names = Counter(r["event"] for r in records())
-    for expected in ("message_send", "edit_applied", "edit_failed", "api_error", "cli session", "exit"):
+    for expected in (
+        "message_send",
+        "edit_applied",
+        "edit_failed",
+        "api_error",
+        "cli session",
+        "exit",
+    ):
         assert names[expected] > 0, expected
     assert any(n.startswith("command_") for n in names)
     sends = [r["properties"] for r in records() if r["event"] == "message_send"]
@@ -36,7 +43,16 @@ def test_the_sample_covers_what_the_page_promises() -> None:
 
 def test_the_sample_holds_nothing_private() -> None:
     text = SAMPLE.read_text()
-    for needle in ("sk-sample", "/home/", "/tmp/", "app.py", "util.py", "README.md", "add logging", "my-team"):
+    for needle in (
+        "sk-sample",
+        "/home/",
+        "/tmp/",
+        "app.py",
+        "util.py",
+        "README.md",
+        "add logging",
+        "my-team",
+    ):
         assert needle not in text, needle
 
 
@@ -65,7 +81,9 @@ def test_the_report_renders_tables_and_bars_for_the_sample(cli) -> None:
 def test_a_broken_line_is_skipped_and_counted(cli, tmp_path) -> None:
     log = tmp_path / "mixed.jsonl"
     lines = SAMPLE.read_text().splitlines()[:10]
-    log.write_text("\n".join(lines[:5] + ['{"event": "trunc', "not json at all"] + lines[5:]) + "\n")
+    log.write_text(
+        "\n".join([*lines[:5], '{"event": "trunc', "not json at all", *lines[5:]]) + "\n"
+    )
     report = json.loads(cli("analytics", "report", str(log), "--json").stdout)
     assert (report["events"], report["broken_lines"]) == (10, 2)
 
@@ -76,8 +94,12 @@ def test_the_generator_script_still_produces_valid_events(tmp_path) -> None:
 
     out = tmp_path / "small.jsonl"
     script = SAMPLE.parent / "scripts" / "gen_sample.py"
-    run = subprocess.run([sys.executable, str(script), "--events", "25", "--seed", "3", "--out", str(out)],
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, str(script), "--events", "25", "--seed", "3", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
     small = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(small) == 25

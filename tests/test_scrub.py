@@ -529,7 +529,8 @@ def _text(alphabet: str, lo: int, hi: int) -> st.SearchStrategy[str]:
 
 
 _base64 = st.tuples(
-    st.sampled_from(string.ascii_letters), st.sampled_from(string.digits),
+    st.sampled_from(string.ascii_letters),
+    st.sampled_from(string.digits),
     _text(ALNUM + "+/", 38, 80),
 ).map(lambda t: t[0] + t[2] + t[1])
 
@@ -545,7 +546,9 @@ SECRET_STRATEGIES = st.one_of(
     _secret(st.just(""), _text("0123456789abcdef", 32, 64)),
     _secret(st.just(""), _base64),
     st.builds(
-        "{}@{}.{}".format, _text(ALNUM + "._+", 1, 20), _text(ALNUM + "-", 1, 20),
+        "{}@{}.{}".format,
+        _text(ALNUM + "._+", 1, 20),
+        _text(ALNUM + "-", 1, 20),
         _text(string.ascii_letters, 2, 6),
     ).map(lambda e: (e, e)),
 )
@@ -618,15 +621,12 @@ def test_generated_other_users_homes_never_survive(
 
 
 json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats()
-    | st.text()
-    | st.binary(max_size=20),
-    lambda children: st.lists(children, max_size=5)
-    | st.dictionaries(st.text(max_size=10), children, max_size=5)
-    | st.tuples(children, children),
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text() | st.binary(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.dictionaries(st.text(max_size=10), children, max_size=5)
+        | st.tuples(children, children)
+    ),
     max_leaves=10,
 )
 

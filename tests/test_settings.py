@@ -180,10 +180,19 @@ def test_every_option_has_a_blackboxai_variable() -> None:
     assert all(env_name(o).startswith("BLACKBOXAI_") and "-" not in env_name(o) for o in OPTIONS)
 
 
-@pytest.mark.parametrize(("raw", "value"), [
-    ("1", True), ("true", True), ("YES", True), (" on ", True),
-    ("0", False), ("false", False), ("No", False), ("off", False),
-])
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("1", True),
+        ("true", True),
+        ("YES", True),
+        (" on ", True),
+        ("0", False),
+        ("false", False),
+        ("No", False),
+        ("off", False),
+    ],
+)
 def test_boolean_variables_accept_the_usual_spellings(
     tree: dict[str, Path], raw: str, value: bool
 ) -> None:
@@ -231,13 +240,16 @@ def test_openai_variables_sit_between_files_and_our_own_variables(tree: dict[str
 
 
 def test_every_option_is_read_from_yaml(tmp_path: Path) -> None:
-    path = write(tmp_path / "c.yml", (
-        "analytics: true\nanalytics-disable: false\nanalytics-log: log.jsonl\n"
-        "analytics-debug: true\n"
-        "analytics-posthog-host: http://ph\nanalytics-posthog-project-api-key: phc_x\n"
-        "analytics-mixpanel-token: tok\nanalytics-mixpanel-host: http://mp\nmodel: m\n"
-        "edit-format: diff\nopenai-api-base: http://api\nopenai-api-key: k\nfile: one.py\n"
-    ))
+    path = write(
+        tmp_path / "c.yml",
+        (
+            "analytics: true\nanalytics-disable: false\nanalytics-log: log.jsonl\n"
+            "analytics-debug: true\n"
+            "analytics-posthog-host: http://ph\nanalytics-posthog-project-api-key: phc_x\n"
+            "analytics-mixpanel-token: tok\nanalytics-mixpanel-host: http://mp\nmodel: m\n"
+            "edit-format: diff\nopenai-api-base: http://api\nopenai-api-key: k\nfile: one.py\n"
+        ),
+    )
     values, warnings = read_config(path)
     assert set(values) == set(OPTIONS)
     assert values["file"] == ["one.py"]  # a single path becomes a list
@@ -258,14 +270,17 @@ def test_yaml_syntax_error_names_the_file_and_line(tmp_path: Path) -> None:
     assert str(path) in message and "line 3" in message and "\n" not in message
 
 
-@pytest.mark.parametrize(("text", "key", "line"), [
-    ("model: m\nanalytics: maybe\n", "analytics", 2),
-    ("analytics-disable: 1\n", "analytics-disable", 1),
-    ("# c\n\nmodel: 4\n", "model", 3),
-    ("edit-format: udiff\n", "edit-format", 1),
-    ("file: [1, 2]\n", "file", 1),
-    ("{model: m,\n analytics: maybe}\n", "analytics", 2),
-])
+@pytest.mark.parametrize(
+    ("text", "key", "line"),
+    [
+        ("model: m\nanalytics: maybe\n", "analytics", 2),
+        ("analytics-disable: 1\n", "analytics-disable", 1),
+        ("# c\n\nmodel: 4\n", "model", 3),
+        ("edit-format: udiff\n", "edit-format", 1),
+        ("file: [1, 2]\n", "file", 1),
+        ("{model: m,\n analytics: maybe}\n", "analytics", 2),
+    ],
+)
 def test_a_bad_value_names_the_file_line_and_key(
     tmp_path: Path, text: str, key: str, line: int
 ) -> None:
@@ -335,7 +350,7 @@ def test_an_unknown_non_string_key_warning_names_its_line(tmp_path: Path) -> Non
 
 
 def test_a_control_character_error_names_the_line(tmp_path: Path) -> None:
-    path = write(tmp_path / "c.yml", "model: m\nanalytics: \"a\x07\"\n")
+    path = write(tmp_path / "c.yml", 'model: m\nanalytics: "a\x07"\n')
     with pytest.raises(ConfigError) as info:
         read_config(path)
     assert "line 2" in str(info.value)
@@ -349,8 +364,21 @@ def test_deeply_nested_yaml_is_a_config_error(tmp_path: Path) -> None:
 
 
 YAMLISH = st.lists(
-    st.sampled_from([*"ab:-[]{}#&*!|>'\"\n \t,?%@`0.1~", "analytics", "model", "file",
-                     "edit-format", "true", "null", "maybe", "é", "---", "..."]),
+    st.sampled_from(
+        [
+            *"ab:-[]{}#&*!|>'\"\n \t,?%@`0.1~",
+            "analytics",
+            "model",
+            "file",
+            "edit-format",
+            "true",
+            "null",
+            "maybe",
+            "é",
+            "---",
+            "...",
+        ]
+    ),
     max_size=30,
 ).map("".join)
 

@@ -128,8 +128,9 @@ def test_readers_never_see_a_torn_state_file(data_dir: Path) -> None:
 def test_an_existing_loose_file_is_made_private_on_write(data_dir: Path) -> None:
     data_dir.mkdir(parents=True)
     path = data_dir / STATE
-    path.write_text(json.dumps({"uuid": str(uuid.uuid4()), "asked_opt_in": False,
-                                "permanently_disable": False}))
+    path.write_text(
+        json.dumps({"uuid": str(uuid.uuid4()), "asked_opt_in": False, "permanently_disable": False})
+    )
     path.chmod(0o644)
     assert Analytics().opt_in()
     assert mode(path) == 0o600
@@ -138,8 +139,13 @@ def test_an_existing_loose_file_is_made_private_on_write(data_dir: Path) -> None
 def test_concurrent_first_runs_agree_on_one_uuid(data_dir: Path) -> None:
     code = "from blackboxai.analytics import Analytics; a = Analytics(); print(a.user_id)"
     procs = [
-        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+        subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),
+        )
         for _ in range(20)
     ]
     outputs = [proc.communicate(timeout=60) for proc in procs]
@@ -158,10 +164,16 @@ ODD = {
     "invalid-json": b'{"uuid": "abc", ',
     "empty": b"",
     "a-list": b'["uuid", "asked_opt_in"]\n',
-    "string-bool": json.dumps({"uuid": "6f1c2f9e-3b7a-4c1e-9a51-2b7f0c0d8e11",
-                               "asked_opt_in": "true", "permanently_disable": False}).encode(),
-    "bad-uuid": json.dumps({"uuid": "not-a-uuid", "asked_opt_in": True,
-                            "permanently_disable": False}).encode(),
+    "string-bool": json.dumps(
+        {
+            "uuid": "6f1c2f9e-3b7a-4c1e-9a51-2b7f0c0d8e11",
+            "asked_opt_in": "true",
+            "permanently_disable": False,
+        }
+    ).encode(),
+    "bad-uuid": json.dumps(
+        {"uuid": "not-a-uuid", "asked_opt_in": True, "permanently_disable": False}
+    ).encode(),
     "directory": None,
 }
 
@@ -294,12 +306,15 @@ def test_ensure_uuid_is_idempotent(data_dir: Path) -> None:
     assert first.stored is Stored.NOT_ASKED
 
 
-@pytest.mark.parametrize(("asked", "disabled", "expected"), [
-    (False, False, Stored.NOT_ASKED),
-    (True, False, Stored.CONSENTED),
-    (True, True, Stored.DISABLED),
-    (False, True, Stored.DISABLED),
-])
+@pytest.mark.parametrize(
+    ("asked", "disabled", "expected"),
+    [
+        (False, False, Stored.NOT_ASKED),
+        (True, False, Stored.CONSENTED),
+        (True, True, Stored.DISABLED),
+        (False, True, Stored.DISABLED),
+    ],
+)
 def test_stored_values_round_trip(
     data_dir: Path, asked: bool, disabled: bool, expected: Stored
 ) -> None:
@@ -482,16 +497,27 @@ def test_non_string_keyword_names_are_refused_by_python_itself() -> None:
         Analytics().event("x", **{1: 2})  # type: ignore[arg-type]
 
 
-SCALARS = (st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=50)
-           | st.binary(max_size=20))
-VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4)
-                      | st.dictionaries(st.text(max_size=5), inner, max_size=4), max_leaves=10)
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=50)
+    | st.binary(max_size=20)
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=10,
+)
 
 
-@settings(max_examples=100, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(name=st.text(max_size=120), props=st.dictionaries(st.text(max_size=120), VALUES,
-                                                          max_size=6))
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(name=st.text(max_size=120), props=st.dictionaries(st.text(max_size=120), VALUES, max_size=6))
 def test_every_event_becomes_one_strict_json_line(
     tmp_path: Path, name: str, props: dict[str, object]
 ) -> None:

@@ -1,4 +1,4 @@
-"""`blackboxai analytics …`: see and change your analytics choice, review and clear waiting events."""
+"""`blackboxai analytics …`: see and change your choice; review and clear waiting events."""
 
 from __future__ import annotations
 
@@ -84,7 +84,10 @@ def reset_id(ctx: typer.Context) -> None:
     waiting = analytics.pending_count()
     if not analytics.reset_id():
         raise _fail(f"could not reset the id: {analytics.last_error}")
-    typer.echo(f"New anonymous id: {analytics.state.uuid} (was: {old or 'none'}). Deleted {waiting} waiting events.")
+    typer.echo(
+        f"New anonymous id: {analytics.state.uuid} (was: {old or 'none'}). "
+        f"Deleted {waiting} waiting events."
+    )
 
 
 @analytics_app.command()
@@ -115,7 +118,9 @@ def send(ctx: typer.Context) -> None:
         raise _fail(f"not sending: {decision.why if decision else 'no consent'}")
     if analytics.debug:  # the dry run holds here too: show, never send
         count = sum(1 for _ in analytics.spool.records())
-        typer.echo(f"Dry run (analytics debug): {count} waiting events would be sent; nothing was sent.")
+        typer.echo(
+            f"Dry run (analytics debug): {count} waiting events would be sent; nothing was sent."
+        )
         return
     mixpanel = (analytics.mixpanel[0], str(analytics.mixpanel[1])) if analytics.mixpanel else None
     outcome = deliver(UploadConfig(str(analytics.data_dir), analytics.posthog, mixpanel))
@@ -142,10 +147,12 @@ def events(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 @analytics_app.command()
 def report(
     ctx: typer.Context,
-    logs: Annotated[list[Path] | None, typer.Argument(metavar="[LOG]...", show_default=False)] = None,
+    logs: Annotated[
+        list[Path] | None, typer.Argument(metavar="[LOG]...", show_default=False)
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Summarise audit logs (default: --analytics-log, else the bundled sample) as tables and bars."""
+    """Summarise audit logs (default: --analytics-log, else the sample) as tables and bars."""
     from blackboxai.analytics.report import render, summarise, to_json
 
     _, settings = _state(ctx)

@@ -1,4 +1,4 @@
-"""The `blackboxai` command: parses options, builds settings and analytics, and hands off. It wires; it does not decide."""
+"""The `blackboxai` command: options, settings, analytics, session. It wires; it does not decide."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ FILES_KEY = "blackboxai.files"
 
 
 class HostGroup(TyperGroup):
-    """Root group whose positional arguments are files to chat about, unless the first names a subcommand."""
+    """Root group: positionals are files to chat about, unless the first is a subcommand."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         first = self._first_positional(ctx, args)
@@ -81,23 +81,111 @@ Opt = typer.Option
 @app.callback(invoke_without_command=True)
 def root(
     ctx: typer.Context,
-    analytics: Annotated[bool | None, Opt("--analytics/--no-analytics", help="Report anonymous analytics in this session (if you opted in), or not.", show_default=False)] = None,
-    analytics_disable: Annotated[bool, Opt("--analytics-disable", help="Permanently opt out of analytics; waiting events are deleted.")] = False,
-    analytics_log: Annotated[str | None, Opt("--analytics-log", metavar="FILE", help="Append every analytics event to FILE as one JSON line (works with --no-analytics too).")] = None,
-    analytics_debug: Annotated[bool, Opt("--analytics-debug", help="Dry run: print each event as it would be sent, and send nothing.")] = False,
-    analytics_posthog_host: Annotated[str | None, Opt("--analytics-posthog-host", metavar="URL", help="PostHog host.")] = None,
-    analytics_posthog_project_api_key: Annotated[str | None, Opt("--analytics-posthog-project-api-key", metavar="KEY", help="PostHog project API key.")] = None,
-    analytics_mixpanel_token: Annotated[str | None, Opt("--analytics-mixpanel-token", metavar="TOKEN", help="Mixpanel project token (Mixpanel is used only when set).")] = None,
-    analytics_mixpanel_host: Annotated[str | None, Opt("--analytics-mixpanel-host", metavar="URL", help="Mixpanel base URL; events go to URL/track.")] = None,
-    model: Annotated[str | None, Opt("--model", metavar="NAME", help="Model name for the chat endpoint.  [default: gpt-4o-mini]")] = None,
-    edit_format: Annotated[str | None, Opt("--edit-format", metavar="whole|diff", help="How the model edits files.  [default: whole]")] = None,
-    openai_api_base: Annotated[str | None, Opt("--openai-api-base", metavar="URL", help="OpenAI-compatible API base URL (or OPENAI_API_BASE).")] = None,
-    openai_api_key: Annotated[str | None, Opt("--openai-api-key", metavar="KEY", help="API key for that endpoint (or OPENAI_API_KEY).")] = None,
-    file: Annotated[list[str] | None, Opt("--file", metavar="PATH", help="Add a file to the chat (repeatable).")] = None,
-    message: Annotated[str | None, Opt("--message", "-m", metavar="TEXT", help="Send one message, apply the reply, and exit.")] = None,
-    config: Annotated[Path | None, Opt("--config", "-c", metavar="FILE", help="Read settings from this YAML file too (above the implicit .blackboxai.conf.yml files).")] = None,
-    exit_: Annotated[bool, Opt("--exit", help="Do all start-up work, then exit 0 without waiting for input.")] = False,
-    version: Annotated[bool, Opt("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
+    analytics: Annotated[
+        bool | None,
+        Opt(
+            "--analytics/--no-analytics",
+            help="Report anonymous analytics in this session (if you opted in), or not.",
+            show_default=False,
+        ),
+    ] = None,
+    analytics_disable: Annotated[
+        bool,
+        Opt(
+            "--analytics-disable",
+            help="Permanently opt out of analytics; waiting events are deleted.",
+        ),
+    ] = False,
+    analytics_log: Annotated[
+        str | None,
+        Opt(
+            "--analytics-log",
+            metavar="FILE",
+            help="Append every analytics event to FILE as a JSON line (with --no-analytics too).",
+        ),
+    ] = None,
+    analytics_debug: Annotated[
+        bool,
+        Opt(
+            "--analytics-debug",
+            help="Dry run: print each event as it would be sent, and send nothing.",
+        ),
+    ] = False,
+    analytics_posthog_host: Annotated[
+        str | None, Opt("--analytics-posthog-host", metavar="URL", help="PostHog host.")
+    ] = None,
+    analytics_posthog_project_api_key: Annotated[
+        str | None,
+        Opt("--analytics-posthog-project-api-key", metavar="KEY", help="PostHog project API key."),
+    ] = None,
+    analytics_mixpanel_token: Annotated[
+        str | None,
+        Opt(
+            "--analytics-mixpanel-token",
+            metavar="TOKEN",
+            help="Mixpanel project token (Mixpanel is used only when set).",
+        ),
+    ] = None,
+    analytics_mixpanel_host: Annotated[
+        str | None,
+        Opt(
+            "--analytics-mixpanel-host",
+            metavar="URL",
+            help="Mixpanel base URL; events go to URL/track.",
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        Opt(
+            "--model",
+            metavar="NAME",
+            help="Model name for the chat endpoint.  [default: gpt-4o-mini]",
+        ),
+    ] = None,
+    edit_format: Annotated[
+        str | None,
+        Opt(
+            "--edit-format",
+            metavar="whole|diff",
+            help="How the model edits files.  [default: whole]",
+        ),
+    ] = None,
+    openai_api_base: Annotated[
+        str | None,
+        Opt(
+            "--openai-api-base",
+            metavar="URL",
+            help="OpenAI-compatible API base URL (or OPENAI_API_BASE).",
+        ),
+    ] = None,
+    openai_api_key: Annotated[
+        str | None,
+        Opt(
+            "--openai-api-key", metavar="KEY", help="API key for that endpoint (or OPENAI_API_KEY)."
+        ),
+    ] = None,
+    file: Annotated[
+        list[str] | None, Opt("--file", metavar="PATH", help="Add a file to the chat (repeatable).")
+    ] = None,
+    message: Annotated[
+        str | None,
+        Opt("--message", "-m", metavar="TEXT", help="Send one message, apply the reply, and exit."),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        Opt(
+            "--config",
+            "-c",
+            metavar="FILE",
+            help="Read settings from this YAML file too (above any .blackboxai.conf.yml).",
+        ),
+    ] = None,
+    exit_: Annotated[
+        bool, Opt("--exit", help="Do all start-up work, then exit 0 without waiting for input.")
+    ] = False,
+    version: Annotated[
+        bool, Opt("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
 ) -> None:
     cli_values: dict[str, Any] = {
         "analytics": analytics,
@@ -115,7 +203,9 @@ def root(
         "file": file or None,
     }
     try:
-        settings = load_settings(cli_values, env=os.environ, cwd=Path.cwd(), home=Path.home(), config=config)
+        settings = load_settings(
+            cli_values, env=os.environ, cwd=Path.cwd(), home=Path.home(), config=config
+        )
     except ConfigError as exc:
         raise fail(str(exc)) from None
     for warning in settings.warnings:

@@ -1,4 +1,4 @@
-"""A session's life: consent first, then `launched`, the work, and an `exit` event on every way out."""
+"""A session's life: consent, then `launched`, the work, and `exit` on every way out."""
 
 from __future__ import annotations
 
@@ -68,11 +68,15 @@ def resolve_consent(
                 print("Analytics are off for good. `blackboxai analytics on` changes that.")
             else:
                 err(f"blackboxai: could not store your answer: {analytics.last_error}")
-        decision = analytics.decide(settings.analytics, tty=False, flag_source=settings.source("analytics"))
+        decision = analytics.decide(
+            settings.analytics, tty=False, flag_source=settings.source("analytics")
+        )
     if decision.report:
         analytics.enable()
     if analytics.debug:
-        err(f"analytics debug: reporting: {'yes' if analytics.reporting else 'no'} ({decision.why})")
+        err(
+            f"analytics debug: reporting: {'yes' if analytics.reporting else 'no'} ({decision.why})"
+        )
         if analytics.state.problem:
             err(f"analytics debug: state file {analytics.state_path}: {analytics.state.problem}")
 

@@ -1,4 +1,4 @@
-"""The first-run opt-in question, asked once on a terminal and never in a way that blocks a script."""
+"""The first-run opt-in question: once, on a terminal, never blocking a script."""
 
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ def parse_answer(text: str) -> bool | None:
     return None
 
 
-def ask_opt_in(read: Callable[[str], str] = input, write: Callable[[str], None] = print) -> bool | None:
+def ask_opt_in(
+    read: Callable[[str], str] = input, write: Callable[[str], None] = print
+) -> bool | None:
     """Ask until answered; None when the user leaves with Ctrl-C or EOF (nothing is stored then)."""
     write("")
     write(PRIVACY_LINE)

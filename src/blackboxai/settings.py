@@ -1,4 +1,4 @@
-"""Settings from built-in defaults, YAML config files, BLACKBOXAI_* variables and the command line."""
+"""Settings from defaults, YAML config files, BLACKBOXAI_* variables and the command line."""
 
 from __future__ import annotations
 
@@ -77,7 +77,9 @@ def _check(option: str, value: Any, where: str) -> Any:
     if kind == "str" and not isinstance(value, str):
         raise ConfigError(f"{where}: {option} must be a string, not {value!r}")
     if kind == "edit-format" and value not in EDIT_FORMATS:
-        raise ConfigError(f"{where}: {option} must be one of {', '.join(EDIT_FORMATS)}, not {value!r}")
+        raise ConfigError(
+            f"{where}: {option} must be one of {', '.join(EDIT_FORMATS)}, not {value!r}"
+        )
     if kind == "list":
         if isinstance(value, str):
             return [value]
@@ -119,7 +121,9 @@ def read_config(path: Path) -> tuple[dict[str, Any], list[str]]:
         raise ConfigError(f"config file {path}: nested too deeply") from None
     except yaml.reader.ReaderError as exc:  # a control character: no mark, but a position
         line = text.count("\n", 0, exc.position) + 1
-        raise ConfigError(f"config file {path}, line {line}: special characters are not allowed") from None
+        raise ConfigError(
+            f"config file {path}, line {line}: special characters are not allowed"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark is not None else ""
@@ -150,7 +154,7 @@ def _hashable(key: object) -> object:
 
 
 def _key_lines(node: object) -> dict[object, int]:
-    """The line of each top-level key, keyed by the constructed key (so `null:` and `1.5:` work too)."""
+    """Each top-level key's line, by constructed key (so `null:` and `1.5:` work too)."""
     import yaml
 
     if not isinstance(node, yaml.MappingNode):
@@ -162,7 +166,9 @@ def _key_lines(node: object) -> dict[object, int]:
             key = loader.construct_object(key_node, deep=True)
         except yaml.YAMLError:
             continue
-        lines[_hashable(key)] = key_node.start_mark.line + 1  # the last duplicate wins, as in the data
+        lines[_hashable(key)] = (
+            key_node.start_mark.line + 1
+        )  # the last duplicate wins, as in the data
     return lines
 
 
@@ -224,5 +230,9 @@ def load_settings(
     for option, value in cli.items():
         if value is not None:
             values[option] = _check(option, value, f"--{option}")
-            sources[option] = f"--{option}" if value is not False or OPTIONS[option] != "bool" else f"--no-{option}"
+            sources[option] = (
+                f"--{option}"
+                if value is not False or OPTIONS[option] != "bool"
+                else f"--no-{option}"
+            )
     return Settings(values=values, sources=sources, warnings=tuple(warnings))

@@ -27,7 +27,7 @@ def open_log(path: str) -> AuditLog:
 
 
 class AuditLog:
-    """Appends whole lines; O_APPEND makes each write land at the end, so writers never tear lines."""
+    """Appends whole lines; with O_APPEND each write lands at the end, so no line tears."""
 
     def __init__(self, path: str, fd: int) -> None:
         self.path = path

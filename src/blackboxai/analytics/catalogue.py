@@ -1,4 +1,4 @@
-"""The catalogue of every event blackboxai can record: data in catalogue.json, shown and checked here."""
+"""The catalogue of every event blackboxai can record: data in catalogue.json, shown here."""
 
 from __future__ import annotations
 
@@ -62,13 +62,23 @@ def validate_record(record: object, catalogue: dict[str, Any]) -> list[str]:
     """Problems with one audit-log record against the catalogue (empty when it conforms)."""
     if not isinstance(record, dict):
         return ["not a JSON object"]
-    problems = [f"missing {key}" for key in ("event", "properties", "user_id", "time", "id") if key not in record]
+    problems = [
+        f"missing {key}"
+        for key in ("event", "properties", "user_id", "time", "id")
+        if key not in record
+    ]
     spec = catalogue["events"].get(record.get("event"))
     if spec is None:
         return [*problems, f"unknown event {record.get('event')!r}"]
     props = record.get("properties")
     if isinstance(props, dict):
         allowed = set(spec["properties"]) | set(catalogue["system_properties"])
-        problems += [f"unknown property {k!r} on {record['event']!r}" for k in props if k not in allowed]
-        problems += [f"missing system property {k!r}" for k in catalogue["system_properties"] if k not in props]
+        problems += [
+            f"unknown property {k!r} on {record['event']!r}" for k in props if k not in allowed
+        ]
+        problems += [
+            f"missing system property {k!r}"
+            for k in catalogue["system_properties"]
+            if k not in props
+        ]
     return problems

@@ -1,4 +1,4 @@
-"""The Analytics object: consent state, the anonymous id, and event() that only ever does local work."""
+"""The Analytics object: consent state, the anonymous id, and an event() that stays local."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def new_event_id() -> str:
 
 
 class Analytics:
-    """Opt-in, anonymous analytics. Every public method is safe to call: none raises into the host."""
+    """Opt-in, anonymous analytics. No public method raises into the host."""
 
     def __init__(
         self,
@@ -70,8 +70,13 @@ class Analytics:
         self._spooled = 0
         self._launched = False
         self._session_id: str | None = None
-        self.posthog = (posthog_host or POSTHOG_DEFAULT_HOST, posthog_project_api_key or POSTHOG_PROJECT_API_KEY)
-        self.mixpanel = (mixpanel_host or MIXPANEL_DEFAULT_HOST, mixpanel_token) if mixpanel_token else None
+        self.posthog = (
+            posthog_host or POSTHOG_DEFAULT_HOST,
+            posthog_project_api_key or POSTHOG_PROJECT_API_KEY,
+        )
+        self.mixpanel = (
+            (mixpanel_host or MIXPANEL_DEFAULT_HOST, mixpanel_token) if mixpanel_token else None
+        )
         self._targets = ["posthog"] + (["mixpanel"] if self.mixpanel else [])
         self._to_prefix = '{"to":[' + ",".join(f'"{t}"' for t in self._targets) + "],"
         self._log: AuditLog | None = None
@@ -116,7 +121,7 @@ class Analytics:
 
     @property
     def user_id(self) -> str:
-        """The stored anonymous uuid, created on first use; a throwaway one if it cannot be stored."""
+        """The stored anonymous uuid, made on first use; a throwaway one if it cannot be stored."""
         if self.state.uuid is not None:
             return self.state.uuid
         if self.state.problem is None:
@@ -211,7 +216,9 @@ class Analytics:
 
         self._buffer.clear()
         old = self.state
-        self.state = State(asked_opt_in=old.asked_opt_in, permanently_disable=old.permanently_disable)
+        self.state = State(
+            asked_opt_in=old.asked_opt_in, permanently_disable=old.permanently_disable
+        )
         ok = self._store_change(uuid=new_event_id(), overwrite_odd=True)
         if ok:
             self.clear_pending()
@@ -221,7 +228,7 @@ class Analytics:
 
     # -- events ------------------------------------------------------------------
     def event(self, event_name: str, **properties: object) -> None:
-        """Record one event: scrub, stamp, log, and queue it if this session reports. Local work only."""
+        """Record one event: scrub, stamp, log, queue it if this session reports. All local."""
         try:
             self._event(event_name, properties)
         except Exception as exc:
@@ -316,7 +323,7 @@ class Analytics:
             return 0
 
     def close(self) -> None:
-        """Move queued events to disk and hand them to a detached uploader; never waits on the network."""
+        """Move queued events to disk for a detached uploader; never waits on the network."""
         try:
             if self.reporting and not self.debug:
                 self._flush()
@@ -353,7 +360,7 @@ class Analytics:
                 return
             self._warned.add(key)
         stream = self._debug_stream or sys.stderr
-        try:
+        try:  # noqa: SIM105 - contextlib would add an import to the start-up path
             print(message, file=stream, flush=True)
         except Exception:
             pass

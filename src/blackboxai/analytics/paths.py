@@ -1,4 +1,4 @@
-"""Where analytics state lives: platformdirs' user data dir for blackboxai (imported only when needed)."""
+"""Where analytics state lives: platformdirs' user data dir (imported only when needed)."""
 
 from __future__ import annotations
 

@@ -11,8 +11,13 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 __all__ = [
-    "MAX_STRING", "exception_properties", "known_models", "redact_model", "scrub_properties",
-    "scrub_text", "scrub_value",
+    "MAX_STRING",
+    "exception_properties",
+    "known_models",
+    "redact_model",
+    "scrub_properties",
+    "scrub_text",
+    "scrub_value",
 ]
 
 Scalar = str | int | float | bool | None
@@ -151,8 +156,13 @@ def _stringify(value: object) -> str:
         value = value[:_SCAN_LIMIT]  # every item prints >= 1 char: the output is unchanged
     try:
         if isinstance(value, (dict, list, tuple, set, frozenset)):
-            return json.dumps(value, sort_keys=True, default=_json_default, ensure_ascii=False,
-                              separators=(",", ":"))
+            return json.dumps(
+                value,
+                sort_keys=True,
+                default=_json_default,
+                ensure_ascii=False,
+                separators=(",", ":"),
+            )
     except Exception:
         pass  # e.g. circular, too deep, or keys of mixed types: fall back to str()
     try:

@@ -1,4 +1,4 @@
-"""Events waiting to be sent: a bounded per-user JSONL file, appended by sessions, claimed by the uploader."""
+"""Events waiting to be sent: a bounded JSONL file that sessions append and the uploader claims."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ class Spool:
         return min(self.max_bytes, self.max_events * 100)
 
     def _check_due(self, lines: int, size: int) -> bool:
-        """Check the bound on the first append, then after each fifth of a limit: amortised reads."""
+        """Check the bound on the first append, then after each fifth of a limit."""
         if self._since_check is None:
             self._since_check = (lines, size)
             return True
@@ -68,7 +68,7 @@ class Spool:
         return n >= self.max_events // 5 or b >= self.max_bytes // 5
 
     def _trim(self) -> None:
-        """Keep the newest events within the limits; count what is dropped. Caller holds the lock."""
+        """Keep the newest events within the limits; count the dropped. Caller holds the lock."""
         raw = self.path.read_bytes()
         lines = raw.splitlines(keepends=True)
         if len(lines) <= self.max_events and len(raw) <= self.max_bytes:
@@ -122,7 +122,9 @@ class Spool:
         total = 0
         for path in self.files():
             with contextlib.suppress(OSError), path.open("rb") as handle:
-                total += sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 16), b""))
+                total += sum(
+                    chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 16), b"")
+                )
         return total
 
     def clear(self) -> int:
@@ -138,14 +140,16 @@ class Spool:
 
     # -- the uploader -----------------------------------------------------------
     def claim(self) -> None:
-        """Move the spool aside (rename) so new appends start a fresh file. Caller holds the upload lock."""
+        """Rename the spool aside so new appends start afresh. Caller holds the upload lock."""
         with locked(self.lock_path):
             try:
                 if self.path.stat().st_size == 0:
                     return
             except FileNotFoundError:
                 return
-            os.replace(self.path, self.directory / f"claimed-{os.getpid()}-{os.urandom(4).hex()}.jsonl")
+            os.replace(
+                self.path, self.directory / f"claimed-{os.getpid()}-{os.urandom(4).hex()}.jsonl"
+            )
 
     def claimed(self) -> list[Path]:
         return [p for p in self.files() if p != self.path]

@@ -1,7 +1,8 @@
-"""What `analytics status` and `/analytics` show: the effective setting and the rule that decided it."""
+"""What `analytics status` and `/analytics` show: the setting and the rule that decided it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from typing import TYPE_CHECKING, Any
@@ -30,10 +31,8 @@ def collect_status(analytics: Analytics) -> dict[str, Any]:
     decision = analytics.decision
     state = analytics.state
     last = None
-    try:
+    with contextlib.suppress(OSError, ValueError):
         last = json.loads((analytics.data_dir / "upload.last.json").read_text())
-    except (OSError, ValueError):
-        pass
     return {
         "reporting": analytics.reporting,
         "would_report": bool(decision and decision.report),

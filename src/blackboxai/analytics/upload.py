@@ -1,4 +1,4 @@
-"""Delivery: a detached process claims waiting events and sends them; failures wait for next time."""
+"""Delivery: a detached process claims waiting events and sends them; failures wait."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ class UploadConfig:
 
 @dataclass
 class Outcome:
-    """What one delivery run did, per backend; saved for `analytics status` and the debug setting."""
+    """What one delivery run did, per backend; saved for `analytics status`."""
 
     sent: dict[str, int] = field(default_factory=dict)
     kept: dict[str, int] = field(default_factory=dict)
@@ -67,7 +67,7 @@ class Outcome:
 
 
 def make_sinks(config: UploadConfig) -> tuple[dict[str, Sink], dict[str, str]]:
-    """Build the configured adapters; an SDK that fails to import or construct is reported, not raised."""
+    """Build the configured adapters; an SDK that fails to load is reported, not raised."""
     sinks: dict[str, Sink] = {}
     errors: dict[str, str] = {}
     timeouts = (config.connect_timeout, config.read_timeout)
@@ -144,7 +144,9 @@ def _deliver_file(
                 outcome.discarded += len(records)
                 return []
             batch = [r for r in mine[start : start + sink.max_batch] if r.get("user_id") == uuid]
-            outcome.discarded += sum(1 for r in mine[start : start + sink.max_batch] if r.get("user_id") != uuid)
+            outcome.discarded += sum(
+                1 for r in mine[start : start + sink.max_batch] if r.get("user_id") != uuid
+            )
             if not batch:
                 continue
             outcome.requests[name] = outcome.requests.get(name, 0) + 1
@@ -180,7 +182,7 @@ def deliver(
     sinks: dict[str, Sink] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Outcome:
-    """One delivery run under the upload lock: claim by rename, send, put back what is still owed."""
+    """One run under the upload lock: claim by rename, send, put back what is still owed."""
     directory = Path(config.data_dir)
     spool, store, outcome = Spool(directory), StateStore(directory), Outcome()
     with locked(directory / "upload.lock", blocking=False) as got:
@@ -194,7 +196,9 @@ def deliver(
         if sinks is None:
             built, outcome.errors = make_sinks(config)
         active = sinks if sinks is not None else built
-        configured = set(active) | {n for n, c in (("posthog", config.posthog), ("mixpanel", config.mixpanel)) if c}
+        configured = set(active) | {
+            n for n, c in (("posthog", config.posthog), ("mixpanel", config.mixpanel)) if c
+        }
         try:
             # Events spooled while we send are picked up too, for a few rounds; after any
             # failure we stop, or we would resend what we just put back.
@@ -224,7 +228,7 @@ def _save_outcome(directory: Path, outcome: Outcome) -> None:
 
 
 def launch(config: UploadConfig) -> bool:
-    """Start the uploader detached: its own session, stdio on /dev/null, nothing for us to wait on."""
+    """Start the uploader detached: own session, stdio on /dev/null, nothing to wait on."""
     env = dict(os.environ)
     env[CONFIG_ENV] = config.to_json()
     argv = [sys.executable, "-m", "blackboxai.analytics.upload"]
@@ -239,7 +243,7 @@ def launch(config: UploadConfig) -> bool:
     except (AttributeError, NotImplementedError, OSError, TypeError):
         import subprocess
 
-        subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        subprocess.Popen(
             argv,
             env=env,
             stdin=subprocess.DEVNULL,

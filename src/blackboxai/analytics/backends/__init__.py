@@ -22,7 +22,7 @@ class SinkError(Exception):
 
 
 def classify_status(status: object, retry_after: float | None = None) -> SinkError:
-    """Map an HTTP answer to what the uploader should do: only 408, 429 and 5xx are worth a retry."""
+    """Map an HTTP answer to what the uploader does: only 408, 429 and 5xx earn a retry."""
     code = status if isinstance(status, int) else 0
     if code in (408, 429) or code >= 500 or code == 0:
         return SinkError("retry", f"HTTP {status}", retry_after)

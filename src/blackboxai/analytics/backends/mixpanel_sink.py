@@ -9,7 +9,7 @@ __all__ = ["MixpanelSink"]
 
 
 class _Collect:
-    """Stands in for a consumer so `Mixpanel.track()` hands us its formatted JSON instead of sending."""
+    """A stand-in consumer: `Mixpanel.track()` hands us its formatted JSON instead of sending."""
 
     def __init__(self) -> None:
         self.messages: list[str] = []
@@ -27,7 +27,7 @@ class MixpanelSink:
     max_batch = MIXPANEL_BATCH
 
     def __init__(self, host: str, token: str, connect_timeout: float, read_timeout: float):
-        import mixpanel
+        import mixpanel  # type: ignore[import-untyped]  # the SDK ships no type hints
         import requests
 
         self._mp_mod = mixpanel
@@ -43,8 +43,9 @@ class MixpanelSink:
     def send(self, batch: list[Record]) -> None:
         self._collect.messages.clear()
         for record in batch:
-            props = dict(record["properties"]) if isinstance(record.get("properties"), dict) else {}
-            # Our id and time override the SDK's fresh ones, so a retry is recognisably the same event.
+            raw = record.get("properties")
+            props: dict[str, object] = dict(raw) if isinstance(raw, dict) else {}
+            # Our id and time override the SDK's fresh ones: a retry is recognisably the same event.
             props.update({"time": record["time"], "$insert_id": record["id"]})
             self._mp.track(record["user_id"], record["event"], props)
         body = "[" + ",".join(self._collect.messages) + "]"

@@ -11,8 +11,9 @@ __all__ = ["PostHogSink", "to_message"]
 
 
 def to_message(record: Record, lib_version: str) -> dict[str, object]:
-    """A PostHog capture message with the event's own uuid, so a retried batch can be deduplicated."""
-    props = dict(record["properties"]) if isinstance(record.get("properties"), dict) else {}
+    """A PostHog capture message carrying the event's own uuid, so retries deduplicate."""
+    raw = record.get("properties")
+    props: dict[str, object] = dict(raw) if isinstance(raw, dict) else {}
     props.update(
         {
             "$lib": "posthog-python",
