@@ -199,3 +199,34 @@ def test_a_consented_session_sends_the_same_private_free_events(
     assert [e["event"] for e in backend.posthog] == names(log)
     for secret in (PROMPT, "salute", "greet.py", KEY, str(tmp_path)):
         assert secret not in sent
+
+
+def test_an_unexpected_error_is_one_line_exit_1_and_an_exception_event_without_the_message(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    import builtins
+
+    from blackboxai.host import make_analytics, run_session
+    from blackboxai.settings import load_settings
+
+    log = tmp_path / "events.jsonl"
+    settings = load_settings(
+        {"analytics-log": str(log)}, env={}, cwd=tmp_path, home=tmp_path / "home"
+    )
+    secret_message = f"failed reading {tmp_path}/private/notes.txt with {KEY}"
+
+    def broken_input(prompt: str = "") -> str:
+        raise RuntimeError(secret_message)
+
+    monkeypatch.setattr(builtins, "input", broken_input)
+    analytics = make_analytics(settings)
+    code = run_session(analytics, settings, files=[], message=None, exit_now=False, status=str)
+    assert code == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "RuntimeError" in err
+    exception = next(e for e in events(log) if e["event"] == "exception")["properties"]
+    assert exception["type"] == "RuntimeError"
+    assert "blackboxai.session.chat:run_loop:" in exception["frames"]
+    assert all(frame.startswith("blackboxai") for frame in exception["frames"].split(" > "))
+    assert events(log)[-1]["properties"]["reason"] == "error"
+    assert_private(log, "private/notes.txt", KEY, str(tmp_path))

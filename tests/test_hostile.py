@@ -218,3 +218,18 @@ def test_secrets_emails_and_home_paths_never_reach_the_log(
     log.unlink()
     assert secret not in text
     assert home not in text
+
+
+def test_every_file_analytics_leaves_behind_is_private(cli, data_dir: Path) -> None:
+    from loopback import refused_url
+
+    assert cli("analytics", "on").returncode == 0
+    assert cli("--exit", "--analytics-posthog-host", refused_url()).returncode == 0
+    deadline = time.monotonic() + 20
+    while not (data_dir / "upload.last.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    files = sorted(p.name for p in data_dir.iterdir())
+    assert {"analytics.json", "spool.jsonl", "upload.last.json"} <= set(files)
+    assert data_dir.stat().st_mode & 0o777 == 0o700
+    for path in data_dir.iterdir():
+        assert path.stat().st_mode & 0o777 == 0o600, path.name
