@@ -19,13 +19,11 @@ from loopback import Backend
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """HOME, XDG_DATA_HOME and cwd under tmp_path; CI, DO_NOT_TRACK and our variables cleared."""
+    """HOME, XDG_DATA_HOME and cwd under tmp_path; CI, proxy, DO_NOT_TRACK and our variables cleared."""
     for name in list(os.environ):
-        if (
-            name.startswith(("BLACKBOXAI_", "OPENAI_"))
-            or name in CI_VARIABLES
-            or name == "DO_NOT_TRACK"
-        ):
+        proxy = name.lower() in ("http_proxy", "https_proxy", "all_proxy")  # keep loopback direct
+        ours = name.startswith(("BLACKBOXAI_", "OPENAI_")) or name in CI_VARIABLES
+        if proxy or ours or name == "DO_NOT_TRACK":
             monkeypatch.delenv(name, raising=False)
     home = tmp_path / "home"
     work = tmp_path / "work"

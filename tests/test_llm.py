@@ -24,20 +24,6 @@ from fake_openai import FakeOpenAI, HTTPError, Raw, Reply, Slow
 MESSAGES = [{"role": "user", "content": "hello"}]
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A proxy in the environment must not divert loopback test traffic."""
-    for name in (
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 def api() -> FakeOpenAI:
     with FakeOpenAI() as server:
