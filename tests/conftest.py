@@ -19,7 +19,7 @@ from loopback import Backend
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """HOME, XDG_DATA_HOME and cwd under tmp_path; CI, proxy, DO_NOT_TRACK and our variables cleared."""
+    """HOME, XDG_DATA_HOME and cwd in tmp_path; CI, proxy, DO_NOT_TRACK and our variables unset."""
     for name in list(os.environ):
         proxy = name.lower() in ("http_proxy", "https_proxy", "all_proxy")  # keep loopback direct
         ours = name.startswith(("BLACKBOXAI_", "OPENAI_")) or name in CI_VARIABLES
