@@ -95,7 +95,7 @@ def pending(
     ctx: typer.Context,
     clear: Annotated[bool, typer.Option("--clear", help="Delete every waiting event.")] = False,
 ) -> None:
-    """List the events waiting to be sent, one JSON object a line, exactly as they will be sent."""
+    """List the events waiting to be sent, one JSON object a line, with the backends they await."""
     analytics, _ = _state(ctx)
     if clear:
         typer.echo(f"Deleted {analytics.clear_pending()} waiting events.")
