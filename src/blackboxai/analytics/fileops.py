@@ -44,7 +44,7 @@ def locked(lock_path: Path, *, blocking: bool = True) -> Iterator[bool]:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes | memoryview) -> None:
     """Write a private file so readers see the old or the new content, never a torn one."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

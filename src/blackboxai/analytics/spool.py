@@ -44,8 +44,11 @@ class Spool:
         ensure_private_dir(self.directory)
         data = ("\n".join(lines) + "\n").encode()
         with locked(self.lock_path):
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
             try:
+                end = os.fstat(fd).st_size
+                if end and os.pread(fd, 1, end - 1) != b"\n":
+                    data = b"\n" + data  # a writer died mid-line: don't glue our first event to it
                 os.write(fd, data)
                 size = os.fstat(fd).st_size
             finally:
@@ -68,23 +71,30 @@ class Spool:
         return n >= self.max_events // 5 or b >= self.max_bytes // 5
 
     def _trim(self) -> None:
-        """Keep the newest events within the limits; count the dropped. Caller holds the lock."""
-        raw = self.path.read_bytes()
-        lines = raw.splitlines(keepends=True)
-        if len(lines) <= self.max_events and len(raw) <= self.max_bytes:
-            return
-        keep_events = int(self.max_events * _TRIM_TO)
-        keep_bytes = int(self.max_bytes * _TRIM_TO)
-        kept: list[bytes] = []
-        total = 0
-        for line in reversed(lines):
-            if len(kept) >= keep_events or total + len(line) > keep_bytes:
+        """Keep the newest events within the limits; count the dropped. Caller holds the lock.
+
+        Only the tail that can survive is read, and lines are found with rfind rather than
+        split, so a flood costs at most one tail's worth of memory."""
+        with self.path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            total = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 16), b""))
+            if total <= self.max_events and size <= self.max_bytes:
+                return
+            start = max(0, size - int(self.max_bytes * _TRIM_TO))
+            handle.seek(start)
+            tail = handle.read()
+        begin = tail.find(b"\n") + 1 if start > 0 else 0  # skip a line cut by the seek
+        search = len(tail) - 1 if tail.endswith(b"\n") else len(tail)
+        for _ in range(int(self.max_events * _TRIM_TO)):
+            newline = tail.rfind(b"\n", begin, search)
+            if newline < 0:
                 break
-            kept.append(line)
-            total += len(line)
-        kept.reverse()
-        atomic_write(self.path, b"".join(kept))
-        self._add_dropped(len(lines) - len(kept))
+            search = newline
+        else:
+            begin = search + 1
+        kept = memoryview(tail)[begin:]
+        atomic_write(self.path, kept)
+        self._add_dropped(total - tail.count(b"\n", begin))
 
     def _add_dropped(self, count: int) -> None:
         atomic_write(self.dropped_path, str(self.dropped() + count).encode())
