@@ -332,3 +332,15 @@ def test_the_session_process_never_imports_an_sdk_or_starts_a_thread(mode, tmp_p
     assert report["reporting"] is (mode == "consent")
     assert report["sdk"] == [] and report["threads"] == 1
     assert len(log.read_text().splitlines()) == 50  # the audit log records either way
+
+
+def test_debug_explains_the_last_failure_and_is_a_true_dry_run(cli, data_dir) -> None:
+    assert cli("analytics", "on").returncode == 0
+    assert cli("--exit", *backend_args(refused_url())).returncode == 0
+    wait_for_uploader(data_dir)
+    waiting = Spool(data_dir).count()
+    debug = cli("--exit", *backend_args(refused_url()), env={"BLACKBOXAI_ANALYTICS_DEBUG": "1"})
+    assert debug.returncode == 0
+    assert "last delivery:" in debug.stderr and "posthog failed (ConnectionError)" in debug.stderr
+    assert debug.stderr.count("would send: ") == 2  # launched and exit, as they would be sent
+    assert Spool(data_dir).count() == waiting  # nothing queued, so nothing can be sent

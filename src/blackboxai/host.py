@@ -79,6 +79,9 @@ def resolve_consent(
         )
         if analytics.state.problem:
             err(f"analytics debug: state file {analytics.state_path}: {analytics.state.problem}")
+        from blackboxai.analytics.status import delivery_text, last_delivery
+
+        err(f"analytics debug: last delivery: {delivery_text(last_delivery(analytics))}")
 
 
 def run_session(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from blackboxai.analytics.core import Analytics
 
-__all__ = ["collect_status", "render_status", "stored_text"]
+__all__ = ["collect_status", "delivery_text", "last_delivery", "render_status", "stored_text"]
 
 _STORED_TEXT = {
     "fresh": "never asked",
@@ -30,9 +30,6 @@ def collect_status(analytics: Analytics) -> dict[str, Any]:
     """Plain data; reads files but writes nothing (status never creates an id)."""
     decision = analytics.decision
     state = analytics.state
-    last = None
-    with contextlib.suppress(OSError, ValueError):
-        last = json.loads((analytics.data_dir / "upload.last.json").read_text())
     return {
         "reporting": analytics.reporting,
         "would_report": bool(decision and decision.report),
@@ -47,12 +44,20 @@ def collect_status(analytics: Analytics) -> dict[str, Any]:
         },
         "pending": analytics.pending_count(),
         "dropped": analytics.spool.dropped(),
-        "last_delivery": last,
+        "last_delivery": last_delivery(analytics),
         "debug": analytics.debug,
     }
 
 
-def _delivery_text(last: dict[str, Any] | None) -> str:
+def last_delivery(analytics: Analytics) -> dict[str, Any] | None:
+    """What the uploader recorded about its latest run, if anything readable."""
+    with contextlib.suppress(OSError, ValueError):
+        last = json.loads((analytics.data_dir / "upload.last.json").read_text())
+        return last if isinstance(last, dict) else None
+    return None
+
+
+def delivery_text(last: dict[str, Any] | None) -> str:
     if not last:
         return "none yet"
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(last.get("time", 0)))
@@ -75,7 +80,7 @@ def render_status(s: dict[str, Any]) -> str:
         f"Mixpanel:      {mixpanel['host'] if mixpanel else 'not configured'}",
         f"Waiting:       {s['pending']} events"
         + (f" ({s['dropped']} older ones dropped: the queue was full)" if s["dropped"] else ""),
-        f"Last delivery: {_delivery_text(s['last_delivery'])}",
+        f"Last delivery: {delivery_text(s['last_delivery'])}",
     ]
     if s["debug"]:
         lines.append("Debug:         on (dry run: events are printed, nothing is sent)")
