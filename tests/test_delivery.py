@@ -344,3 +344,21 @@ def test_debug_explains_the_last_failure_and_is_a_true_dry_run(cli, data_dir) ->
     assert "last delivery:" in debug.stderr and "posthog failed (ConnectionError)" in debug.stderr
     assert debug.stderr.count("would send: ") == 2  # launched and exit, as they would be sent
     assert Spool(data_dir).count() == waiting  # nothing queued, so nothing can be sent
+
+
+def test_the_uploader_never_imports_code_from_the_project_directory(
+    cli, backend, tmp_path, data_dir
+) -> None:
+    marker = tmp_path / "PWNED"
+    project = Path.cwd()  # the session runs inside the user's (possibly hostile) checkout
+    for name in ("posthog", "requests", "mixpanel", "json"):
+        package = project / name
+        package.mkdir()
+        (package / "__init__.py").write_text(f"open({str(marker)!r}, 'a').write('{name} ran')\n")
+    # The console script, as users run it (`python -m` itself would put the cwd on the path).
+    script = str(Path(sys.executable).parent / "blackboxai")
+    for args in (["analytics", "on"], ["--exit", *backend_args(backend.url, backend.url)]):
+        assert subprocess.run([script, *args], capture_output=True, timeout=60).returncode == 0
+    assert backend.wait_for(posthog=2, mixpanel=2)
+    wait_for_uploader(data_dir)
+    assert not marker.exists(), marker.read_text()

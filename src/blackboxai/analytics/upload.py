@@ -26,6 +26,13 @@ from blackboxai.analytics.state import StateStore
 __all__ = ["Outcome", "UploadConfig", "deliver", "launch", "main"]
 
 CONFIG_ENV = "BLACKBOXAI_UPLOAD_CONFIG"
+# `python -m` and `-c` put the working directory first on sys.path, and a session's working
+# directory is a project that may not be trusted: a `posthog/` or `requests.py` there must
+# never be imported. Drop that entry before importing anything (`-P` exists only from 3.11).
+BOOTSTRAP = (
+    "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
+    "from blackboxai.analytics.upload import main; sys.exit(main())"
+)
 LAST_FILE = "upload.last.json"
 
 
@@ -231,7 +238,7 @@ def launch(config: UploadConfig) -> bool:
     """Start the uploader detached: own session, stdio on /dev/null, nothing to wait on."""
     env = dict(os.environ)
     env[CONFIG_ENV] = config.to_json()
-    argv = [sys.executable, "-m", "blackboxai.analytics.upload"]
+    argv = [sys.executable, "-c", BOOTSTRAP]
     devnull = os.devnull
     actions = [
         (os.POSIX_SPAWN_OPEN, 0, devnull, os.O_RDONLY, 0),
