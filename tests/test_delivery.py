@@ -362,3 +362,54 @@ def test_the_uploader_never_imports_code_from_the_project_directory(
     assert backend.wait_for(posthog=2, mixpanel=2)
     wait_for_uploader(data_dir)
     assert not marker.exists(), marker.read_text()
+
+
+def test_an_opt_out_while_a_batch_is_in_flight_leaves_nothing_behind(data_dir) -> None:
+    analytics = consented(data_dir)
+    for i in range(3):
+        analytics.event("e", i=i)
+    analytics.spool.append(analytics._buffer)
+
+    class OptOutThenFail:
+        """The user runs `analytics off` while this batch is on the wire, and it then fails."""
+
+        name, max_batch = "posthog", 250
+
+        def send(self, batch: list) -> None:
+            assert Analytics(data_dir=data_dir).disable(permanently=True)
+            raise SinkError("network", "ConnectionError")
+
+        def close(self) -> None:
+            pass
+
+    outcome = deliver(config(data_dir, "http://127.0.0.1:9"), sinks={"posthog": OptOutThenFail()})
+    assert outcome.sent == {}
+    assert Spool(data_dir).count() == 0  # the failed batch was not put back after the opt-out
+    assert list(data_dir.glob("claimed-*")) == []
+
+
+def test_analytics_on_under_do_not_track_stores_consent_but_sends_nothing(
+    cli, backend, data_dir
+) -> None:
+    assert cli("analytics", "on").returncode == 0
+    assert cli("--exit", *backend_args(refused_url())).returncode == 0
+    wait_for_uploader(data_dir)
+    (data_dir / "upload.last.json").unlink()
+    run = cli(*backend_args(backend.url), "analytics", "on", env={"DO_NOT_TRACK": "1"})
+    assert run.returncode == 0
+    time.sleep(1.0)
+    assert backend.requests == [] and not (data_dir / "upload.last.json").exists()
+    assert Spool(data_dir).count() == 2
+
+
+@pytest.mark.parametrize(
+    "content", ['{"time": "x"}', '{"time": 1e300}', '{"time": 5, "sent": [1]}', "[]", "garbage"]
+)
+def test_a_mangled_delivery_record_never_breaks_status_or_debug(cli, data_dir, content) -> None:
+    data_dir.mkdir(parents=True)
+    (data_dir / "upload.last.json").write_text(content)
+    status = cli("analytics", "status")
+    debug = cli("--analytics-debug", "--exit")
+    assert (status.returncode, debug.returncode) == (0, 0)
+    assert "Last delivery: none yet" in status.stdout
+    assert "unexpected error" not in status.stderr + debug.stderr

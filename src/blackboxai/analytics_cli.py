@@ -15,9 +15,16 @@ if TYPE_CHECKING:
 __all__ = ["analytics_app"]
 
 analytics_app = typer.Typer(
-    no_args_is_help=True,
     help="Show and change your analytics choice; review what is waiting to be sent.",
 )
+
+
+@analytics_app.callback(invoke_without_command=True)
+def _group(ctx: typer.Context) -> None:
+    """Bare `blackboxai analytics` shows this help and succeeds: asking for help is no error."""
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -51,7 +58,12 @@ def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 @analytics_app.command()
 def on(ctx: typer.Context) -> None:
     """Opt in (the only way back after a permanent opt-out)."""
-    analytics, _ = _state(ctx)
+    analytics, settings = _state(ctx)
+    if settings.analytics_disable:  # it was just stored again: turning on would not last
+        raise _fail(
+            f"analytics-disable is set by {settings.source('analytics-disable')}; "
+            "remove it there first, then run `blackboxai analytics on`"
+        )
     before = analytics.state.stored.value
     was = _stored_text(analytics)
     if not analytics.opt_in():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -98,20 +99,65 @@ def run_session(
 
     analytics.event("launched")
     reason, code = "exit_flag", 0
+    restore = _exit_on_hangup()
     try:
         if not exit_now:
             reason, code = _work(analytics, settings, files, message, status)
     except KeyboardInterrupt:
-        print()
+        with contextlib.suppress(OSError):
+            print()
         reason, code = "ctrl_c", 130
+    except Terminated as stop:
+        reason, code = "terminated", 128 + stop.signum
+    except BrokenPipeError:  # our reader went away (`| head`): end quietly, it is no crash
+        _silence_stdout()
+        reason, code = "broken_pipe", 1
     except Exception as exc:
         analytics.event("exception", **exception_properties(exc))
         err(f"blackboxai: unexpected error: {type(exc).__name__}: {exc}")
         reason, code = "error", 1
     finally:
+        restore()
         analytics.event("exit", reason=reason)
         analytics.close()
     return code
+
+
+class Terminated(Exception):
+    """SIGTERM or SIGHUP (the terminal closed): end like any other exit, events kept."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _exit_on_hangup() -> Callable[[], None]:
+    """Turn SIGTERM and SIGHUP into Terminated so `finally` runs; returns the undo."""
+    import signal
+
+    def handler(signum: int, frame: object) -> None:
+        raise Terminated(signum)
+
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None:
+            with contextlib.suppress(ValueError, OSError):  # not the main thread: leave it
+                previous[signum] = signal.signal(signum, handler)
+
+    def restore() -> None:
+        for signum, old in previous.items():
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(signum, old)
+
+    return restore
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def _work(

@@ -14,16 +14,24 @@ class LogError(Exception):
 def open_log(path: str) -> AuditLog:
     """Open for appending (created 0600 if new), or raise LogError saying why."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    except FileNotFoundError:
-        raise LogError(f"cannot open analytics log {path}: its directory does not exist") from None
-    except IsADirectoryError:
-        raise LogError(f"cannot open analytics log {path}: it is a directory") from None
-    except PermissionError:
-        raise LogError(f"cannot open analytics log {path}: permission denied") from None
+        # O_NONBLOCK: opening a FIFO that nobody reads would otherwise hang the CLI forever.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o600)
     except OSError as exc:
-        raise LogError(f"cannot open analytics log {path}: {exc.strerror or exc}") from None
+        raise LogError(_why(path, exc)) from None
+    os.set_blocking(fd, True)  # then ordinary blocking writes, one complete line each
     return AuditLog(path, fd)
+
+
+def _why(path: str, exc: OSError) -> str:
+    import errno
+
+    reasons = {
+        errno.ENOENT: "its directory does not exist",
+        errno.EISDIR: "it is a directory",
+        errno.EACCES: "permission denied",
+        errno.ENXIO: "it is a pipe that nothing is reading",
+    }
+    return f"cannot open analytics log {path}: {reasons.get(exc.errno or 0, exc.strerror or exc)}"
 
 
 class AuditLog:

@@ -123,5 +123,5 @@ def decide(
     if ci and flag is not True:
         return Decision(False, False, f"running in CI without {flag_source}")
     if flag is True:
-        return Decision(True, False, f"opted in, and {flag_source} was given")
+        return Decision(True, False, f"opted in, and turned on by {flag_source}")
     return Decision(True, False, "opted in")

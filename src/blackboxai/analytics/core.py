@@ -69,6 +69,9 @@ class Analytics:
         self._buffer: list[str] = []
         self._spooled = 0
         self._launched = False
+        self._children: list[int] = []  # uploaders we started, reaped so none lingers as a zombie
+        self._spool: Spool | None = None
+        self._names: dict[str, str] = {}  # event name -> scrubbed name
         self._session_id: str | None = None
         self.posthog = (
             posthog_host or POSTHOG_DEFAULT_HOST,
@@ -214,6 +217,12 @@ class Analytics:
         """A new anonymous id; events waiting under the old one are dropped."""
         from blackboxai.analytics.state import State
 
+        if self.state.problem is not None:  # it might hold an opt-out we cannot read: keep it
+            self.last_error = (
+                f"{self.state_path} is unusable ({self.state.problem}); "
+                "run `blackboxai analytics off` or `on` to start it afresh"
+            )
+            return False
         self._buffer.clear()
         old = self.state
         self.state = State(
@@ -243,7 +252,7 @@ class Analytics:
         props = scrub_properties(properties)
         props.update(system_properties())
         record = {
-            "event": str(name)[:100],
+            "event": self._event_name(name),
             "properties": props,
             "user_id": self.user_id,
             "time": int(time.time()),
@@ -259,6 +268,18 @@ class Analytics:
             self._buffer.append(self._to_prefix + line[1:])
             if len(self._buffer) >= BUFFER_EVENTS:
                 self._flush()
+
+    def _event_name(self, name: object) -> str:
+        """Names are literals at call sites; scrub them anyway, once each, in case one is not."""
+        key = str(name)[:100]
+        clean = self._names.get(key)
+        if clean is None:
+            from blackboxai.analytics.scrub import scrub_text
+
+            clean = scrub_text(key)[:100]
+            if len(self._names) < 1000:
+                self._names[key] = clean
+        return clean
 
     def _open_log(self, path: str) -> None:
         from blackboxai.analytics.auditlog import LogError, open_log
@@ -284,7 +305,9 @@ class Analytics:
     def spool(self) -> Spool:
         from blackboxai.analytics.spool import Spool
 
-        return Spool(self.data_dir)
+        if self._spool is None:  # one instance, so its amortised bound check carries across flushes
+            self._spool = Spool(self.data_dir)
+        return self._spool
 
     def _flush(self) -> None:
         lines, self._buffer = self._buffer, []
@@ -296,6 +319,7 @@ class Analytics:
         except Exception as exc:
             self._contain("spool", exc)
             return
+        self._reap()
         if self._spooled >= _LAUNCH_AFTER and not self._launched:
             self._launch()
 
@@ -304,10 +328,22 @@ class Analytics:
 
         try:
             mixpanel = (self.mixpanel[0], str(self.mixpanel[1])) if self.mixpanel else None
-            launch(UploadConfig(str(self.data_dir), self.posthog, mixpanel))
+            pid = launch(UploadConfig(str(self.data_dir), self.posthog, mixpanel))
             self._launched = True
+            if pid:
+                self._children.append(pid)
         except Exception as exc:
             self._contain("launch", exc)
+
+    def _reap(self) -> None:
+        """Collect uploaders that have finished; never waits for one that has not."""
+        for pid in list(self._children):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                self._children.remove(pid)
 
     def pending_count(self) -> int:
         try:
@@ -325,8 +361,12 @@ class Analytics:
     def close(self) -> None:
         """Move queued events to disk for a detached uploader; never waits on the network."""
         try:
-            if self.reporting and not self.debug:
+            # Deliver only when this session's decision allows it: `analytics on` run under
+            # DO_NOT_TRACK stores consent, but must not send anything itself.
+            allowed = self.decision is None or self.decision.report
+            if self.reporting and allowed and not self.debug:
                 self._flush()
+                self._reap()
                 if self.pending_count() > 0:
                     self._launch()
         except Exception as exc:

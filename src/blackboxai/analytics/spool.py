@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from blackboxai.analytics.defaults import SPOOL_MAX_BYTES, SPOOL_MAX_EVENTS
@@ -37,13 +37,18 @@ class Spool:
         self._since_check: tuple[int, int] | None = None
 
     # -- sessions ---------------------------------------------------------------
-    def append(self, lines: list[str]) -> None:
-        """Append complete lines in one write, then enforce the bound (oldest dropped first)."""
+    def append(self, lines: list[str], *, still_wanted: Callable[[], bool] | None = None) -> None:
+        """Append complete lines in one write, then enforce the bound (oldest dropped first).
+
+        `still_wanted` is asked under the lock that clear() takes, so a put-back by the
+        uploader can never land after an opt-out has cleared the spool."""
         if not lines:
             return
         ensure_private_dir(self.directory)
         data = ("\n".join(lines) + "\n").encode()
         with locked(self.lock_path):
+            if still_wanted is not None and not still_wanted():
+                return
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 end = os.fstat(fd).st_size

@@ -50,11 +50,28 @@ def collect_status(analytics: Analytics) -> dict[str, Any]:
 
 
 def last_delivery(analytics: Analytics) -> dict[str, Any] | None:
-    """What the uploader recorded about its latest run, if anything readable."""
+    """What the uploader recorded about its latest run; None unless it is well-formed."""
     with contextlib.suppress(OSError, ValueError):
         last = json.loads((analytics.data_dir / "upload.last.json").read_text())
-        return last if isinstance(last, dict) else None
+        if _well_formed(last):
+            return dict(last)
     return None
+
+
+def _well_formed(last: object) -> bool:
+    """A file anyone could have edited: check every field we read before trusting it."""
+    if not isinstance(last, dict):
+        return False
+    when = last.get("time")
+    if isinstance(when, bool) or not isinstance(when, int) or not 0 <= when < 2**40:
+        return False
+    sent, errors = last.get("sent", {}), last.get("errors", {})
+    return (
+        isinstance(sent, dict)
+        and isinstance(errors, dict)
+        and all(isinstance(k, str) and type(v) is int for k, v in sent.items())
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in errors.items())
+    )
 
 
 def delivery_text(last: dict[str, Any] | None) -> str:

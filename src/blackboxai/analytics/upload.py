@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sys
@@ -114,9 +115,18 @@ def _consented(store: StateStore) -> str | None:
     return state.uuid if state.stored is Stored.CONSENTED else None
 
 
+def _still_owned(store: StateStore, owner: object) -> bool:
+    """Sending is still allowed, and still for the same anonymous id."""
+    return _consented(store) == owner
+
+
 def _read_records(path: Path) -> list[Record]:
     records: list[Record] = []
-    with path.open("rb") as handle:
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:  # an opt-out cleared it under us
+        return records
+    with handle:
         for line in handle:
             with contextlib.suppress(ValueError):
                 record = json.loads(line)
@@ -213,8 +223,12 @@ def deliver(
                 for path in spool.claimed():
                     left = _deliver_file(path, active, configured, store, outcome, sleep)
                     if left:
-                        spool.append([json.dumps(r, separators=(",", ":")) for r in left])
-                    path.unlink()  # a kill before this line means a resend: at-least-once
+                        owner = left[0].get("user_id")  # all of `left` belongs to one uuid
+                        spool.append(
+                            [json.dumps(r, separators=(",", ":")) for r in left],
+                            still_wanted=functools.partial(_still_owned, store, owner),
+                        )
+                    path.unlink(missing_ok=True)  # a kill before this: a resend (at-least-once)
                 if outcome.errors:
                     break
                 spool.claim()
@@ -234,7 +248,7 @@ def _save_outcome(directory: Path, outcome: Outcome) -> None:
         atomic_write(directory / LAST_FILE, json.dumps(body).encode())
 
 
-def launch(config: UploadConfig) -> bool:
+def launch(config: UploadConfig) -> int:
     """Start the uploader detached: own session, stdio on /dev/null, nothing to wait on."""
     env = dict(os.environ)
     env[CONFIG_ENV] = config.to_json()
@@ -246,19 +260,18 @@ def launch(config: UploadConfig) -> bool:
         (os.POSIX_SPAWN_OPEN, 2, devnull, os.O_WRONLY, 0),
     ]
     try:
-        os.posix_spawn(sys.executable, argv, env, file_actions=actions, setsid=True)
+        return os.posix_spawn(sys.executable, argv, env, file_actions=actions, setsid=True)
     except (AttributeError, NotImplementedError, OSError, TypeError):
         import subprocess
 
-        subprocess.Popen(
+        return subprocess.Popen(
             argv,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
-        )
-    return True
+        ).pid
 
 
 def main() -> int:
