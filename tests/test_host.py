@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -230,3 +233,34 @@ def test_an_unexpected_error_is_one_line_exit_1_and_an_exception_event_without_t
     assert all(frame.startswith("blackboxai") for frame in exception["frames"].split(" > "))
     assert events(log)[-1]["properties"]["reason"] == "error"
     assert_private(log, "private/notes.txt", KEY, str(tmp_path))
+
+
+def test_a_closed_stdin_ends_the_session_like_eof(tmp_path) -> None:
+    """`blackboxai <&-`: no stdin at all is the end of input, not an unexpected error."""
+    log = tmp_path / "events.jsonl"
+    run = subprocess.run(
+        ["sh", "-c", 'exec "$0" -m blackboxai --analytics-log "$1" <&-', sys.executable, str(log)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "unexpected error" not in run.stderr and "Traceback" not in run.stderr
+    assert "exception" not in names(log)
+    assert names(log)[-1] == "exit" and events(log)[-1]["properties"]["reason"] == "eof"
+
+
+def test_a_message_that_is_not_valid_utf8_is_sent_not_blamed_on_the_key(
+    cli, source, tmp_path
+) -> None:
+    """`-m $'hi \\xff'` reaches Python as a lone surrogate; the key is fine and is not blamed."""
+    log = tmp_path / "events.jsonl"
+    with FakeOpenAI([Reply("ok")]) as api:
+        run = cli(*session_args(api, log, "--message", "hi \udcff", "greet.py"))
+        [request] = api.requests
+    assert run.returncode == 0, run.stderr
+    assert "API key" not in run.stderr
+    assert request.body["messages"][-1]["content"].endswith("hi \ufffd")
+    assert "api_error" not in names(log)
+    assert events(log)[-1]["properties"]["reason"] == "message_sent"

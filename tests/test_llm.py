@@ -122,6 +122,31 @@ def test_unusable_urls_and_keys_are_reported_not_raised() -> None:
     )
 
 
+def test_only_a_key_that_cannot_be_a_header_is_blamed_on_the_key(api: FakeOpenAI) -> None:
+    """A non-UTF-8 key is the key's fault; a non-UTF-8 message or model name is not."""
+    bad_key = _error(api.url, key="sk-\udcff")
+    assert (bad_key.error_class, bad_key.message) == (
+        "NoKey",
+        "The API key has characters HTTP headers cannot carry.",
+    )
+    assert api.requests == []
+    api.replies.append("fine")
+    messages = [{"role": "user", "content": "hi \udcff caf\u00e9"}]
+    assert complete(api.url, "sk-test", "m\udcff", messages, 5.0).content == "fine"
+    [request] = api.requests
+    assert request.body == {
+        "model": "m\ufffd",
+        "messages": [{"role": "user", "content": "hi \ufffd caf\u00e9"}],
+    }
+    assert request.headers["Content-Type"] == "application/json"
+
+
+def test_a_url_path_that_is_not_valid_utf8_is_an_invalid_url() -> None:
+    error = _error("http://127.0.0.1:1/v\udcff")
+    assert (error.error_class, error.status) == ("InvalidURL", 0)
+    assert error.message.startswith("The model endpoint URL is invalid:")
+
+
 def test_slow_endpoint_times_out(api: FakeOpenAI) -> None:
     api.replies.append(Slow(2.0))
     error = _error(api.url, timeout=0.2)

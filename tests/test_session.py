@@ -417,6 +417,58 @@ def test_run_loop_lets_keyboard_interrupt_through(make: Callable[..., Harness]) 
         make().session.run_loop(read)
 
 
+def test_run_loop_reads_through_input_as_patched_at_call_time(
+    make: Callable[..., Harness], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default reader is resolved when the loop runs, not when the module was imported."""
+    import builtins
+
+    read, prompts = _script(["/ls"])
+    monkeypatch.setattr(builtins, "input", read)
+    h = make()
+    assert h.session.run_loop() == "eof"
+    assert prompts == ["> ", "> "]
+    assert h.analytics.names() == ["cli session", "command_ls"]
+
+
+def test_run_loop_treats_a_missing_stdin_as_eof(
+    make: Callable[..., Harness], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`blackboxai <&-` starts Python with sys.stdin None; input() would raise RuntimeError."""
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", None)
+    h = make()
+    assert h.session.run_loop() == "eof"
+    assert h.analytics.names() == ["cli session"]
+
+
+def test_edits_land_before_the_reply_is_printed(make: Callable[..., Harness], app: Path) -> None:
+    """A closed stdout (`... | true`) fails the first print; the edit must already be written."""
+    h = make(files=(app,))
+    h.api.replies.append(WHOLE_REPLY)
+
+    def broken_out(text: str) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    h.session.out = broken_out
+    with pytest.raises(BrokenPipeError):
+        h.session.send("make it say hi")
+    assert app.read_text() == "def greet():\n    return 'hi'\n"
+    assert h.analytics.names() == ["message_send", "edit_applied"]
+
+
+def test_a_message_that_is_not_valid_utf8_is_still_sent(make: Callable[..., Harness]) -> None:
+    """A non-UTF-8 argument arrives as a lone surrogate; it is sent as U+FFFD, not refused."""
+    h = make(model="gpt-4o\udcff")
+    h.api.replies.append("ok")
+    assert h.session.send("hi \udcff") is True
+    [request] = h.api.requests
+    assert request.body["messages"][-1]["content"] == "hi \ufffd"
+    assert request.body["model"] == "gpt-4o\ufffd"
+    assert (h.out, h.err, h.analytics.names()) == (["ok"], [], ["message_send"])
+
+
 def test_run_message_reports_success_and_failure(make: Callable[..., Harness]) -> None:
     h = make()
     h.api.replies += ["fine", HTTPError(500)]

@@ -140,7 +140,8 @@ class Session:
         self.prompt_tokens += reply.prompt_tokens
         self.completion_tokens += reply.completion_tokens
         self.total_tokens += reply.total_tokens
-        self.out(reply.content)
+        # Edits and events first: a closed stdout (`... | true`) must not cost the user the edit.
+        result = apply_edits(reply.content, self.config.edit_format, self.root, self.files)
         self.analytics.event(
             "message_send",
             main_model=self.model,
@@ -150,15 +151,15 @@ class Session:
             total_tokens=reply.total_tokens,
             duration_s=duration,
         )
-        result = apply_edits(reply.content, self.config.edit_format, self.root, self.files)
-        self._report_edits(result)
-        return True
-
-    def _report_edits(self, result: EditResult) -> None:
+        self._edit_events(result)
+        self.out(reply.content)
         for path in result.changed:
             self.out(f"Applied edit to {self._shown(path)}.")
         for failure in result.failures:
             self.err(failure.message)
+        return True
+
+    def _edit_events(self, result: EditResult) -> None:
         if result.blocks_applied:
             self.analytics.event(
                 "edit_applied",
@@ -276,12 +277,14 @@ class Session:
             files_in_chat=len(self.files),
         )
 
-    def run_loop(self, read: Callable[[str], str] = input) -> str:
-        """Read lines until /exit or EOF; returns "exit_command" or "eof"."""
+    def run_loop(self, read: Callable[[str], str] | None = None) -> str:
+        """Read lines (default: input(), looked up now) until /exit or EOF; returns the reason."""
         self._start()
         while True:
+            if read is None and sys.stdin is None:  # `<&-`: no stdin at all is end of input
+                return "eof"
             try:
-                line = read("> ").strip()
+                line = (input if read is None else read)("> ").strip()
             except EOFError:
                 return "eof"
             if not line:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -151,6 +152,17 @@ def parse_completion(data: object) -> Completion:
     return Completion(content, prompt, completion, total)
 
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _json_body(payload: object) -> bytes:
+    """UTF-8 JSON. Text that is not valid Unicode (a non-UTF-8 argument or line arrives with
+    lone surrogates) is sent as U+FFFD rather than failing the whole request."""
+    return _SURROGATES.sub(
+        "\ufffd", json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    ).encode("utf-8")
+
+
 def complete(
     api_base: str | None,
     api_key: str | None,
@@ -170,11 +182,17 @@ def complete(
 
     import httpx  # lazily: start-up must not pay for httpx unless a message is sent
 
+    try:  # httpx sends header text as ASCII; encoding here keeps the blame on the key alone
+        auth = b"Bearer " + api_key.encode("ascii")
+    except UnicodeEncodeError:
+        raise LLMError(
+            "NoKey", 0, "The API key has characters HTTP headers cannot carry."
+        ) from None
     url = chat_url(api_base)
-    headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
-    payload = {"model": model, "messages": [dict(m) for m in messages]}
+    headers = {b"Authorization": auth, b"Content-Type": b"application/json"}
+    body = _json_body({"model": model, "messages": [dict(m) for m in messages]})
     try:
-        response = httpx.post(url, json=payload, headers=headers, timeout=timeout)
+        response = httpx.post(url, content=body, headers=headers, timeout=timeout)
     except httpx.TimeoutException as exc:
         raise LLMError(
             type(exc).__name__, 0, f"The model endpoint did not answer within {timeout:g} s."
@@ -185,12 +203,8 @@ def complete(
             0,
             f"Could not connect to the model endpoint at {api_base}: {one_line(str(exc))}",
         ) from None
-    except httpx.InvalidURL:
+    except (httpx.InvalidURL, UnicodeEncodeError):  # key and body are bytes: only the URL is left
         raise LLMError("InvalidURL", 0, f"The model endpoint URL is invalid: {api_base}") from None
-    except UnicodeEncodeError:  # only the key's header can fail to encode
-        raise LLMError(
-            "NoKey", 0, "The API key has characters HTTP headers cannot carry."
-        ) from None
     except httpx.HTTPError as exc:
         raise LLMError(
             type(exc).__name__, 0, f"The request to the model endpoint failed: {one_line(str(exc))}"
