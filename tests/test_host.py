@@ -264,3 +264,21 @@ def test_a_message_that_is_not_valid_utf8_is_sent_not_blamed_on_the_key(
     assert request.body["messages"][-1]["content"].endswith("hi \ufffd")
     assert "api_error" not in names(log)
     assert events(log)[-1]["properties"]["reason"] == "message_sent"
+
+
+def test_a_stray_non_utf8_byte_on_piped_stdin_is_not_an_error(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    log = tmp_path / "events.jsonl"
+    run = subprocess.run(
+        [sys.executable, "-m", "blackboxai", "--analytics-log", str(log)],
+        input=b"/l\xffs\n/exit\n",
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"},  # as in a UTF-8 locale
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert b"unexpected error" not in run.stderr
+    assert events(log)[-1]["properties"]["reason"] == "exit_command"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shlex
 import sys
@@ -280,6 +281,10 @@ class Session:
     def run_loop(self, read: Callable[[str], str] | None = None) -> str:
         """Read lines (default: input(), looked up now) until /exit or EOF; returns the reason."""
         self._start()
+        if read is None and sys.stdin is not None:
+            # A stray non-UTF-8 byte in piped input must not end the session with an error.
+            with contextlib.suppress(AttributeError, ValueError):
+                sys.stdin.reconfigure(errors="replace")  # type: ignore[union-attr]
         while True:
             if read is None and sys.stdin is None:  # `<&-`: no stdin at all is end of input
                 return "eof"
