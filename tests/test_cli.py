@@ -17,6 +17,7 @@ from blackboxai import __version__
 from blackboxai.analytics import Analytics
 from blackboxai.cli import app
 from blackboxai.settings import CONFIG_NAME, OPTIONS
+from fake_openai import FakeOpenAI
 from loopback import Backend, refused_url
 
 SYSTEM_KEYS = {"python_version", "os_platform", "os_release", "machine", "blackboxai_version"}
@@ -40,6 +41,14 @@ def opt_in() -> None:
 
 def read_log(path: Path | str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in Path(path).read_text().splitlines()]
+
+
+OPTED_OUT = "Analytics are now permanently disabled; nothing will be sent."
+
+
+def opted_out(data_dir: Path) -> bool:
+    path = data_dir / "analytics.json"
+    return path.is_file() and json.loads(path.read_text())["permanently_disable"] is True
 
 
 def assert_one_line_error(
@@ -501,3 +510,215 @@ def test_a_subcommand_is_still_reached(cli) -> None:
 def test_root_options_before_a_subcommand_apply_to_it() -> None:
     data = status("--analytics-posthog-host", "http://127.0.0.1:9")
     assert data["backends"]["posthog"]["host"] == "http://127.0.0.1:9"
+
+
+# -- a project's config file is not trusted with destinations or keys -----------------------------
+
+
+def test_a_hostile_checkout_cannot_send_the_users_key_and_prompt_elsewhere(
+    cli, repo: dict[str, Path]
+) -> None:
+    with FakeOpenAI(["Sure."]) as mine, FakeOpenAI(["Gotcha."]) as theirs:
+        repo["home"].write_text(f"openai-api-base: {mine.url}\n")
+        repo["cwd"].write_text(f"openai-api-base: {theirs.url}\nmodel: gpt-4o\n")
+        repo["git-root"].write_text("openai-api-key: sk-theirs\n")
+        result = cli("-m", "hi", env={"OPENAI_API_KEY": "sk-user-secret"})
+    assert theirs.requests == []
+    assert len(mine.requests) == 1, result.stderr
+    assert mine.requests[0].headers["Authorization"] == "Bearer sk-user-secret"
+    assert mine.requests[0].body["model"] == "gpt-4o"  # the project's other options still apply
+    assert result.returncode == 0, result.stderr
+    ignored = [line for line in result.stderr.splitlines() if "ignoring openai-api-" in line]
+    assert len(ignored) == 2
+    assert any(str(repo["cwd"]) in line for line in ignored)
+    assert any(str(repo["git-root"]) in line for line in ignored)
+
+
+BACKEND_KEYS = (
+    "analytics-posthog-host",
+    "analytics-posthog-project-api-key",
+    "analytics-mixpanel-token",
+    "analytics-mixpanel-host",
+)
+
+
+def test_a_hostile_checkout_cannot_redirect_analytics(repo: dict[str, Path]) -> None:
+    opt_in()
+    repo["cwd"].write_text(
+        "analytics-posthog-host: http://127.0.0.1:9/theirs\n"
+        "analytics-posthog-project-api-key: phc_theirs\n"
+        "analytics-mixpanel-token: mp_theirs\n"
+        "analytics-mixpanel-host: http://127.0.0.1:9/theirs-mp\n"
+    )
+    result = invoke("analytics", "status", "--json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert "theirs" not in json.dumps(data["backends"])
+    assert data["backends"]["mixpanel"] is None
+    warnings = result.stderr.splitlines()
+    assert len(warnings) == 4
+    for key, line in zip(BACKEND_KEYS, warnings, strict=True):
+        assert f"ignoring {key} in config file {repo['cwd']}" in line
+        assert "~/.blackboxai.conf.yml" in line and "--config" in line
+
+
+def test_a_hostile_checkout_cannot_collect_waiting_events(
+    cli, repo: dict[str, Path], backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from blackboxai.analytics import upload
+
+    opt_in()
+    monkeypatch.setattr(upload, "launch", lambda config: True)  # keep the events waiting
+    assert invoke("--exit").exit_code == 0
+    assert Analytics().pending_count() == 2
+    repo["home"].write_text(f"analytics-posthog-host: {refused_url()}\n")  # the user's choice
+    repo["git-root"].write_text(f"analytics-posthog-host: {backend.url}\n")
+    result = cli("analytics", "send")
+    assert backend.posthog == []
+    assert "kept 2 for later" in result.stdout
+    assert f"ignoring analytics-posthog-host in config file {repo['git-root']}" in result.stderr
+
+
+def test_the_users_own_files_still_choose_the_backends(repo: dict[str, Path]) -> None:
+    repo["home"].write_text("analytics-posthog-host: http://127.0.0.1:9/home\n")
+    repo["--config"].write_text("analytics-mixpanel-token: mp_mine\n")
+    data = status("--config", str(repo["--config"]))
+    assert data["backends"]["posthog"] == {"host": "http://127.0.0.1:9/home"}
+    assert data["backends"]["mixpanel"] is not None
+
+
+# -- an alias bomb --------------------------------------------------------------------------------
+
+
+def alias_bomb() -> str:
+    """Nine levels of nine aliases: 387 million strings if anything walks the value."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    return "\n".join(lines) + "\nmodel: *a8\n"
+
+
+@pytest.mark.parametrize("args", [["--exit"], ["analytics", "status"]])
+def test_an_alias_bomb_is_a_quick_one_line_error(cli, args: list[str]) -> None:
+    Path(CONFIG_NAME).write_text(alias_bomb())
+    result = cli(*args, timeout=10)
+    assert_one_line_error(result, CONFIG_NAME, "model", "a list")
+
+
+# -- an opt-out is never blocked by unrelated bad configuration ----------------------------------
+
+
+def break_cwd_config() -> None:
+    Path(CONFIG_NAME).write_text("model: m\nanalytics: x: y\n")
+
+
+BROKEN = {
+    "bad-variable": ({"BLACKBOXAI_ANALYTICS": "maybe"}, None, "BLACKBOXAI_ANALYTICS"),
+    "broken-yaml": ({}, break_cwd_config, CONFIG_NAME),
+    "alias-bomb": ({}, lambda: Path(CONFIG_NAME).write_text(alias_bomb()), "a list"),
+}
+OPT_OUTS = [
+    ["analytics", "off"],
+    ["--no-analytics", "analytics", "off"],
+    ["--analytics-disable"],
+    ["--analytics-disable", "--exit"],
+    ["--analytics-disable", "analytics", "status"],
+]
+
+
+@pytest.mark.parametrize("args", OPT_OUTS, ids=" ".join)
+@pytest.mark.parametrize("broken", sorted(BROKEN))
+def test_an_opt_out_is_stored_despite_bad_configuration(
+    cli, data_dir: Path, broken: str, args: list[str]
+) -> None:
+    env, make, fragment = BROKEN[broken]
+    if make is not None:
+        make()
+    result = cli(*args, env=env, timeout=10)
+    assert_one_line_error(result, fragment)
+    assert result.stdout == OPTED_OUT + "\n"
+    assert opted_out(data_dir)
+
+
+def test_an_opt_out_despite_bad_configuration_deletes_waiting_events(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from blackboxai.analytics import upload
+
+    opt_in()
+    monkeypatch.setattr(upload, "launch", lambda config: True)
+    assert invoke("--exit").exit_code == 0
+    assert Analytics().pending_count() == 2
+    result = invoke("analytics", "off", env={"BLACKBOXAI_ANALYTICS": "maybe"})
+    assert result.exit_code == 2
+    assert opted_out(data_dir) and Analytics().pending_count() == 0
+
+
+def test_an_opt_out_already_stored_says_nothing_more(cli, data_dir: Path) -> None:
+    assert cli("analytics", "off").returncode == 0
+    result = cli("analytics", "off", env={"BLACKBOXAI_ANALYTICS": "maybe"})
+    assert_one_line_error(result, "BLACKBOXAI_ANALYTICS")
+    assert result.stdout == ""
+    assert opted_out(data_dir)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--exit"],
+        ["analytics", "status"],
+        ["analytics", "on"],
+        ["analytics", "off", "--help"],
+        ["--no-analytics", "--exit"],
+        ["off.py", "analytics", "off"],  # files to chat about, not the subcommand
+    ],
+    ids=" ".join,
+)
+def test_bad_configuration_without_an_opt_out_stores_nothing(
+    cli, data_dir: Path, args: list[str]
+) -> None:
+    result = cli(*args, env={"BLACKBOXAI_ANALYTICS": "maybe"})
+    assert_one_line_error(result, "BLACKBOXAI_ANALYTICS")
+    assert result.stdout == ""
+    assert not (data_dir / "analytics.json").exists()
+
+
+def test_an_opt_out_that_cannot_be_stored_says_so(cli, isolated: Path) -> None:
+    blocker = isolated / "not-a-dir"
+    blocker.write_text("")
+    env = {"BLACKBOXAI_ANALYTICS": "maybe", "XDG_DATA_HOME": str(blocker)}
+    result = cli("analytics", "off", env=env)
+    assert result.returncode == 2 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, result.stderr
+    assert lines[0].startswith("blackboxai: could not disable analytics: ")
+    assert lines[1].startswith("blackboxai: BLACKBOXAI_ANALYTICS")
+
+
+# -- a deleted current directory ------------------------------------------------------------------
+
+
+@pytest.fixture
+def deleted_cwd(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gone = isolated / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+
+
+@pytest.mark.usefixtures("deleted_cwd")
+@pytest.mark.parametrize("args", [["--exit"], ["analytics", "status"]])
+def test_a_deleted_current_directory_is_one_clear_line(cli, args: list[str]) -> None:
+    result = cli(*args)
+    assert_one_line_error(result, "the current directory no longer exists")
+    assert result.stderr == "blackboxai: the current directory no longer exists\n"
+
+
+@pytest.mark.usefixtures("deleted_cwd")
+@pytest.mark.parametrize("args", [["analytics", "off"], ["--analytics-disable"]])
+def test_an_opt_out_in_a_deleted_current_directory_is_stored(
+    cli, data_dir: Path, args: list[str]
+) -> None:
+    result = cli(*args)
+    assert_one_line_error(result, "the current directory no longer exists")
+    assert result.stdout == OPTED_OUT + "\n"
+    assert opted_out(data_dir)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -226,7 +228,8 @@ def test_file_variable_is_split_on_the_path_separator(tree: dict[str, Path]) -> 
 
 
 def test_openai_variables_sit_between_files_and_our_own_variables(tree: dict[str, Path]) -> None:
-    write(tree["cwd"] / CONFIG_NAME, "openai-api-base: http://file\n")
+    write(tree["home"] / CONFIG_NAME, "openai-api-base: http://file\n")
+    assert load(tree).openai_api_base == "http://file"
     s = load(tree, env={"OPENAI_API_BASE": "http://openai"})
     assert s.openai_api_base == "http://openai"
     assert s.source("openai-api-base") == "OPENAI_API_BASE"
@@ -397,3 +400,184 @@ def test_read_config_raises_only_one_line_config_errors(tmp_path: Path, text: st
         return
     assert set(values) <= set(OPTIONS)
     assert all("\n" not in w for w in warnings)
+
+
+# -- project files are not trusted with destinations or keys --------------------------------------
+
+# Spelled out rather than imported, so these tests also describe the rule on their own.
+DESTINATIONS_AND_KEYS = {
+    "openai-api-base": "http://attacker.example/v1",
+    "openai-api-key": "sk-from-the-repo",
+    "analytics-posthog-host": "http://attacker.example/ph",
+    "analytics-posthog-project-api-key": "phc_attacker",
+    "analytics-mixpanel-token": "mp_attacker",
+    "analytics-mixpanel-host": "http://attacker.example/mp",
+}
+
+
+def test_the_trusted_only_constant_names_every_destination_and_key() -> None:
+    from blackboxai.settings import TRUSTED_ONLY
+
+    assert set(TRUSTED_ONLY) == set(DESTINATIONS_AND_KEYS)
+
+
+@pytest.mark.parametrize("option", sorted(DESTINATIONS_AND_KEYS))
+@pytest.mark.parametrize("layer", ["git-root", "cwd"])
+def test_a_project_file_cannot_set_a_destination_or_key(
+    tree: dict[str, Path], layer: str, option: str
+) -> None:
+    path = tree["root" if layer == "git-root" else "cwd"] / CONFIG_NAME
+    write(path, f"model: from-the-repo\n{option}: {DESTINATIONS_AND_KEYS[option]}\n")
+    s = load(tree)
+    assert s.values.get(option) is None and getattr(s, option.replace("-", "_")) is None
+    assert s.model == "from-the-repo"  # the rest of the file still applies
+    assert len(s.warnings) == 1
+    warning = s.warnings[0]
+    assert warning.startswith("blackboxai: ignoring ") and "\n" not in warning
+    assert option in warning and str(path) in warning and "line 2" in warning
+    for where in ("~/.blackboxai.conf.yml", "--config", env_name(option), f"--{option}"):
+        assert where in warning, where
+    assert DESTINATIONS_AND_KEYS[option] not in warning  # a key is never echoed
+
+
+def test_a_project_file_cannot_override_a_trusted_destination(tree: dict[str, Path]) -> None:
+    write(tree["home"] / CONFIG_NAME, "openai-api-base: http://mine\n")
+    write(tree["cwd"] / CONFIG_NAME, "openai-api-base: http://theirs\n")
+    s = load(tree)
+    assert s.openai_api_base == "http://mine"
+    assert s.source("openai-api-base") == str(tree["home"] / CONFIG_NAME)
+
+
+def test_a_bad_destination_in_a_project_file_is_ignored_not_an_error(
+    tree: dict[str, Path],
+) -> None:
+    write(tree["cwd"] / CONFIG_NAME, "openai-api-key: [1, 2]\nmodel: m\n")
+    s = load(tree)
+    assert s.openai_api_key is None and s.model == "m" and len(s.warnings) == 1
+
+
+@pytest.mark.parametrize("layer", ["home", "--config"])
+def test_home_and_config_files_may_set_destinations_and_keys(
+    tree: dict[str, Path], layer: str
+) -> None:
+    text = "".join(f"{k}: {v}\n" for k, v in DESTINATIONS_AND_KEYS.items())
+    path = tree["home"] / CONFIG_NAME if layer == "home" else tree["tmp"] / "mine.yml"
+    write(path, text)
+    s = load(tree, config=path if layer == "--config" else None)
+    assert dict(s.values) == DESTINATIONS_AND_KEYS and s.warnings == ()
+
+
+def test_a_config_file_named_with_the_flag_is_trusted_even_in_the_project(
+    tree: dict[str, Path],
+) -> None:
+    path = write(tree["cwd"] / CONFIG_NAME, "openai-api-base: http://chosen\n")
+    s = load(tree, config=path)
+    assert (s.openai_api_base, s.warnings) == ("http://chosen", ())
+
+
+def test_a_home_that_is_also_the_git_root_stays_trusted(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / ".git").mkdir(parents=True)  # dotfiles kept in git
+    (home / "notes").mkdir()
+    write(home / CONFIG_NAME, "openai-api-base: http://mine\n")
+    s = load_settings({}, env={}, cwd=home / "notes", home=home)
+    assert (s.openai_api_base, s.warnings) == ("http://mine", ())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "analytics: false\nanalytics-disable: true\nanalytics-log: x.jsonl\n"
+        "analytics-debug: true\nmodel: m\nedit-format: diff\nfile: [a.py]\n"
+    ],
+)
+def test_a_project_file_may_set_everything_else(tree: dict[str, Path], text: str) -> None:
+    write(tree["cwd"] / CONFIG_NAME, text)
+    s = load(tree)
+    assert s.warnings == ()
+    assert (s.analytics, s.analytics_disable, s.analytics_log) == (False, True, "x.jsonl")
+    assert (s.analytics_debug, s.model, s.edit_format, s.file) == (True, "m", "diff", ["a.py"])
+
+
+# -- bad values are described, never printed whole ------------------------------------------------
+
+
+def alias_bomb(levels: int = 9, width: int = 9) -> str:
+    """YAML whose last alias stands for width**levels strings: tiny on disk, huge if walked."""
+    items = ", ".join(["x"] * width)
+    lines = [f"a0: &a0 [{items}]"]
+    for i in range(1, levels):
+        lines.append(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * width)}]")
+    return "\n".join(lines) + f"\nmodel: *a{levels - 1}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("model: [a, b]\n", "a list"),
+        ("analytics: {a: 1}\n", "a mapping"),
+        ("edit-format: [whole]\n", "a list"),
+        ("edit-format: " + "y" * 5000 + "\n", "'yyyy"),
+        ("analytics: " + "z" * 5000 + "\n", "'zzzz"),
+        ("model: 0b" + "1" * 20000 + "\n", "number"),
+    ],
+)
+def test_a_bad_value_is_described_briefly(tmp_path: Path, text: str, shown: str) -> None:
+    path = write(tmp_path / "c.yml", text)
+    with pytest.raises(ConfigError) as info:
+        read_config(path)
+    message = str(info.value)
+    assert shown in message and len(message) < len(str(path)) + 160, message
+
+
+def test_an_alias_bomb_is_a_quick_one_line_error(tmp_path: Path) -> None:
+    """In a child process with a timeout: unfixed, this hangs rather than fails."""
+    path = write(tmp_path / "bomb.yml", alias_bomb())
+    script = (
+        "import pathlib, sys\n"
+        "from blackboxai.settings import read_config\n"
+        "read_config(pathlib.Path(sys.argv[1]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=10
+    )
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("blackboxai.settings.ConfigError: ") and "a list" in last, last
+
+
+def test_a_long_unknown_key_is_shortened_in_its_warning(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yml", "? " + "k" * 5000 + "\n: 1\n")  # explicit: no 1024 limit
+    _, warnings = read_config(path)
+    assert len(warnings) == 1 and len(warnings[0]) < len(str(path)) + 160
+
+
+def test_a_long_bad_variable_is_shortened_in_its_error(tree: dict[str, Path]) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(tree, env={"BLACKBOXAI_ANALYTICS": "m" * 5000})
+    assert "BLACKBOXAI_ANALYTICS" in str(info.value) and len(str(info.value)) < 160
+
+
+@pytest.mark.parametrize(
+    "text", ["model: 2024-13-45\n", "model: " + "1" * 5000 + "\n", "a: 1\nmodel: 2024-02-30\n"]
+)
+def test_values_yaml_cannot_construct_are_config_errors(tmp_path: Path, text: str) -> None:
+    """Python, not YAML, rejects these (a 13th month, an int past the 4300-digit limit)."""
+    path = write(tmp_path / "c.yml", text)
+    with pytest.raises(ConfigError) as info:
+        read_config(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+# -- the current directory ------------------------------------------------------------------------
+
+
+def test_a_deleted_current_directory_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    with pytest.raises(ConfigError) as info:
+        load_settings({}, env={}, home=tmp_path)
+    assert str(info.value) == "the current directory no longer exists"

@@ -18,6 +18,7 @@ from blackboxai.settings import ConfigError, Settings, load_settings
 __all__ = ["app", "main"]
 
 FILES_KEY = "blackboxai.files"
+ARGS_KEY = "blackboxai.args"  # what follows the root options: a subcommand and its arguments
 
 
 class HostGroup(TyperGroup):
@@ -41,6 +42,10 @@ class HostGroup(TyperGroup):
         except Exception:
             return None  # let the real parse report the usage error
         return positionals[0] if positionals else None
+
+    def invoke(self, ctx: Any) -> Any:
+        ctx.meta[ARGS_KEY] = [*ctx._protected_args, *ctx.args]  # for root, before it runs
+        return super().invoke(ctx)
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         return ["[OPTIONS]", "[FILES]...", "| COMMAND [ARGS]..."]
@@ -203,10 +208,10 @@ def root(
         "file": file or None,
     }
     try:
-        settings = load_settings(
-            cli_values, env=os.environ, cwd=Path.cwd(), home=Path.home(), config=config
-        )
+        settings = load_settings(cli_values, env=os.environ, home=Path.home(), config=config)
     except ConfigError as exc:
+        if analytics_disable or asks_to_opt_out(ctx.meta.get(ARGS_KEY, [])):
+            opt_out_anyway()
         raise fail(str(exc)) from None
     for warning in settings.warnings:
         print(warning, file=sys.stderr)
@@ -239,6 +244,20 @@ def root(
         status=lambda: render_status(collect_status(tracker)),
     )
     raise typer.Exit(code)
+
+
+def asks_to_opt_out(args: list[str]) -> bool:
+    """`analytics off` (not its --help), whatever root options came before it."""
+    return args[:2] == ["analytics", "off"] and not {"-h", "--help"} & set(args[2:])
+
+
+def opt_out_anyway() -> None:
+    """Store a requested opt-out with default settings: bad configuration never blocks it."""
+    from blackboxai.host import apply_disable
+
+    tracker = Analytics()
+    apply_disable(tracker, Settings(values={"analytics-disable": True}))
+    tracker.close()
 
 
 def _attach_commands() -> None:

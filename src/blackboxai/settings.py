@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CONFIG_NAME", "OPTIONS", "ConfigError", "Settings", "config_files", "load_settings"]
+__all__ = [
+    "CONFIG_NAME",
+    "OPTIONS",
+    "TRUSTED_ONLY",
+    "ConfigError",
+    "Settings",
+    "config_files",
+    "load_settings",
+]
 
 CONFIG_NAME = ".blackboxai.conf.yml"
 
@@ -29,6 +37,20 @@ OPTIONS: dict[str, str] = {
     "openai-api-key": "str",
     "file": "list",
 }
+# Where your prompts, files, keys and analytics events go. A .blackboxai.conf.yml at the git root
+# or in the current directory comes with the project, which may not be yours: these keys are
+# ignored there (with a warning) and honoured only from ~/.blackboxai.conf.yml, --config FILE,
+# the environment and the command line.
+TRUSTED_ONLY = frozenset(
+    {
+        "openai-api-base",
+        "openai-api-key",
+        "analytics-posthog-host",
+        "analytics-posthog-project-api-key",
+        "analytics-mixpanel-token",
+        "analytics-mixpanel-host",
+    }
+)
 EDIT_FORMATS = ("whole", "diff")
 DEFAULTS: dict[str, Any] = {
     "analytics": None,
@@ -42,6 +64,7 @@ DEFAULTS: dict[str, Any] = {
 FOREIGN_ENV = {"openai-api-base": "OPENAI_API_BASE", "openai-api-key": "OPENAI_API_KEY"}
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
+_SHOWN = 60  # at most this much of a bad value goes into a message
 
 
 class ConfigError(Exception):
@@ -69,17 +92,26 @@ def env_name(option: str) -> str:
     return "BLACKBOXAI_" + option.upper().replace("-", "_")
 
 
+def describe(value: object) -> str:
+    """A bad value, briefly: a container only by its kind (YAML aliases can make it huge)."""
+    if isinstance(value, (dict, list, set)):
+        return "a mapping" if isinstance(value, dict) else f"a {type(value).__name__}"
+    if isinstance(value, int) and value.bit_length() > 64:
+        return "a very large number"  # repr() even refuses past 4300 digits
+    text = repr(value[: _SHOWN + 1] if isinstance(value, (str, bytes)) else value)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
 def _check(option: str, value: Any, where: str) -> Any:
     """Validate a config value's type; raise ConfigError naming where it came from."""
     kind = OPTIONS[option]
     if kind == "bool" and not isinstance(value, bool):
-        raise ConfigError(f"{where}: {option} must be true or false, not {value!r}")
+        raise ConfigError(f"{where}: {option} must be true or false, not {describe(value)}")
     if kind == "str" and not isinstance(value, str):
-        raise ConfigError(f"{where}: {option} must be a string, not {value!r}")
-    if kind == "edit-format" and value not in EDIT_FORMATS:
-        raise ConfigError(
-            f"{where}: {option} must be one of {', '.join(EDIT_FORMATS)}, not {value!r}"
-        )
+        raise ConfigError(f"{where}: {option} must be a string, not {describe(value)}")
+    if kind == "edit-format" and (not isinstance(value, str) or value not in EDIT_FORMATS):
+        choices = ", ".join(EDIT_FORMATS)
+        raise ConfigError(f"{where}: {option} must be one of {choices}, not {describe(value)}")
     if kind == "list":
         if isinstance(value, str):
             return [value]
@@ -96,14 +128,17 @@ def _parse_env(option: str, raw: str, var: str) -> Any:
             return True
         if lowered in _FALSE:
             return False
-        raise ConfigError(f"{var} must be true or false, not {raw!r}")
+        raise ConfigError(f"{var} must be true or false, not {describe(raw)}")
     if kind == "list":
         return [p for p in raw.split(os.pathsep) if p]
     return _check(option, raw, var)
 
 
-def read_config(path: Path) -> tuple[dict[str, Any], list[str]]:
-    """Parse one YAML file with the safe loader; return its valid options and warnings."""
+def read_config(path: Path, *, trusted: bool = True) -> tuple[dict[str, Any], list[str]]:
+    """Parse one YAML file with the safe loader; return its valid options and warnings.
+
+    An untrusted (project) file's TRUSTED_ONLY keys are ignored, with a warning.
+    """
     import yaml
 
     try:
@@ -114,11 +149,15 @@ def read_config(path: Path) -> tuple[dict[str, Any], list[str]]:
         raise ConfigError(f"config file {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {path} cannot be read: {exc}") from None
+    node = None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except RecursionError:
         raise ConfigError(f"config file {path}: nested too deeply") from None
+    except (ValueError, OverflowError) as exc:  # good YAML that Python refuses: 2024-13-45
+        reason = str(exc).split(";")[0].split(":")[0][:_SHOWN]
+        raise ConfigError(f"config file {path}: a value is out of range ({reason})") from None
     except yaml.reader.ReaderError as exc:  # a control character: no mark, but a position
         line = text.count("\n", 0, exc.position) + 1
         raise ConfigError(
@@ -139,10 +178,21 @@ def read_config(path: Path) -> tuple[dict[str, Any], list[str]]:
     for key, value in data.items():
         at = f"config file {path}, line {lines.get(_hashable(key), '?')}"
         if not isinstance(key, str) or key not in OPTIONS:
-            warnings.append(f"blackboxai: ignoring unknown option {key!r} in {at}")
+            warnings.append(f"blackboxai: ignoring unknown option {describe(key)} in {at}")
+            continue
+        if not trusted and key in TRUSTED_ONLY:
+            warnings.append(_untrusted(key, at))
             continue
         values[key] = _check(key, value, at)
     return values, warnings
+
+
+def _untrusted(option: str, at: str) -> str:
+    return (
+        f"blackboxai: ignoring {option} in {at}: a project's config file cannot choose where "
+        f"data or keys go; set it in ~/{CONFIG_NAME}, a --config file, {env_name(option)} "
+        f"or --{option}"
+    )
 
 
 def _hashable(key: object) -> object:
@@ -166,9 +216,8 @@ def _key_lines(node: object) -> dict[object, int]:
             key = loader.construct_object(key_node, deep=True)
         except yaml.YAMLError:
             continue
-        lines[_hashable(key)] = (
-            key_node.start_mark.line + 1
-        )  # the last duplicate wins, as in the data
+        # the last duplicate wins, as in the data
+        lines[_hashable(key)] = key_node.start_mark.line + 1
     return lines
 
 
@@ -194,6 +243,27 @@ def config_files(cwd: Path, home: Path) -> list[Path]:
     return seen
 
 
+def config_layers(cwd: Path, home: Path, config: Path | None) -> list[tuple[Path, bool]]:
+    """Files to read, lowest priority first, each with whether it is trusted: the user chose
+    the home and --config files; the git-root and cwd files come with the project."""
+    home_file = home / CONFIG_NAME
+    layers = [
+        (path, _same(path, home_file))
+        for path in config_files(cwd, home)
+        if config is None or not _same(path, config)  # read once, as the file the user named
+    ]
+    return layers + ([(config, True)] if config is not None else [])
+
+
+def current_directory() -> Path:
+    try:
+        return Path.cwd()
+    except FileNotFoundError:
+        raise ConfigError("the current directory no longer exists") from None
+    except OSError as exc:
+        raise ConfigError(f"the current directory cannot be read: {exc.strerror}") from None
+
+
 def _same(a: Path, b: Path) -> bool:
     try:
         return a.samefile(b)
@@ -205,17 +275,17 @@ def load_settings(
     cli: Mapping[str, Any],
     *,
     env: Mapping[str, str],
-    cwd: Path,
     home: Path,
+    cwd: Path | None = None,  # None: the process's current directory
     config: Path | None = None,
 ) -> Settings:
     """Merge every source, later ones winning: defaults, YAML files, --config, env, command line."""
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     warnings: list[str] = []
-    files = config_files(cwd, home) + ([config] if config is not None else [])
-    for path in files:
-        found, notes = read_config(path)
+    cwd = current_directory() if cwd is None else cwd
+    for path, trusted in config_layers(cwd, home, config):
+        found, notes = read_config(path, trusted=trusted)
         warnings.extend(notes)
         values.update(found)
         sources.update({k: str(path) for k in found})
