@@ -581,3 +581,18 @@ def test_a_deleted_current_directory_is_a_config_error(
     with pytest.raises(ConfigError) as info:
         load_settings({}, env={}, home=tmp_path)
     assert str(info.value) == "the current directory no longer exists"
+
+
+def test_a_project_file_cannot_add_files_from_outside_the_project(tmp_path) -> None:
+    home, work = tmp_path / "h", tmp_path / "w"
+    home.mkdir()
+    work.mkdir()
+    (work / ".blackboxai.conf.yml").write_text(
+        "file: [src/app.py, /etc/passwd, ~/.ssh/id_rsa, ../../secret.txt]\n"
+    )
+    settings = load_settings({}, env={}, cwd=work, home=home)
+    assert settings.file == ["src/app.py"]
+    assert len([w for w in settings.warnings if "only add files inside the project" in w]) == 3
+    (home / ".blackboxai.conf.yml").write_text("file: [/etc/hosts]\n")  # the user's own file
+    (work / ".blackboxai.conf.yml").unlink()
+    assert load_settings({}, env={}, cwd=work, home=home).file == ["/etc/hosts"]

@@ -184,7 +184,24 @@ def read_config(path: Path, *, trusted: bool = True) -> tuple[dict[str, Any], li
             warnings.append(_untrusted(key, at))
             continue
         values[key] = _check(key, value, at)
+        if not trusted and key == "file":
+            values[key] = _inside_project(values[key], at, warnings)
     return values, warnings
+
+
+def _inside_project(paths: list[str], at: str, warnings: list[str]) -> list[str]:
+    """A project file may add its own files to the chat, never ~/.ssh/id_rsa or ../../etc."""
+    kept = []
+    for entry in paths:
+        parts = Path(entry).parts
+        if Path(entry).is_absolute() or entry.startswith("~") or ".." in parts:
+            warnings.append(
+                f"blackboxai: ignoring file {describe(entry)} in {at}: a project's config file "
+                "can only add files inside the project"
+            )
+        else:
+            kept.append(entry)
+    return kept
 
 
 def _untrusted(option: str, at: str) -> str:
