@@ -26,6 +26,7 @@ def _group(ctx: typer.Context) -> None:
         typer.echo(ctx.get_help())
         raise typer.Exit(0)
 
+
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
@@ -122,7 +123,7 @@ def pending(
 @analytics_app.command()
 def send(ctx: typer.Context) -> None:
     """Deliver waiting events now, in the foreground, if this session may report."""
-    from blackboxai.analytics.upload import UploadConfig, deliver
+    from blackboxai.analytics.upload import deliver
 
     analytics, _ = _state(ctx)
     decision = analytics.decision
@@ -134,8 +135,7 @@ def send(ctx: typer.Context) -> None:
             f"Dry run (analytics debug): {count} waiting events would be sent; nothing was sent."
         )
         return
-    mixpanel = (analytics.mixpanel[0], str(analytics.mixpanel[1])) if analytics.mixpanel else None
-    outcome = deliver(UploadConfig(str(analytics.data_dir), analytics.posthog, mixpanel))
+    outcome = deliver(analytics.upload_config())
     if outcome.busy:
         raise _fail("another delivery is running; try again shortly")
     for name in sorted(set(outcome.sent) | set(outcome.errors) | set(outcome.kept)):

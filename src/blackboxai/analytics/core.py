@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from blackboxai.analytics.consent import Decision
     from blackboxai.analytics.spool import Spool
     from blackboxai.analytics.state import State, StateStore
+    from blackboxai.analytics.upload import UploadConfig
 
 __all__ = ["Analytics", "new_event_id"]
 
@@ -323,12 +324,18 @@ class Analytics:
         if self._spooled >= _LAUNCH_AFTER and not self._launched:
             self._launch()
 
+    def upload_config(self) -> UploadConfig:
+        """What a delivery run needs to know: where the spool is and which backends to use."""
+        from blackboxai.analytics.upload import UploadConfig
+
+        mixpanel = (self.mixpanel[0], str(self.mixpanel[1])) if self.mixpanel else None
+        return UploadConfig(str(self.data_dir), self.posthog, mixpanel)
+
     def _launch(self) -> None:
-        from blackboxai.analytics.upload import UploadConfig, launch
+        from blackboxai.analytics.upload import launch
 
         try:
-            mixpanel = (self.mixpanel[0], str(self.mixpanel[1])) if self.mixpanel else None
-            pid = launch(UploadConfig(str(self.data_dir), self.posthog, mixpanel))
+            pid = launch(self.upload_config())
             self._launched = True
             if pid:
                 self._children.append(pid)
