@@ -216,7 +216,7 @@ def root(
     for warning in settings.warnings:
         print(warning, file=sys.stderr)
 
-    from blackboxai.host import apply_disable, make_analytics, resolve_consent, run_session
+    from blackboxai.host import apply_disable, decide, make_analytics, resolve_consent, run_session
 
     tracker = make_analytics(settings)
     if tracker.log_error:
@@ -227,7 +227,7 @@ def root(
         raise typer.Exit(code)
     ctx.obj = AppState(settings, tracker)
     if ctx.invoked_subcommand is not None:
-        tracker.decide(settings.analytics, flag_source=settings.source("analytics"))
+        decide(tracker, settings)
         ctx.call_on_close(tracker.close)
         return
 

@@ -11,7 +11,11 @@ from pathlib import Path
 from blackboxai.analytics import Analytics
 from blackboxai.settings import Settings
 
-__all__ = ["apply_disable", "make_analytics", "resolve_consent", "run_session"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from blackboxai.analytics.consent import Decision
+
+__all__ = ["apply_disable", "decide", "make_analytics", "resolve_consent", "run_session"]
 
 
 def err(message: str) -> None:
@@ -27,6 +31,11 @@ def make_analytics(settings: Settings) -> Analytics:
         mixpanel_host=settings.analytics_mixpanel_host,
         debug=bool(settings.analytics_debug),
     )
+
+
+def decide(analytics: Analytics, settings: Settings, *, tty: bool | None = None) -> Decision:
+    """The consent rules for this session's analytics setting, naming where it came from."""
+    return analytics.decide(settings.analytics, tty=tty, flag_source=settings.source("analytics"))
 
 
 def apply_disable(analytics: Analytics, settings: Settings) -> int | None:
@@ -52,9 +61,7 @@ def resolve_consent(
     tty: bool | None = None,
 ) -> None:
     """Apply the consent rules and, where they say so, the question; then report or not."""
-    decision = analytics.decide(
-        settings.analytics, tty=tty, flag_source=settings.source("analytics")
-    )
+    decision = decide(analytics, settings, tty=tty)
     if decision.note:
         err(decision.note)
     if decision.ask:
@@ -69,9 +76,7 @@ def resolve_consent(
                 print("Analytics are off for good. `blackboxai analytics on` changes that.")
             else:
                 err(f"blackboxai: could not store your answer: {analytics.last_error}")
-        decision = analytics.decide(
-            settings.analytics, tty=False, flag_source=settings.source("analytics")
-        )
+        decision = decide(analytics, settings, tty=False)
     if decision.report:
         analytics.enable()
     if analytics.debug:
