@@ -14,6 +14,7 @@ __all__ = [
     "do_not_track",
     "in_ci",
     "in_rollout",
+    "may_send",
 ]
 
 # Environment variables that mean "this is a CI job": nobody is there to answer a question.
@@ -125,3 +126,16 @@ def decide(
     if flag is True:
         return Decision(True, False, f"opted in, and turned on by {flag_source}")
     return Decision(True, False, "opted in")
+
+
+def may_send(
+    stored: Stored, uuid: str | None, generation: int, record: Mapping[str, object]
+) -> bool:
+    """Whether a recorded event may leave now: consent is stored, and has been continuously since
+    the event was recorded (same anonymous id, same consent generation)."""
+    return (
+        stored is Stored.CONSENTED
+        and uuid is not None
+        and record.get("user_id") == uuid
+        and record.get("gen", 0) == generation
+    )

@@ -52,7 +52,7 @@ class Spool:
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 end = os.fstat(fd).st_size
-                if end and os.pread(fd, 1, end - 1) != b"\n":
+                if end and os.lseek(fd, end - 1, os.SEEK_SET) >= 0 and os.read(fd, 1) != b"\n":
                     data = b"\n" + data  # a writer died mid-line: don't glue our first event to it
                 os.write(fd, data)
                 size = os.fstat(fd).st_size

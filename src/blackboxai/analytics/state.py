@@ -6,15 +6,24 @@ import json
 import os
 import uuid as uuidlib
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from blackboxai.analytics.consent import Stored
-from blackboxai.analytics.fileops import atomic_write, ensure_private_dir, locked
+from blackboxai.analytics.fileops import (
+    NotRegularFile,
+    atomic_write,
+    ensure_private_dir,
+    locked,
+    move_aside,
+    read_regular,
+)
 
-__all__ = ["State", "StateError", "StateStore"]
+__all__ = ["STATE_FILE", "State", "StateError", "StateStore", "parse_state"]
 
 STATE_FILE = "analytics.json"
+# A real state file is a few hundred bytes; anything far larger is not ours to parse.
+_MAX_BYTES = 64 * 1024
 
 
 class StateError(Exception):
@@ -23,9 +32,20 @@ class StateError(Exception):
 
 @dataclass(frozen=True)
 class State:
+    """What analytics.json holds. The first three keys are aider's, so its files read as ours.
+
+    `generation` changes whenever consent starts, ends, the id is reset or waiting events are
+    cleared: an event is sent only under the generation it was recorded in (consent.may_send).
+    `catalogue_version` is the events catalogue the user agreed to (1 for files written before
+    it existed), `declined` the catalogue items they said No to.
+    """
+
     uuid: str | None = None
     asked_opt_in: bool = False
     permanently_disable: bool = False
+    generation: int = 0
+    catalogue_version: int = 1
+    declined: tuple[str, ...] = ()
     problem: str | None = None  # set when the file exists but cannot be trusted
 
     @property
@@ -48,23 +68,36 @@ def _valid_uuid(value: object) -> bool:
         return False
 
 
+def _count(value: object, least: int) -> bool:
+    return type(value) is int and least <= value < 2**53
+
+
 def parse_state(raw: bytes) -> State:
     """Interpret file content; anything odd yields a State with `problem` set."""
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         return State(problem="it is not valid JSON")
+    except RecursionError:
+        return State(problem="it is nested too deeply")
     if not isinstance(data, dict):
         return State(problem="it is not a JSON object")
     asked = data.get("asked_opt_in", False)
     disabled = data.get("permanently_disable", False)
     ident = data.get("uuid")
+    generation = data.get("generation", 0)
+    version = data.get("catalogue_version", 1)
+    declined = data.get("declined", [])
     # Strings like "true" are not true: only real booleans count.
     if not isinstance(asked, bool) or not isinstance(disabled, bool):
         return State(problem="asked_opt_in and permanently_disable must be true or false")
     if ident is not None and not _valid_uuid(ident):
         return State(problem="uuid is not a valid UUID")
-    return State(uuid=ident, asked_opt_in=asked, permanently_disable=disabled)
+    if not _count(generation, 0) or not _count(version, 1):
+        return State(problem="generation and catalogue_version must be whole numbers")
+    if not isinstance(declined, list) or not all(isinstance(d, str) for d in declined):
+        return State(problem="declined must be a list of names")
+    return State(ident, asked, disabled, generation, version, tuple(declined))
 
 
 class StateStore:
@@ -76,19 +109,24 @@ class StateStore:
         self.lock_path = directory / f"{STATE_FILE}.lock"
 
     def load(self) -> State:
-        """Never raises: a missing file is fresh, anything else unreadable is odd."""
+        """Never raises and never blocks: a missing file is fresh, anything else unreadable odd."""
         try:
-            raw = self.path.read_bytes()
+            raw = read_regular(self.path, _MAX_BYTES)
         except FileNotFoundError:
             return State()
-        except IsADirectoryError:
-            return State(problem="its path is a directory")
+        except NotRegularFile as exc:
+            return State(problem=f"it is {exc.strerror}")
+        except ValueError as exc:
+            return State(problem=f"it is {exc}")
         except OSError as exc:
             return State(problem=f"it cannot be read ({exc.strerror or exc})")
         return parse_state(raw)
 
     def update(self, change: Callable[[State], State], *, overwrite_odd: bool = False) -> State:
-        """Read-modify-write under the lock; raises StateError with a one-line reason."""
+        """Read-modify-write under the lock; raises StateError with a one-line reason.
+
+        With `overwrite_odd`, an unusable file (torn, not JSON, a directory, a FIFO) is moved
+        aside and the change applies to a fresh state: an explicit command must always land."""
         try:
             ensure_private_dir(self.directory)
             with locked(self.lock_path):
@@ -109,16 +147,22 @@ class StateStore:
 
     def ensure_uuid(self) -> State:
         """Give this user an id on first use; concurrent first runs agree on one."""
+        from dataclasses import replace
+
         current = self.load()
         if current.uuid is not None or current.problem is not None:
             return current
         return self.update(lambda s: s if s.uuid else replace(s, uuid=str(uuidlib.uuid4())))
 
     def _write(self, state: State) -> None:
+        if not self.path.is_file() and os.path.lexists(self.path):
+            move_aside(self.path)  # only reached with overwrite_odd: the file was unusable
         body = {
             "uuid": state.uuid,
             "asked_opt_in": state.asked_opt_in,
             "permanently_disable": state.permanently_disable,
+            "generation": state.generation,
+            "catalogue_version": state.catalogue_version,
+            "declined": list(state.declined),
         }
         atomic_write(self.path, (json.dumps(body, indent=2) + "\n").encode())
-        os.chmod(self.path, 0o600)

@@ -20,7 +20,7 @@ from blackboxai.analytics.defaults import (
     UPLOAD_READ_TIMEOUT,
     UPLOAD_RETRY_CAP,
 )
-from blackboxai.analytics.fileops import atomic_write, locked
+from blackboxai.analytics.fileops import LockTimeout, atomic_write, locked
 from blackboxai.analytics.spool import Spool
 from blackboxai.analytics.state import StateStore
 
@@ -202,43 +202,56 @@ def deliver(
     """One run under the upload lock: claim by rename, send, put back what is still owed."""
     directory = Path(config.data_dir)
     spool, store, outcome = Spool(directory), StateStore(directory), Outcome()
-    with locked(directory / "upload.lock", blocking=False) as got:
-        if not got:
-            outcome.busy = True
-            return outcome
-        spool.claim()
-        if not spool.claimed():
-            return outcome
-        built: dict[str, Sink] = {}
-        if sinks is None:
-            built, outcome.errors = make_sinks(config)
-        active = sinks if sinks is not None else built
-        configured = set(active) | {
-            n for n, c in (("posthog", config.posthog), ("mixpanel", config.mixpanel)) if c
-        }
-        try:
-            # Events spooled while we send are picked up too, for a few rounds; after any
-            # failure we stop, or we would resend what we just put back.
-            for _ in range(3):
-                for path in spool.claimed():
-                    left = _deliver_file(path, active, configured, store, outcome, sleep)
-                    if left:
-                        owner = left[0].get("user_id")  # all of `left` belongs to one uuid
-                        spool.append(
-                            [json.dumps(r, separators=(",", ":")) for r in left],
-                            still_wanted=functools.partial(_still_owned, store, owner),
-                        )
-                    path.unlink(missing_ok=True)  # a kill before this: a resend (at-least-once)
-                if outcome.errors:
-                    break
-                spool.claim()
-                if not spool.claimed():
-                    break
-        finally:
-            for sink in built.values():
-                with contextlib.suppress(Exception):
-                    sink.close()
-        _save_outcome(directory, outcome)
+    try:
+        with locked(directory / "upload.lock", timeout=0):
+            return _deliver_locked(config, directory, spool, store, outcome, sinks, sleep)
+    except LockTimeout:
+        outcome.busy = True
+        return outcome
+
+
+def _deliver_locked(
+    config: UploadConfig,
+    directory: Path,
+    spool: Spool,
+    store: StateStore,
+    outcome: Outcome,
+    sinks: dict[str, Sink] | None,
+    sleep: Callable[[float], None],
+) -> Outcome:
+    spool.claim()
+    if not spool.claimed():
+        return outcome
+    built: dict[str, Sink] = {}
+    if sinks is None:
+        built, outcome.errors = make_sinks(config)
+    active = sinks if sinks is not None else built
+    configured = set(active) | {
+        n for n, c in (("posthog", config.posthog), ("mixpanel", config.mixpanel)) if c
+    }
+    try:
+        # Events spooled while we send are picked up too, for a few rounds; after any
+        # failure we stop, or we would resend what we just put back.
+        for _ in range(3):
+            for path in spool.claimed():
+                left = _deliver_file(path, active, configured, store, outcome, sleep)
+                if left:
+                    owner = left[0].get("user_id")  # all of `left` belongs to one uuid
+                    spool.append(
+                        [json.dumps(r, separators=(",", ":")) for r in left],
+                        still_wanted=functools.partial(_still_owned, store, owner),
+                    )
+                path.unlink(missing_ok=True)  # a kill before this: a resend (at-least-once)
+            if outcome.errors:
+                break
+            spool.claim()
+            if not spool.claimed():
+                break
+    finally:
+        for sink in built.values():
+            with contextlib.suppress(Exception):
+                sink.close()
+    _save_outcome(directory, outcome)
     return outcome
 
 

@@ -2,12 +2,45 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["Record", "Sink", "SinkError"]
+__all__ = ["ADAPTERS", "Backend", "Record", "Sink", "SinkError"]
 
-# A waiting event as spooled: {"event", "properties", "user_id", "time", "id", "to"}.
+# A waiting event as spooled, one JSON object a line:
+#   {"event": str, "properties": {str: scalar}, "user_id": uuid, "time": epoch seconds (float,
+#    millisecond precision), "id": uuid4 (the event's own, stable across resends),
+#    "gen": consent generation it was recorded in, "to": [Backend.to_json(), ...]}
+# The destinations are fixed when the event is recorded: later settings never redirect it.
 Record = dict[str, object]
+
+# Backend name -> "module:Class" of its adapter, imported only by the uploader.
+ADAPTERS = {
+    "posthog": "blackboxai.analytics.backends.posthog_sink:PostHogSink",
+    "mixpanel": "blackboxai.analytics.backends.mixpanel_sink:MixpanelSink",
+}
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where an event goes: a service (the name of its adapter), its host, its key or token."""
+
+    name: str
+    host: str
+    key: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"name": self.name, "host": self.host, "key": self.key}
+
+    @classmethod
+    def from_json(cls, data: object) -> Backend | None:
+        """The destination a spooled record names, or None when it is not one we can read."""
+        if not isinstance(data, dict):
+            return None
+        fields = [data.get(k) for k in ("name", "host", "key")]
+        if not all(isinstance(f, str) and f for f in fields):
+            return None
+        return cls(*fields)  # type: ignore[arg-type]
 
 
 class SinkError(Exception):
