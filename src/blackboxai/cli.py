@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,7 @@ from typer.core import TyperGroup
 
 from blackboxai import __version__
 from blackboxai.analytics import Analytics
-from blackboxai.settings import ConfigError, Settings, load_settings
+from blackboxai.settings import Settings
 
 __all__ = ["app", "main"]
 
@@ -207,57 +206,24 @@ def root(
         "openai-api-key": openai_api_key,
         "file": file or None,
     }
+    from blackboxai.host import StartError, decide, prepare, run, wants_opt_out
+
+    opt_out = analytics_disable or wants_opt_out(ctx.meta.get(ARGS_KEY, []))
     try:
-        settings = load_settings(cli_values, env=os.environ, home=Path.home(), config=config)
-    except ConfigError as exc:
-        if analytics_disable or asks_to_opt_out(ctx.meta.get(ARGS_KEY, [])):
-            opt_out_anyway()
-        raise fail(str(exc)) from None
-    for warning in settings.warnings:
-        print(warning, file=sys.stderr)
-
-    from blackboxai.host import apply_disable, decide, make_analytics, resolve_consent, run_session
-
-    tracker = make_analytics(settings)
-    if tracker.log_error:
-        raise fail(tracker.log_error)
-    code = apply_disable(tracker, settings)  # before any subcommand: an opt-out always holds
-    if code is not None:
-        tracker.close()
-        raise typer.Exit(code)
+        settings, tracker = prepare(cli_values, config=config, opt_out=opt_out)
+    except StartError as exc:
+        if exc.message:
+            raise fail(exc.message, exc.code) from None
+        raise typer.Exit(exc.code) from None
     ctx.obj = AppState(settings, tracker)
     if ctx.invoked_subcommand is not None:
         decide(tracker, settings)
         ctx.call_on_close(tracker.close)
         return
-
-    from blackboxai.analytics.status import collect_status, render_status
-    from blackboxai.question import ask_opt_in
-
-    resolve_consent(tracker, settings, ask=ask_opt_in)
-    code = run_session(
-        tracker,
-        settings,
-        files=ctx.meta.get(FILES_KEY, []),
-        message=message,
-        exit_now=exit_,
-        status=lambda: render_status(collect_status(tracker)),
+    code = run(
+        settings, tracker, files=ctx.meta.get(FILES_KEY, []), message=message, exit_now=exit_
     )
     raise typer.Exit(code)
-
-
-def asks_to_opt_out(args: list[str]) -> bool:
-    """`analytics off` (not its --help), whatever root options came before it."""
-    return args[:2] == ["analytics", "off"] and not {"-h", "--help"} & set(args[2:])
-
-
-def opt_out_anyway() -> None:
-    """Store a requested opt-out with default settings: bad configuration never blocks it."""
-    from blackboxai.host import apply_disable
-
-    tracker = Analytics()
-    apply_disable(tracker, Settings(values={"analytics-disable": True}))
-    tracker.close()
 
 
 def _attach_commands() -> None:

@@ -15,7 +15,85 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from blackboxai.analytics.consent import Decision
 
-__all__ = ["apply_disable", "decide", "make_analytics", "resolve_consent", "run_session"]
+__all__ = [
+    "StartError",
+    "apply_disable",
+    "decide",
+    "make_analytics",
+    "prepare",
+    "resolve_consent",
+    "run",
+    "run_session",
+    "wants_opt_out",
+]
+
+
+class StartError(Exception):
+    """Start-up cannot go on: one line for the user and the exit status."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def wants_opt_out(args: list[str]) -> bool:
+    """Whether a subcommand line is `analytics off` (not its --help)."""
+    return args[:2] == ["analytics", "off"] and not {"-h", "--help"} & set(args[2:])
+
+
+def prepare(
+    cli_values: dict[str, object], *, config: Path | None, opt_out: bool = False
+) -> tuple[Settings, Analytics]:
+    """Settings from every source, then the Analytics object. A requested opt-out (`opt_out`:
+    `--analytics-disable` or `analytics off` on the command line) is stored before anything
+    else is read, so no broken config file, log path or backend setting can block it."""
+    from blackboxai.settings import ConfigError, load_settings
+
+    failed = None
+    if opt_out:
+        first = Analytics()
+        failed = apply_disable(first, Settings(values={"analytics-disable": True}))
+        first.close()
+    try:
+        settings = load_settings(cli_values, env=os.environ, home=Path.home(), config=config)
+    except ConfigError as exc:
+        raise StartError(str(exc)) from None
+    if failed is not None:
+        raise StartError("", failed)  # apply_disable said why
+    for warning in settings.warnings:
+        err(warning)
+    tracker = make_analytics(settings)
+    if tracker.log_error:
+        raise StartError(tracker.log_error)
+    code = apply_disable(tracker, settings)  # before any subcommand: an opt-out always holds
+    if code is not None:
+        tracker.close()
+        raise StartError("", code)
+    return settings, tracker
+
+
+def run(
+    settings: Settings,
+    tracker: Analytics,
+    *,
+    files: list[str],
+    message: str | None,
+    exit_now: bool,
+) -> int:
+    """A whole session: consent (and the question), the work, and its exit code."""
+    from blackboxai.analytics.status import collect_status, render_status
+    from blackboxai.question import ask_opt_in
+
+    resolve_consent(tracker, settings, ask=ask_opt_in)
+    return run_session(
+        tracker,
+        settings,
+        files=files,
+        message=message,
+        exit_now=exit_now,
+        status=lambda: render_status(collect_status(tracker)),
+    )
 
 
 def err(message: str) -> None:
