@@ -33,7 +33,7 @@ def make():
         a = Analytics(logfile=cfg["log"], posthog_host=cfg["url"],
                       posthog_project_api_key=cfg["key"], mixpanel_token=cfg["token"],
                       mixpanel_host=cfg["url"])
-        if not a.opt_in() or not a.reporting:
+        if not a.opt_in() or not a.enable():
             raise SystemExit("could not opt in: " + str(a.last_error))
         return a
     sys.path.insert(0, cfg["bench"])

@@ -15,6 +15,7 @@ from typer.testing import CliRunner, Result
 
 from blackboxai import __version__
 from blackboxai.analytics import Analytics
+from blackboxai.analytics.spool import Spool
 from blackboxai.cli import app
 from blackboxai.settings import CONFIG_NAME, OPTIONS
 from fake_openai import FakeOpenAI
@@ -52,11 +53,15 @@ def opted_out(data_dir: Path) -> bool:
 
 
 def assert_one_line_error(
-    result: subprocess.CompletedProcess[str], *fragments: str, code: int = 2
+    result: subprocess.CompletedProcess[str], *fragments: str, code: int = 2, after: str = ""
 ) -> None:
+    """Exit `code`, and on stderr (after the notice `after`, if given) one line naming it all."""
     assert result.returncode == code, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
+    if after:
+        assert lines[:1] == [after], result.stderr
+        lines = lines[1:]
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("blackboxai: ")
     for fragment in fragments:
@@ -104,8 +109,7 @@ def test_analytics_disable_stores_the_opt_out_once_and_the_session_carries_on(
 ) -> None:
     first = cli("--analytics-disable", "--exit", "--analytics-log", "log.jsonl")
     assert first.returncode == 0, first.stderr
-    assert len(first.stdout.splitlines()) == 1
-    assert "permanently disabled" in first.stdout
+    assert (first.stdout, first.stderr) == ("", OPTED_OUT + "\n")  # notices never go to stdout
     state = json.loads((data_dir / "analytics.json").read_text())
     assert state["permanently_disable"] is True
     assert state["asked_opt_in"] is True
@@ -113,7 +117,7 @@ def test_analytics_disable_stores_the_opt_out_once_and_the_session_carries_on(
 
     second = cli("--analytics-disable", "--exit", "--analytics-log", "log.jsonl")
     assert second.returncode == 0, second.stderr
-    assert second.stdout == ""
+    assert (second.stdout, second.stderr) == ("", "")
     assert [e["event"] for e in read_log("log.jsonl")] == ["launched", "exit"] * 2
     assert json.loads((data_dir / "analytics.json").read_text()) == state
 
@@ -128,9 +132,9 @@ def test_analytics_log_records_the_session_whatever_the_consent(flags: list[str]
     assert [e["event"] for e in events] == ["launched", "exit"]
     for event in events:
         assert set(event) == {"event", "properties", "user_id", "time", "id"}
-        assert type(event["time"]) is int
+        assert type(event["time"]) is float and round(event["time"], 3) == event["time"]
         assert uuid.UUID(event["id"]).version == 4
-        assert uuid.UUID(event["user_id"])
+        assert event["user_id"] is None  # no id exists before the user opts in
         assert set(event["properties"]) >= SYSTEM_KEYS
         assert event["properties"]["blackboxai_version"] == __version__
     assert events[0]["user_id"] == events[1]["user_id"]
@@ -240,18 +244,35 @@ def test_exit_does_all_start_up_work_then_exits_zero(cli, data_dir: Path) -> Non
     assert result.returncode == 0
     assert (result.stdout, result.stderr) == ("", "")
     assert read_log("log.jsonl")[-1]["properties"]["reason"] == "exit_flag"
-    assert (data_dir / "analytics.json").is_file()  # the anonymous id was created
+    assert not data_dir.exists()  # nothing is written before the user opts in
 
 
-def test_analytics_send_honours_analytics_disable(
-    cli, backend: Backend, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from blackboxai.analytics import upload
-
+def waiting(data_dir: Path, host: str, n: int = 2) -> None:
+    """Consent, and n events waiting for PostHog at `host`, as a session's spool holds them."""
     opt_in()
-    monkeypatch.setattr(upload, "launch", lambda config: True)  # keep the events waiting
-    assert invoke("--exit").exit_code == 0
-    assert Analytics().pending_count() == 2  # launched and exit wait to be sent
+    state = json.loads((data_dir / "analytics.json").read_text())
+    to = [{"name": "posthog", "host": host, "key": "phc_test"}]
+    Spool(data_dir).append(
+        [
+            json.dumps(
+                {
+                    "event": "launched",
+                    "properties": {},
+                    "user_id": state["uuid"],
+                    "time": 1.5,
+                    "id": str(uuid.uuid4()),
+                    "gen": state["generation"],
+                    "to": to,
+                }
+            )
+            for _ in range(n)
+        ]
+    )
+    assert Analytics().pending_count() == n
+
+
+def test_analytics_send_honours_analytics_disable(cli, data_dir: Path, backend: Backend) -> None:
+    waiting(data_dir, backend.url)
     result = cli(
         "--analytics-posthog-host",
         backend.url,
@@ -563,14 +584,9 @@ def test_a_hostile_checkout_cannot_redirect_analytics(repo: dict[str, Path]) -> 
 
 
 def test_a_hostile_checkout_cannot_collect_waiting_events(
-    cli, repo: dict[str, Path], backend: Backend, monkeypatch: pytest.MonkeyPatch
+    cli, data_dir: Path, repo: dict[str, Path], backend: Backend
 ) -> None:
-    from blackboxai.analytics import upload
-
-    opt_in()
-    monkeypatch.setattr(upload, "launch", lambda config: True)  # keep the events waiting
-    assert invoke("--exit").exit_code == 0
-    assert Analytics().pending_count() == 2
+    waiting(data_dir, refused_url())
     repo["home"].write_text(f"analytics-posthog-host: {refused_url()}\n")  # the user's choice
     repo["git-root"].write_text(f"analytics-posthog-host: {backend.url}\n")
     result = cli("analytics", "send")
@@ -634,20 +650,13 @@ def test_an_opt_out_is_stored_despite_bad_configuration(
     if make is not None:
         make()
     result = cli(*args, env=env, timeout=10)
-    assert_one_line_error(result, fragment)
-    assert result.stdout == OPTED_OUT + "\n"
+    assert_one_line_error(result, fragment, after=OPTED_OUT)  # stored first, then the mistake
+    assert result.stdout == ""
     assert opted_out(data_dir)
 
 
-def test_an_opt_out_despite_bad_configuration_deletes_waiting_events(
-    data_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from blackboxai.analytics import upload
-
-    opt_in()
-    monkeypatch.setattr(upload, "launch", lambda config: True)
-    assert invoke("--exit").exit_code == 0
-    assert Analytics().pending_count() == 2
+def test_an_opt_out_despite_bad_configuration_deletes_waiting_events(data_dir: Path) -> None:
+    waiting(data_dir, refused_url())
     result = invoke("analytics", "off", env={"BLACKBOXAI_ANALYTICS": "maybe"})
     assert result.exit_code == 2
     assert opted_out(data_dir) and Analytics().pending_count() == 0
@@ -719,6 +728,6 @@ def test_an_opt_out_in_a_deleted_current_directory_is_stored(
     cli, data_dir: Path, args: list[str]
 ) -> None:
     result = cli(*args)
-    assert_one_line_error(result, "the current directory no longer exists")
-    assert result.stdout == OPTED_OUT + "\n"
+    assert_one_line_error(result, "the current directory no longer exists", after=OPTED_OUT)
+    assert result.stdout == ""
     assert opted_out(data_dir)

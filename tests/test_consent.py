@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from blackboxai.analytics.consent import Stored, decide, do_not_track, in_ci, in_rollout
+from blackboxai.analytics.consent import Stored, decide, do_not_track, in_ci, may_send
 
 STATES = list(Stored)
 FLAGS = ["none", "--analytics", "--no-analytics", "--analytics-disable"]
@@ -69,11 +69,43 @@ def test_the_reason_names_the_source_of_the_flag() -> None:
     assert "/home/u/.blackboxai.conf.yml" in decision.why
 
 
-def test_rollout_only_limits_who_is_asked_never_who_reports() -> None:
-    assert not decide(Stored.FRESH, None, tty=True, rollout=False).ask
-    assert decide(Stored.FRESH, True, tty=True, rollout=False).ask  # an explicit --analytics asks
-    assert not decide(Stored.FRESH, True, tty=True, ci=True).ask  # but never in CI
-    assert decide(Stored.CONSENTED, None, tty=True, rollout=False).report
+def test_what_the_catalogue_added_is_reviewed_only_where_someone_can_answer() -> None:
+    assert decide(Stored.CONSENTED, None, tty=True, unseen=True).review
+    assert decide(Stored.CONSENTED, True, tty=True, unseen=True).review
+    assert not decide(Stored.CONSENTED, None, tty=True, unseen=False).review
+    assert not decide(Stored.CONSENTED, None, tty=False, unseen=True).review  # a pipe
+    assert not decide(Stored.CONSENTED, True, tty=True, ci=True, unseen=True).review  # CI
+    assert not decide(Stored.CONSENTED, None, tty=True, dnt=True, unseen=True).review
+    assert not decide(Stored.CONSENTED, False, tty=True, unseen=True).review  # --no-analytics
+    for stored in (Stored.FRESH, Stored.NOT_ASKED, Stored.DISABLED, Stored.ODD):
+        assert not decide(stored, None, tty=True, unseen=True).review
+
+
+def test_unseen_entries_never_stop_the_rest_from_reporting() -> None:
+    assert decide(Stored.CONSENTED, None, tty=True, unseen=True).report
+    assert decide(Stored.CONSENTED, None, tty=False, unseen=True).report
+
+
+ID = "437b0879-d041-40ae-a37f-d4d2cf93f2f9"
+
+
+@pytest.mark.parametrize(
+    ("stored", "uuid", "generation", "record", "expected"),
+    [
+        (Stored.CONSENTED, ID, 3, {"user_id": ID, "gen": 3}, True),
+        (Stored.CONSENTED, ID, 4, {"user_id": ID, "gen": 3}, False),  # opted out and in since
+        (Stored.CONSENTED, ID, 3, {"user_id": "someone-else", "gen": 3}, False),  # reset-id
+        (Stored.CONSENTED, None, 0, {"user_id": None, "gen": 0}, False),  # no id, no sending
+        (Stored.DISABLED, ID, 3, {"user_id": ID, "gen": 3}, False),
+        (Stored.NOT_ASKED, ID, 3, {"user_id": ID, "gen": 3}, False),
+        (Stored.ODD, ID, 3, {"user_id": ID, "gen": 3}, False),
+        (Stored.CONSENTED, ID, 0, {"user_id": ID}, True),  # written before generations existed
+    ],
+)
+def test_an_event_leaves_only_under_the_consent_it_was_recorded_in(
+    stored: Stored, uuid: str | None, generation: int, record: dict, expected: bool
+) -> None:
+    assert may_send(stored, uuid, generation, record) is expected
 
 
 @pytest.mark.parametrize(
@@ -93,17 +125,3 @@ def test_common_ci_variables_are_recognised(name: str) -> None:
     assert in_ci({name: "true"})
     assert not in_ci({name: "false"})
     assert not in_ci({})
-
-
-def test_rollout_is_stable_per_uuid_and_roughly_proportional() -> None:
-    import random
-    import uuid
-
-    rng = random.Random(42)
-    ids = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(2000)]
-    share = sum(in_rollout(u, 10) for u in ids) / len(ids)
-    assert 0.05 < share < 0.15
-    assert all(in_rollout(u, 10) == in_rollout(u, 10) for u in ids[:50])
-    assert all(in_rollout(u, 100) for u in ids[:50])
-    assert not any(in_rollout(u, 0) for u in ids[:50])
-    assert not in_rollout("not-a-uuid", 50)

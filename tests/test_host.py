@@ -157,6 +157,7 @@ def test_piped_slash_commands_are_counted_and_the_loop_ends_at_eof(cli, source, 
         "command_model",
         "command_help",
         "command_analytics",
+        "command_unknown",
         "exit",
     ]
     assert events(log)[-1]["properties"]["reason"] == "eof"
@@ -193,7 +194,15 @@ def test_a_consented_session_sends_the_same_private_free_events(
     with FakeOpenAI([Reply(reply)]) as api:
         run = cli(
             *session_args(
-                api, log, "--message", PROMPT, "greet.py", "--analytics-posthog-host", backend.url
+                api,
+                log,
+                "--message",
+                PROMPT,
+                "greet.py",
+                "--analytics-posthog-host",
+                backend.url,
+                "--analytics-posthog-project-api-key",
+                "phc_test",
             )
         )
     assert run.returncode == 0, run.stderr

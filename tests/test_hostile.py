@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from blackboxai.analytics import Analytics
+from blackboxai.analytics.contain import Containment
 from blackboxai.analytics.spool import Spool
 from blackboxai.analytics.state import StateStore
 
@@ -47,14 +48,6 @@ def test_ten_sessions_appending_to_one_log_never_tear_a_line(tmp_path: Path) -> 
     assert all(json.loads(line)["event"] == "command_add" for line in lines)
 
 
-def test_twenty_first_runs_at_once_agree_on_one_uuid(data_dir: Path) -> None:
-    probe = "from blackboxai.analytics import Analytics; print(Analytics().user_id)"
-    procs = [python(probe) for _ in range(20)]
-    ids = {proc.communicate(timeout=60)[0].strip() for proc in procs}
-    assert len(ids) == 1
-    assert json.loads((data_dir / "analytics.json").read_text())["uuid"] in ids
-
-
 def test_sigkill_during_state_writes_never_leaves_a_torn_or_blocking_state(data_dir: Path) -> None:
     churn = """
         from blackboxai.analytics import Analytics
@@ -77,24 +70,29 @@ def test_sigkill_during_state_writes_never_leaves_a_torn_or_blocking_state(data_
 def test_sigkill_during_spool_appends_never_blocks_later_sessions(data_dir: Path) -> None:
     flood = """
         from blackboxai.analytics import Analytics
-        a = Analytics(); a.opt_in()
+        a = Analytics(posthog_project_api_key="phc_test", posthog_host="http://127.0.0.1:9",
+                      launcher=lambda config: None)
+        a.opt_in(); a.enable()
         while True:
             for i in range(600):
-                a.event("e", i=i)
+                a.event("command_add")
     """
     proc = python(flood)
-    time.sleep(1.5)
+    spool = Spool(data_dir)
+    deadline = time.monotonic() + 30
+    while spool.count() < 3000 and time.monotonic() < deadline:  # it is writing, many times over
+        time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
-    spool = Spool(data_dir)
+    assert spool.count() >= 3000
     before = spool.count()
-    later = Analytics()
+    later = Analytics(posthog_project_api_key="phc_test", launcher=lambda config: None)
     assert later.enable()
-    later.event("after_kill")
-    later._flush()
+    later.event("command_ls")
+    later.flush()
     waiting = spool.count()
     assert waiting == before + 1 or waiting <= spool.max_events  # appended, or trimmed to the bound
-    assert [r["event"] for r in spool.records()][-1] == "after_kill"  # landed, and is newest
+    assert [r["event"] for r in spool.records()][-1] == "command_ls"  # landed, and is newest
 
 
 def test_a_full_disk_under_the_log_is_one_line_and_the_session_runs_on(cli) -> None:
@@ -115,23 +113,34 @@ def test_a_log_that_vanishes_mid_session_is_not_an_error(tmp_path: Path) -> None
         assert analytics.failures == 0
 
 
-def test_a_failing_spool_is_contained_counted_and_shown_only_in_debug(tmp_path: Path) -> None:
-    blocker = tmp_path / "not-a-dir"
-    blocker.write_text("")
-    quiet = Analytics(data_dir=blocker / "data")
-    quiet.reporting = True  # as if consented: the spool under a regular file cannot be created
-    quiet.event("launched")
-    quiet.close()
-    assert quiet.failures >= 1
+class FullDiskSpool(Spool):
+    """A spool on a disk that has just filled up."""
 
-    stream = io.StringIO()
-    loud = Analytics(data_dir=blocker / "data", debug=True, debug_stream=stream)
-    loud.event("launched")
-    loud._flush()
-    loud.reporting = True
-    loud._buffer.append('{"to":[],"event":"x"}')
-    loud._flush()
-    assert "analytics debug: spool failed" in stream.getvalue()
+    def append(self, lines: list[str], **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+
+def test_a_failing_spool_is_contained_counted_and_shown_only_in_debug(data_dir: Path) -> None:
+    assert Analytics().opt_in()
+    quiet = Analytics(posthog_project_api_key="phc_test", spool=FullDiskSpool(data_dir))
+    assert quiet.enable()
+    quiet.event("launched")
+    quiet.flush()
+    quiet.close()
+    assert quiet.failures >= 1  # counted, and nothing reached the terminal (pytest's capsys)
+
+
+def test_contained_failures_are_shown_only_in_the_dry_run() -> None:
+    quiet, stream = Containment(), io.StringIO()
+    loud = Containment(verbose=True, stream=stream)
+    for containment in (quiet, loud):
+        with containment.guard("spool"):
+            raise OSError(28, "No space left on device")
+    assert (quiet.failures, loud.failures) == (1, 1)
+    assert (
+        stream.getvalue()
+        == "analytics debug: spool failed: OSError: [Errno 28] No space left on device\n"
+    )
 
 
 def test_event_never_raises_whatever_it_is_given(tmp_path: Path) -> None:
@@ -163,12 +172,13 @@ def test_a_flood_of_200000_events_stays_in_bounded_memory_and_spool(data_dir: Pa
     flood = """
         import json, resource
         from blackboxai.analytics import Analytics
-        a = Analytics(); a.opt_in()
-        a.event("warm", i=0)
+        a = Analytics(posthog_project_api_key="phc_test", launcher=lambda config: None)
+        a.opt_in(); a.enable()
+        a.event("launched")
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         for i in range(200_000):
             a.event("message_send", main_model="gpt-4o", prompt_tokens=i, edit_format="diff")
-        a._flush()
+        a.flush()
         after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         print(json.dumps({"grew_kb": after - before}))
     """
@@ -226,7 +236,13 @@ def test_every_file_analytics_leaves_behind_is_private(cli, data_dir: Path) -> N
     from loopback import refused_url
 
     assert cli("analytics", "on").returncode == 0
-    assert cli("--exit", "--analytics-posthog-host", refused_url()).returncode == 0
+    backend = [
+        "--analytics-posthog-host",
+        refused_url(),
+        "--analytics-posthog-project-api-key",
+        "k",
+    ]
+    assert cli("--exit", *backend).returncode == 0
     deadline = time.monotonic() + 20
     while not (data_dir / "upload.last.json").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -254,6 +270,8 @@ def test_a_closed_terminal_or_sigterm_ends_the_session_with_its_events_kept(
             str(log),
             "--analytics-posthog-host",
             refused_url(),
+            "--analytics-posthog-project-api-key",
+            "phc_test",
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

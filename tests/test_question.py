@@ -10,6 +10,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from blackboxai.analytics.defaults import DOCS_URL
 from blackboxai.question import PRIVACY_LINE, QUESTION, parse_answer
 
 QUESTION_START = "Allow collection of anonymous analytics"
@@ -43,7 +44,7 @@ def stored(data_dir: Path) -> dict:
 def test_the_answer_is_stored(answer: str, asked: bool, disabled: bool, data_dir: Path) -> None:
     child = spawn("--exit")
     child.expect_exact("never collects your code, prompts, chats, keys")
-    child.expect_exact("docs/analytics.md")
+    child.expect_exact(DOCS_URL)
     child.expect_exact(QUESTION.strip())
     child.sendline(answer)
     child.expect(pexpect.EOF)

@@ -324,7 +324,9 @@ def test_help_exit_analytics_and_unknown(make: Callable[..., Harness]) -> None:
     assert h.session.run_command("/frobnicate now") is True
     assert h.err == ["Unknown command /frobnicate. Type /help."]
     assert h.session.run_command("/exit") is False
-    assert h.analytics.names() == ["command_help", "command_analytics", "command_exit"]
+    assert h.analytics.names() == [
+        "command_help", "command_analytics", "command_unknown", "command_exit"
+    ]  # fmt: skip
 
 
 def test_analytics_without_status_says_unavailable(tmp_path: Path) -> None:
@@ -515,7 +517,7 @@ def test_events_never_carry_prompts_replies_paths_keys_or_urls(
     assert set(h.analytics.names()) == {
         "cli session", "message_send", "edit_applied", "edit_failed", "api_error", "model warning",
         "command_add", "command_ls", "command_drop", "command_model", "command_tokens",
-        "command_help", "command_analytics", "command_exit",
+        "command_help", "command_analytics", "command_unknown", "command_exit",
     }  # fmt: skip
     forbidden = [
         secret_prompt,

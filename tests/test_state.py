@@ -18,7 +18,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from blackboxai.analytics import Analytics, fileops
-from blackboxai.analytics import core as analytics_core
 from blackboxai.analytics.consent import Stored
 from blackboxai.analytics.defaults import MIXPANEL_DEFAULT_HOST, POSTHOG_DEFAULT_HOST
 from blackboxai.analytics.state import State, StateError, StateStore
@@ -28,9 +27,11 @@ STATE = "analytics.json"
 
 
 def snapshot(path: Path) -> object:
-    """The file's bytes, or for a directory its listing: what 'unchanged' means."""
+    """The file's bytes, for a directory its listing, for a FIFO None: what 'unchanged' means."""
     if path.is_dir():
         return ("dir", sorted(p.name for p in path.iterdir()))
+    if stat.S_ISFIFO(path.stat().st_mode):
+        return None
     return path.read_bytes()
 
 
@@ -50,21 +51,31 @@ def mode(path: Path) -> int:
 # -- creation, permissions, atomicity -------------------------------------------------------------
 
 
-def test_state_file_is_created_on_first_event_with_a_uuid4(data_dir: Path) -> None:
-    analytics = Analytics()
-    assert not (data_dir / STATE).exists()  # constructing reads, never writes
+def test_nothing_is_written_and_no_id_exists_before_consent(data_dir: Path) -> None:
+    analytics = Analytics(logfile="log.jsonl")
+    analytics.enable()
     analytics.event("launched")
+    analytics.close()
+    assert analytics.user_id is None
+    assert not data_dir.exists()  # constructing, recording and closing write nothing
+    assert json.loads(Path("log.jsonl").read_text())["user_id"] is None
+
+
+def test_opting_in_creates_the_private_state_file_with_a_uuid4(data_dir: Path) -> None:
+    analytics = Analytics()
+    assert analytics.opt_in()
     state = stored(data_dir)
     assert uuid.UUID(state["uuid"]).version == 4
     assert state["uuid"] == analytics.user_id
-    assert state["asked_opt_in"] is False and state["permanently_disable"] is False
+    assert state["asked_opt_in"] is True and state["permanently_disable"] is False
     assert mode(data_dir / STATE) == 0o600
     assert mode(data_dir) == 0o700
 
 
 def test_the_id_is_stable_across_instances(data_dir: Path) -> None:
+    assert Analytics().opt_in()
     first = Analytics().user_id
-    assert Analytics().user_id == first
+    assert first is not None and Analytics().user_id == first
     assert stored(data_dir)["uuid"] == first
 
 
@@ -136,8 +147,10 @@ def test_an_existing_loose_file_is_made_private_on_write(data_dir: Path) -> None
     assert mode(path) == 0o600
 
 
-def test_concurrent_first_runs_agree_on_one_uuid(data_dir: Path) -> None:
-    code = "from blackboxai.analytics import Analytics; a = Analytics(); print(a.user_id)"
+def test_concurrent_first_opt_ins_agree_on_one_uuid(data_dir: Path) -> None:
+    code = (
+        "from blackboxai.analytics import Analytics; a = Analytics(); a.opt_in(); print(a.user_id)"
+    )
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", code],
@@ -174,7 +187,10 @@ ODD = {
     "bad-uuid": json.dumps(
         {"uuid": "not-a-uuid", "asked_opt_in": True, "permanently_disable": False}
     ).encode(),
+    "nested": b"[" * 100_000 + b"]" * 100_000,  # valid JSON that json.loads cannot recurse
+    "huge": json.dumps({"uuid": None, "pad": "x" * 100_000}).encode(),
     "directory": None,
+    "fifo": None,
 }
 
 
@@ -182,7 +198,9 @@ def make_odd(data_dir: Path, kind: str) -> Path:
     data_dir.mkdir(parents=True)
     path = data_dir / STATE
     content = ODD[kind]
-    if content is None:
+    if kind == "fifo":  # opened for reading, a FIFO nobody writes to would block forever
+        os.mkfifo(path)
+    elif kind == "directory":
         path.mkdir()
         (path / "keep").write_text("x")
     else:
@@ -207,7 +225,7 @@ def test_an_odd_state_file_means_no_reporting_and_no_question(data_dir: Path, ki
         decision = analytics.decide(flag, tty=True)
         assert (decision.report, decision.ask) == (False, False)
     assert analytics.enable() is False
-    assert uuid.UUID(analytics.user_id)  # a throwaway id for this session
+    assert analytics.user_id is None
     analytics.event("launched")
     analytics.close()
     assert snapshot(path) == before
@@ -223,23 +241,23 @@ def test_a_session_leaves_an_odd_state_file_untouched(cli, odd: Path) -> None:
         assert snapshot(odd) == before
 
 
-def test_analytics_disable_over_an_odd_state_file(cli, odd: Path) -> None:
-    result = cli("--analytics-disable", "--exit")
+@pytest.mark.parametrize("args", [["--analytics-disable", "--exit"], ["analytics", "off"]])
+def test_an_opt_out_replaces_any_odd_state_file(cli, odd: Path, args: list[str]) -> None:
+    before = snapshot(odd)
+    result = cli(*args, timeout=20)
+    assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    if odd.is_dir():
-        assert result.returncode != 0
-        lines = result.stderr.splitlines()
-        assert len(lines) == 1 and str(odd) in lines[0] and "could not disable" in lines[0]
-        assert "disabled" not in result.stdout  # never claims an opt-out that did not happen
-        assert odd.is_dir()
-        assert leftovers(odd.parent) == []
+    assert "permanently disabled" in result.stdout + result.stderr
+    state = stored(odd.parent)
+    assert state["permanently_disable"] is True and state["asked_opt_in"] is True
+    assert state["uuid"] is None  # an opt-out never needs an id
+    assert Analytics().state.stored is Stored.DISABLED
+    aside = list(odd.parent.glob(f"{STATE}.unusable-*"))
+    if isinstance(before, tuple) or before is None:  # not a file: moved out of the way, kept
+        assert len(aside) == 1 and snapshot(aside[0]) == before
     else:
-        assert result.returncode == 0, result.stderr
-        assert "permanently disabled" in result.stdout
-        state = stored(odd.parent)
-        assert state["permanently_disable"] is True and state["asked_opt_in"] is True
-        assert uuid.UUID(state["uuid"]).version == 4
-        assert Analytics().state.stored is Stored.DISABLED
+        assert aside == []  # a broken file is simply replaced
+    assert leftovers(odd.parent) == []
 
 
 def test_an_odd_file_is_not_overwritten_without_asking(odd: Path) -> None:
@@ -265,7 +283,7 @@ def blocked(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_an_uncreatable_data_dir_does_not_break_the_api(blocked: Path) -> None:
     analytics = Analytics(logfile="log.jsonl")
     assert analytics.state.stored is Stored.ODD
-    assert uuid.UUID(analytics.user_id)
+    assert analytics.user_id is None
     analytics.event("launched")
     assert analytics.disable(permanently=True) is False
     assert analytics.last_error and "\n" not in analytics.last_error
@@ -287,7 +305,7 @@ def test_an_uncreatable_data_dir_makes_analytics_disable_fail_clearly(cli, block
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and "could not disable" in lines[0]
-    assert "disabled" not in result.stdout
+    assert "now permanently disabled" not in result.stdout + result.stderr
 
 
 # -- StateStore -----------------------------------------------------------------------------------
@@ -297,13 +315,6 @@ def test_a_missing_file_loads_as_fresh(data_dir: Path) -> None:
     state = StateStore(data_dir).load()
     assert state == State() and state.stored is Stored.FRESH
     assert not data_dir.exists()
-
-
-def test_ensure_uuid_is_idempotent(data_dir: Path) -> None:
-    store = StateStore(data_dir)
-    first = store.ensure_uuid()
-    assert first.uuid and store.ensure_uuid().uuid == first.uuid
-    assert first.stored is Stored.NOT_ASKED
 
 
 @pytest.mark.parametrize(
@@ -376,8 +387,9 @@ def test_permanently_disable_kwarg_stores_the_opt_out(data_dir: Path) -> None:
 
 @pytest.mark.parametrize("setup", ["fresh", "not-asked", "disabled"])
 def test_enable_without_stored_consent_does_not_report(data_dir: Path, setup: str) -> None:
-    if setup == "not-asked":
-        StateStore(data_dir).ensure_uuid()
+    if setup == "not-asked":  # an id stored by an earlier release, no answer
+        data_dir.mkdir(parents=True)
+        (data_dir / STATE).write_text(json.dumps({"uuid": str(uuid.uuid4())}))
     elif setup == "disabled":
         Analytics().disable(permanently=True)
     analytics = Analytics()
@@ -411,20 +423,16 @@ def test_disable_permanently_outlives_the_session(data_dir: Path) -> None:
     assert later.decide(True, tty=True).report is False
 
 
-def test_need_to_ask(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(analytics_core, "_isatty", lambda stream: True)
-    monkeypatch.setattr(analytics_core, "ASK_PERCENT", 100)  # everyone is in the asking rollout
-    analytics = Analytics()
+def test_need_to_ask() -> None:
+    analytics = Analytics(tty=True, env={})
     assert analytics.need_to_ask(None) is True
     assert analytics.need_to_ask(True) is True
     assert analytics.need_to_ask(False) is False
-    monkeypatch.setenv("DO_NOT_TRACK", "1")
-    assert analytics.need_to_ask(None) is False
-    monkeypatch.delenv("DO_NOT_TRACK")
+    assert Analytics(tty=True, env={"DO_NOT_TRACK": "1"}).need_to_ask(None) is False
+    assert Analytics(tty=True, env={"CI": "true"}).need_to_ask(True) is False
     assert analytics.opt_in()
     assert analytics.need_to_ask(None) is False  # already answered
-    monkeypatch.setattr(analytics_core, "_isatty", lambda stream: False)
-    assert Analytics().need_to_ask(None) is False
+    assert Analytics(tty=False, env={}).need_to_ask(None) is False
 
 
 def test_need_to_ask_never_on_a_pipe() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import os
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -41,6 +41,10 @@ def _state(ctx: typer.Context) -> tuple[Analytics, Settings]:
     return obj.analytics, obj.settings
 
 
+def _events(count: int) -> str:
+    return f"{count} event{'' if count == 1 else 's'}"
+
+
 def _fail(message: str, code: int = 1) -> typer.Exit:
     typer.echo(f"blackboxai: {message}", err=True)
     return typer.Exit(code)
@@ -58,7 +62,7 @@ def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 @analytics_app.command()
 def on(ctx: typer.Context) -> None:
-    """Opt in (the only way back after a permanent opt-out)."""
+    """Opt in to the current events catalogue (the only way back after a permanent opt-out)."""
     analytics, settings = _state(ctx)
     if settings.analytics_disable:  # it was just stored again: turning on would not last
         raise _fail(
@@ -70,9 +74,12 @@ def on(ctx: typer.Context) -> None:
     if not analytics.opt_in():
         raise _fail(f"could not turn analytics on: {analytics.last_error}")
     if before == "consented":
-        typer.echo("Analytics were already on; nothing changed.")
+        typer.echo("Analytics were already on; you now agree to the current events catalogue.")
     else:
         typer.echo(f"Analytics are on (was: {was}). Anonymous id: {analytics.state.uuid}")
+    decision = analytics.decision
+    if decision is not None and not decision.report:  # e.g. DO_NOT_TRACK: stored, but not now
+        typer.echo(f"Nothing is sent while this holds: {decision.why}.", err=True)
 
 
 @analytics_app.command()
@@ -86,7 +93,7 @@ def off(ctx: typer.Context) -> None:
     if before == "disabled" and not waiting:
         typer.echo("Analytics were already permanently disabled; nothing changed.")
     else:
-        typer.echo(f"Analytics are permanently disabled. Deleted {waiting} waiting events.")
+        typer.echo(f"Analytics are permanently disabled. Deleted {_events(waiting)} waiting.")
 
 
 @analytics_app.command("reset-id")
@@ -97,9 +104,12 @@ def reset_id(ctx: typer.Context) -> None:
     waiting = analytics.pending_count()
     if not analytics.reset_id():
         raise _fail(f"could not reset the id: {analytics.last_error}")
+    if old is None:
+        typer.echo("No anonymous id to reset: one is made only when you opt in.")
+        return
     typer.echo(
-        f"New anonymous id: {analytics.state.uuid} (was: {old or 'none'}). "
-        f"Deleted {waiting} waiting events."
+        f"New anonymous id: {analytics.state.uuid} (was: {old}). "
+        f"Deleted {_events(waiting)} waiting."
     )
 
 
@@ -111,31 +121,29 @@ def pending(
     """List the events waiting to be sent, one JSON object a line, with the backends they await."""
     analytics, _ = _state(ctx)
     if clear:
-        typer.echo(f"Deleted {analytics.clear_pending()} waiting events.")
+        typer.echo(f"Deleted {_events(analytics.clear_pending())} waiting.")
         return
     count = 0
     for record in analytics.spool.records():
         typer.echo(json.dumps(record, sort_keys=True))
         count += 1
-    typer.echo(f"{count} events waiting.", err=True)
+    typer.echo(f"{_events(count)} waiting.", err=True)
 
 
 @analytics_app.command()
 def send(ctx: typer.Context) -> None:
     """Deliver waiting events now, in the foreground, if this session may report."""
-    from blackboxai.analytics.upload import deliver
+    from blackboxai.analytics.upload import UploadConfig, deliver
 
     analytics, _ = _state(ctx)
     decision = analytics.decision
     if decision is None or not decision.report:
         raise _fail(f"not sending: {decision.why if decision else 'no consent'}")
     if analytics.debug:  # the dry run holds here too: show, never send
-        count = sum(1 for _ in analytics.spool.records())
-        typer.echo(
-            f"Dry run (analytics debug): {count} waiting events would be sent; nothing was sent."
-        )
+        count = analytics.pending_count()
+        typer.echo(f"Dry run (analytics debug): {_events(count)} would be sent; nothing was sent.")
         return
-    outcome = deliver(analytics.upload_config())
+    outcome = deliver(UploadConfig(str(analytics.data_dir)))
     if outcome.busy:
         raise _fail("another delivery is running; try again shortly")
     for name in sorted(set(outcome.sent) | set(outcome.errors) | set(outcome.kept)):
@@ -148,36 +156,83 @@ def send(ctx: typer.Context) -> None:
 
 
 @analytics_app.command()
-def events(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def events(
+    ctx: typer.Context,
+    new: Annotated[
+        bool, typer.Option("--new", help="Only what you have not agreed to (and why).")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
     """Print the catalogue of every event blackboxai can record, with its properties."""
     from blackboxai.analytics.catalogue import load_catalogue, render_catalogue
 
+    if new:
+        analytics, _ = _state(ctx)
+        listing = _not_agreed(analytics)
+        if as_json:
+            typer.echo(json.dumps(listing, indent=2))
+        elif not listing:
+            typer.echo("Nothing: you have agreed to everything in the current catalogue.")
+        for entry in [] if as_json else listing:
+            typer.echo(f"{entry['item']} ({entry['why']}): {entry['description']}")
+        return
     catalogue = load_catalogue()
     typer.echo(json.dumps(catalogue, indent=2) if as_json else render_catalogue(catalogue))
+
+
+def _not_agreed(analytics: Analytics) -> list[dict[str, str]]:
+    """Catalogue items the user has not agreed to: all of them before an opt-in."""
+    from blackboxai.analytics.catalogue import catalogue_items
+
+    items = catalogue_items()
+    if analytics.state.stored.value != "consented":
+        return [
+            {"item": i.name, "why": "not opted in", "description": i.description}
+            for i in items.values()
+        ]
+    listing = [
+        {"item": i.name, "why": "new since you agreed", "description": i.description}
+        for i in analytics.unseen_items()
+    ]
+    listing += [
+        {"item": name, "why": "you said no", "description": items[name].description}
+        for name in analytics.state.declined
+        if name in items
+    ]
+    return listing
 
 
 @analytics_app.command()
 def report(
     ctx: typer.Context,
     logs: Annotated[
-        list[Path] | None, typer.Argument(metavar="[LOG]...", show_default=False)
+        list[str] | None,
+        typer.Argument(
+            metavar="[LOG]...",
+            show_default=False,
+            help="Audit logs (JSON lines); - reads standard input. Default: --analytics-log.",
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Summarise audit logs (default: --analytics-log, else the sample) as tables and bars."""
+    """Summarise audit logs as tables and bars: events, models, commands, exits, errors."""
+    from blackboxai.analytics.auditlog import shown_path
     from blackboxai.analytics.report import render, summarise, to_json
 
     _, settings = _state(ctx)
     paths = list(logs or [])
+    if not paths and settings.analytics_log:
+        paths = [settings.analytics_log]
     if not paths:
-        if settings.analytics_log:
-            paths = [Path(settings.analytics_log)]
-        else:
-            sample = Path(__file__).resolve().parents[2] / "sample-analytics.jsonl"
-            if not sample.is_file():
-                raise _fail("no log given: name one, or set --analytics-log", 2)
-            paths = [sample]
+        raise _fail(
+            "no log to summarise: name one (a file written with --analytics-log FILE, "
+            "the repository's sample-analytics.jsonl, or - for standard input)",
+            2,
+        )
     summary = summarise(paths)
+    for missing in summary.missing_files:
+        why = "" if os.path.lexists(missing) else ": no such file"
+        typer.echo(f"blackboxai: cannot read {shown_path(missing)}{why}", err=True)
     if as_json:
         typer.echo(json.dumps(to_json(summary), indent=2))
     else:

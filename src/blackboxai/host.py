@@ -5,23 +5,19 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from blackboxai.analytics import Analytics
+from blackboxai.choice import apply_disable, decide, resolve_consent
 from blackboxai.settings import Settings
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from blackboxai.analytics.consent import Decision
 
 __all__ = [
     "StartError",
-    "apply_disable",
     "decide",
     "make_analytics",
     "prepare",
-    "resolve_consent",
     "run",
     "run_session",
     "wants_opt_out",
@@ -43,17 +39,22 @@ def wants_opt_out(args: list[str]) -> bool:
 
 
 def prepare(
-    cli_values: dict[str, object], *, config: Path | None, opt_out: bool = False
+    cli_values: dict[str, object],
+    *,
+    config: Path | None,
+    opt_out: bool = False,
+    session: bool = True,
 ) -> tuple[Settings, Analytics]:
     """Settings from every source, then the Analytics object. A requested opt-out (`opt_out`:
     `--analytics-disable` or `analytics off` on the command line) is stored before anything
-    else is read, so no broken config file, log path or backend setting can block it."""
+    else is read, so no broken config file, log path or backend setting can block it.
+    Subcommands (`session=False`) record no events, so they do not open the audit log."""
     from blackboxai.settings import ConfigError, load_settings
 
     failed = None
     if opt_out:
         first = Analytics()
-        failed = apply_disable(first, Settings(values={"analytics-disable": True}))
+        failed = apply_disable(first)
         first.close()
     try:
         settings = load_settings(cli_values, env=os.environ, home=Path.home(), config=config)
@@ -63,13 +64,15 @@ def prepare(
         raise StartError("", failed)  # apply_disable said why
     for warning in settings.warnings:
         err(warning)
-    tracker = make_analytics(settings)
+    tracker = make_analytics(settings, log=session)
+    if settings.analytics_disable:  # before any subcommand: an opt-out always holds
+        code = apply_disable(tracker)
+        if code is not None:
+            tracker.close()
+            raise StartError("", code)
     if tracker.log_error:
-        raise StartError(tracker.log_error)
-    code = apply_disable(tracker, settings)  # before any subcommand: an opt-out always holds
-    if code is not None:
         tracker.close()
-        raise StartError("", code)
+        raise StartError(tracker.log_error)
     return settings, tracker
 
 
@@ -81,11 +84,11 @@ def run(
     message: str | None,
     exit_now: bool,
 ) -> int:
-    """A whole session: consent (and the question), the work, and its exit code."""
+    """A whole session: consent (and the questions), the work, and its exit code."""
     from blackboxai.analytics.status import collect_status, render_status
-    from blackboxai.question import ask_opt_in
+    from blackboxai.question import ask_new_items, ask_opt_in
 
-    resolve_consent(tracker, settings, ask=ask_opt_in)
+    resolve_consent(tracker, settings, ask=ask_opt_in, ask_new=ask_new_items)
     return run_session(
         tracker,
         settings,
@@ -100,72 +103,15 @@ def err(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def make_analytics(settings: Settings) -> Analytics:
+def make_analytics(settings: Settings, *, log: bool = True) -> Analytics:
     return Analytics(
-        logfile=settings.analytics_log,
+        logfile=settings.analytics_log if log else None,
         posthog_host=settings.analytics_posthog_host,
         posthog_project_api_key=settings.analytics_posthog_project_api_key,
         mixpanel_token=settings.analytics_mixpanel_token,
         mixpanel_host=settings.analytics_mixpanel_host,
         debug=bool(settings.analytics_debug),
     )
-
-
-def decide(analytics: Analytics, settings: Settings, *, tty: bool | None = None) -> Decision:
-    """The consent rules for this session's analytics setting, naming where it came from."""
-    return analytics.decide(settings.analytics, tty=tty, flag_source=settings.source("analytics"))
-
-
-def apply_disable(analytics: Analytics, settings: Settings) -> int | None:
-    """Store a requested permanent opt-out before anything else runs; an exit code if it fails."""
-    from blackboxai.analytics.consent import Stored
-
-    if not settings.analytics_disable:
-        return None
-    was_disabled = analytics.state.stored is Stored.DISABLED
-    if not analytics.disable(permanently=True):
-        err(f"blackboxai: could not disable analytics: {analytics.last_error}")
-        return 1
-    if not was_disabled:
-        print("Analytics are now permanently disabled; nothing will be sent.")
-    return None
-
-
-def resolve_consent(
-    analytics: Analytics,
-    settings: Settings,
-    *,
-    ask: Callable[[], bool | None],
-    tty: bool | None = None,
-) -> None:
-    """Apply the consent rules and, where they say so, the question; then report or not."""
-    decision = decide(analytics, settings, tty=tty)
-    if decision.note:
-        err(decision.note)
-    if decision.ask:
-        answer = ask()
-        if answer is True:
-            if analytics.opt_in():
-                print("Thank you. Turn analytics off any time with `blackboxai analytics off`.")
-            else:
-                err(f"blackboxai: could not store your answer: {analytics.last_error}")
-        elif answer is False:
-            if analytics.disable(permanently=True):
-                print("Analytics are off for good. `blackboxai analytics on` changes that.")
-            else:
-                err(f"blackboxai: could not store your answer: {analytics.last_error}")
-        decision = decide(analytics, settings, tty=False)
-    if decision.report:
-        analytics.enable()
-    if analytics.debug:
-        err(
-            f"analytics debug: reporting: {'yes' if analytics.reporting else 'no'} ({decision.why})"
-        )
-        if analytics.state.problem:
-            err(f"analytics debug: state file {analytics.state_path}: {analytics.state.problem}")
-        from blackboxai.analytics.status import delivery_text, last_delivery
-
-        err(f"analytics debug: last delivery: {delivery_text(last_delivery(analytics))}")
 
 
 def run_session(
@@ -180,6 +126,7 @@ def run_session(
     """Run the host program; whatever happens, record why it ended and hand events off."""
     from blackboxai.analytics.scrub import exception_properties
 
+    started = time.monotonic()
     analytics.event("launched")
     reason, code = "exit_flag", 0
     restore = _exit_on_hangup()
@@ -201,7 +148,8 @@ def run_session(
         reason, code = "error", 1
     finally:
         restore()
-        analytics.event("exit", reason=reason)
+        duration = round(time.monotonic() - started, 1)
+        analytics.event("exit", reason=reason, duration_s=duration)
         analytics.close()
     return code
 

@@ -1,19 +1,28 @@
-"""The first-run opt-in question: once, on a terminal, never blocking a script."""
+"""The questions analytics asks: opt in on the first run, and later about what is new.
+
+Asked only where the consent rules say someone can answer (a terminal, not CI), once each.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from blackboxai.analytics.defaults import DOCS_PATH
+from blackboxai.analytics.defaults import DOCS_URL
 
-__all__ = ["PRIVACY_LINE", "QUESTION", "ask_opt_in"]
+__all__ = ["MORE_INFO", "NEW_QUESTION", "PRIVACY_LINE", "QUESTION", "ask_new_items", "ask_opt_in"]
 
 PRIVACY_LINE = (
     "blackboxai respects your privacy and never collects your code, prompts, chats, keys "
     "or any personal info."
 )
-MORE_INFO = f"For more info: {DOCS_PATH} (or run `blackboxai analytics status`)."
+MORE_INFO = (
+    f"For more info: {DOCS_URL} (or run `blackboxai analytics events` to list what is collected)."
+)
 QUESTION = "Allow collection of anonymous analytics to help improve blackboxai? (Y)es/(N)o [Yes]: "
+NEW_QUESTION = "Also allow these? (Y)es/(N)o [Yes]: "
+
+Read = Callable[[str], str]
+Write = Callable[[str], None]
 
 
 def parse_answer(text: str) -> bool | None:
@@ -26,19 +35,34 @@ def parse_answer(text: str) -> bool | None:
     return None
 
 
-def ask_opt_in(
-    read: Callable[[str], str] = input, write: Callable[[str], None] = print
-) -> bool | None:
-    """Ask until answered; None when the user leaves with Ctrl-C or EOF (nothing is stored then)."""
-    write("")
-    write(PRIVACY_LINE)
-    write(MORE_INFO)
+def _ask(question: str, read: Read, write: Write) -> bool | None:
+    """Ask until answered; None when the user leaves with Ctrl-C or EOF (nothing is stored)."""
     while True:
         try:
-            answer = parse_answer(read(QUESTION))
+            answer = parse_answer(read(question))
         except (EOFError, KeyboardInterrupt):
             write("")
             return None
         if answer is not None:
             return answer
         write("Please answer y or n.")
+
+
+def ask_opt_in(read: Read = input, write: Write = print) -> bool | None:
+    """The first-run question: what is and isn't collected, where to read more, yes or no."""
+    write("")
+    write(PRIVACY_LINE)
+    write(MORE_INFO)
+    return _ask(QUESTION, read, write)
+
+
+def ask_new_items(
+    descriptions: Sequence[str], read: Read = input, write: Write = print
+) -> bool | None:
+    """After an upgrade: only what the events catalogue added since the user said yes."""
+    write("")
+    write("Since you agreed to share anonymous analytics, blackboxai can also collect:")
+    for line in descriptions:
+        write(f"  - {line}")
+    write("These are kept out of what is sent until you answer. Nothing else changes.")
+    return _ask(NEW_QUESTION, read, write)

@@ -2,36 +2,57 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import sys
+from typing import TYPE_CHECKING
 
-__all__ = ["AuditLog", "LogError", "open_log"]
+if TYPE_CHECKING:
+    from blackboxai.analytics.pipeline import Event
+
+__all__ = ["AuditLog", "LogError", "open_log", "shown_path"]
+
+_SHOWN = 80  # at most this much of a path goes into a message
 
 
 class LogError(Exception):
     """The log cannot be opened; the message is one line naming the path."""
 
 
+def shown_path(path: str) -> str:
+    """A path for a one-line message: long ones keep their start and their end."""
+    return path if len(path) <= _SHOWN else f"{path[:30]}…{path[-(_SHOWN - 31) :]}"
+
+
 def open_log(path: str) -> AuditLog:
     """Open for appending (created 0600 if new), or raise LogError saying why."""
+    if not path:
+        raise LogError(
+            "the analytics log path is empty: name a file, e.g. --analytics-log events.jsonl"
+        )
+    # O_NONBLOCK: opening a FIFO that nobody reads would otherwise hang the CLI forever.
+    nonblock = getattr(os, "O_NONBLOCK", 0)
     try:
-        # O_NONBLOCK: opening a FIFO that nobody reads would otherwise hang the CLI forever.
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | nonblock, 0o600)
     except OSError as exc:
-        raise LogError(_why(path, exc)) from None
-    os.set_blocking(fd, True)  # then ordinary blocking writes, one complete line each
+        raise LogError(f"cannot open analytics log {shown_path(path)}: {_why(path, exc)}") from None
+    if nonblock:
+        os.set_blocking(fd, True)  # then ordinary blocking writes, one complete line each
     return AuditLog(path, fd)
 
 
 def _why(path: str, exc: OSError) -> str:
-    import errno
-
+    if exc.errno == errno.ENOENT and os.path.islink(path):
+        return "it is a symbolic link to a file that does not exist"
     reasons = {
         errno.ENOENT: "its directory does not exist",
+        errno.ENOTDIR: "a part of its directory is a file",
         errno.EISDIR: "it is a directory",
         errno.EACCES: "permission denied",
         errno.ENXIO: "it is a pipe that nothing is reading",
+        errno.ENAMETOOLONG: "the name is too long",
     }
-    return f"cannot open analytics log {path}: {reasons.get(exc.errno or 0, exc.strerror or exc)}"
+    return reasons.get(exc.errno or 0, exc.strerror or str(exc))
 
 
 class AuditLog:
@@ -40,6 +61,20 @@ class AuditLog:
     def __init__(self, path: str, fd: int) -> None:
         self.path = path
         self._fd: int | None = fd
+
+    def write(self, event: Event) -> None:
+        """Append one event. If the log fails (a full disk, a vanished mount), it stops, and
+        says so once: the user asked for it, so losing it silently would mislead them."""
+        try:
+            self.write_line(event.log_line())
+        except OSError as exc:
+            self.close()
+            reason = exc.strerror or str(exc)
+            print(
+                f"blackboxai: analytics log {shown_path(self.path)} stopped: {reason}",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def write_line(self, line: str) -> None:
         if self._fd is None:

@@ -1,15 +1,42 @@
-"""The catalogue of every event blackboxai can record: data in catalogue.json, shown here."""
+"""The catalogue of every event blackboxai can record, and what consent covers.
+
+catalogue.json is data: each event and property records the catalogue version that introduced
+it (`since`). A user agrees to one version; what came later waits until they have seen it, and
+what they declined is never sent. Items are named `event` or `event.property`, and `*.property`
+for the system properties every event carries.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-__all__ = ["load_catalogue", "render_catalogue", "render_markdown", "validate_record"]
+__all__ = [
+    "Item",
+    "catalogue_items",
+    "catalogue_version",
+    "load_catalogue",
+    "new_items",
+    "render_catalogue",
+    "render_markdown",
+    "validate_record",
+    "withheld_items",
+    "withholder",
+]
 
 _PATH = Path(__file__).with_name("catalogue.json")
+
+
+class Item(NamedTuple):
+    """One thing consent can cover: an event, or a property of one."""
+
+    name: str  # "exit", "exit.reason", "*.python_version"
+    since: int
+    description: str
 
 
 @cache
@@ -18,16 +45,78 @@ def load_catalogue() -> dict[str, Any]:
     return data
 
 
+def catalogue_version(catalogue: dict[str, Any] | None = None) -> int:
+    return int((catalogue or load_catalogue())["version"])
+
+
+def catalogue_items(catalogue: dict[str, Any] | None = None) -> dict[str, Item]:
+    """Every event and property as a consent item, keyed by its name."""
+    catalogue = catalogue or load_catalogue()
+    items: dict[str, Item] = {}
+    for prop, spec in catalogue["system_properties"].items():
+        items[f"*.{prop}"] = Item(
+            f"*.{prop}", spec["since"], f"{prop}, on every event: {spec['meaning']}"
+        )
+    for name, spec in catalogue["events"].items():
+        items[name] = Item(name, spec["since"], f"the {name} event: {spec['when']}")
+        for prop, pspec in spec["properties"].items():
+            key = f"{name}.{prop}"
+            items[key] = Item(key, pspec["since"], f"{prop}, on {name}: {pspec['meaning']}")
+    return items
+
+
+def _item_key(items: dict[str, Item], event: str, prop: str) -> str:
+    own = f"{event}.{prop}"
+    return own if own in items or f"*.{prop}" not in items else f"*.{prop}"
+
+
+def withheld_items(
+    items: dict[str, Item], agreed: int, declined: frozenset[str], event: str, props: Iterable[str]
+) -> tuple[str, ...]:
+    """What of one event may not be sent: anything introduced after the agreed version, anything
+    declined, and anything the catalogue does not describe (nobody agreed to it)."""
+
+    def held(key: str) -> bool:
+        item = items.get(key)
+        return item is None or item.since > agreed or key in declined
+
+    if held(event):
+        return (event,)
+    return tuple(key for key in (_item_key(items, event, p) for p in props) if held(key))
+
+
+@cache
+def withholder(agreed: int, declined: tuple[str, ...]) -> functools.partial[tuple[str, ...]]:
+    """withheld_items for one user's agreement, with the shipped catalogue."""
+    return functools.partial(withheld_items, catalogue_items(), agreed, frozenset(declined))
+
+
+def new_items(
+    agreed: int, declined: Iterable[str], catalogue: dict[str, Any] | None = None
+) -> list[Item]:
+    """What the user has not seen yet: introduced after the agreed version and not declined.
+    A property of an event that is itself new is covered by that event's line."""
+    items = catalogue_items(catalogue)
+    seen = set(declined)
+    fresh = [i for i in items.values() if i.since > agreed and i.name not in seen]
+    new_events = {i.name for i in fresh if "." not in i.name}
+    return [i for i in fresh if i.name.partition(".")[0] not in new_events or "." not in i.name]
+
+
 def render_catalogue(catalogue: dict[str, Any]) -> str:
     """Plain text for the terminal: each event, when it happens, and its properties."""
     lines = []
     for name, spec in catalogue["events"].items():
-        lines.append(f"{name}: {spec['when']}")
-        for prop, meaning in spec["properties"].items():
-            lines.append(f"    {prop}: {meaning}")
+        lines.append(f"{name}: {spec['when']}{_since(spec)}")
+        for prop, pspec in spec["properties"].items():
+            lines.append(f"    {prop}: {pspec['meaning']}{_since(pspec)}")
     lines.append("")
     lines.append("Every event also carries: " + ", ".join(catalogue["system_properties"]))
     return "\n".join(lines)
+
+
+def _since(spec: dict[str, Any]) -> str:
+    return f" (since catalogue {spec['since']})" if spec["since"] > 1 else ""
 
 
 def render_markdown(catalogue: dict[str, Any]) -> str:
@@ -40,19 +129,30 @@ def render_markdown(catalogue: dict[str, Any]) -> str:
         "",
         "Every event blackboxai can record, with every property it can carry. "
         "`blackboxai analytics events` prints the same list. Each event also has an "
-        "anonymous `user_id`, a `time` (epoch seconds) and its own `id`.",
+        "anonymous `user_id` (none until you opt in), a `time` (epoch seconds, to the "
+        "millisecond) and its own `id`.",
         "",
-        "Every event carries these system properties:",
+        f"This is version {catalogue['version']} of the catalogue. The *since* column says "
+        "which version introduced an entry: your consent covers the version you agreed to, "
+        "and anything newer is not sent until you have seen it (see analytics.md).",
         "",
-        "| property | meaning |",
+        "| version | what it changed |",
         "| --- | --- |",
     ]
-    out += [f"| `{p}` | {m} |" for p, m in catalogue["system_properties"].items()]
+    out += [f"| {v} | {what} |" for v, what in catalogue["versions"].items()]
+    out += ["", "Every event carries these system properties:", ""]
+    out += ["| property | since | meaning |", "| --- | --- | --- |"]
+    out += [
+        f"| `{p}` | {s['since']} | {s['meaning']} |"
+        for p, s in catalogue["system_properties"].items()
+    ]
     for name, spec in catalogue["events"].items():
-        out += ["", f"## `{name}`", "", spec["when"], ""]
+        out += ["", f"## `{name}`", "", f"{spec['when']} (since version {spec['since']})", ""]
         if spec["properties"]:
-            out += ["| property | meaning |", "| --- | --- |"]
-            out += [f"| `{p}` | {m} |" for p, m in spec["properties"].items()]
+            out += ["| property | since | meaning |", "| --- | --- | --- |"]
+            out += [
+                f"| `{p}` | {s['since']} | {s['meaning']} |" for p, s in spec["properties"].items()
+            ]
         else:
             out.append("No properties of its own.")
     return "\n".join(out) + "\n"

@@ -13,7 +13,6 @@ __all__ = [
     "decide",
     "do_not_track",
     "in_ci",
-    "in_rollout",
     "may_send",
 ]
 
@@ -53,6 +52,7 @@ class Decision:
     ask: bool
     why: str
     note: str | None = None  # one line to show the user, e.g. a flag that had no effect
+    review: bool = False  # show what the catalogue added since the user agreed, and ask once
 
 
 def _falsy(value: str | None) -> bool:
@@ -70,19 +70,6 @@ def in_ci(env: Mapping[str, str]) -> bool:
     return any(not _falsy(env.get(name)) for name in CI_VARIABLES)
 
 
-def in_rollout(uuid: str | None, percent: int) -> bool:
-    """Pick a stable share of users by the first hex digits of their uuid."""
-    if percent >= 100:
-        return True
-    if percent <= 0 or not uuid:
-        return False
-    try:
-        bucket = int(uuid.replace("-", "")[:6], 16) / 0xFFFFFF
-    except ValueError:
-        return False
-    return bucket < percent / 100
-
-
 def decide(
     stored: Stored,
     flag: bool | None,
@@ -91,12 +78,13 @@ def decide(
     dnt: bool = False,
     ci: bool = False,
     tty: bool = False,
-    rollout: bool = True,
+    unseen: bool = False,
 ) -> Decision:
     """Decide from plain values; every path that can stop reporting comes before any that allows it.
 
     `flag` is the session's analytics setting (None: not given, True: `--analytics`,
-    False: `--no-analytics`), and `flag_source` names where it came from.
+    False: `--no-analytics`), and `flag_source` names where it came from. `unseen`: the events
+    catalogue has entries newer than the version the user agreed to.
     """
     if stored is Stored.ODD:
         return Decision(False, False, "the analytics state file could not be read")
@@ -117,15 +105,15 @@ def decide(
             return Decision(False, False, "not opted in yet (no terminal to ask on)")
         if ci:  # a CI job has nobody to answer, even when it has a terminal
             return Decision(False, False, "not opted in yet (never asked in CI)")
-        if flag is not True and not rollout:
-            return Decision(False, False, "not opted in yet (not in the asking rollout)")
         return Decision(False, True, "not opted in yet")
     # Stored consent from here on.
     if ci and flag is not True:
         return Decision(False, False, f"running in CI without {flag_source}")
+    # What the catalogue added since the user agreed is shown where someone can answer.
+    review = unseen and tty and not ci
     if flag is True:
-        return Decision(True, False, f"opted in, and turned on by {flag_source}")
-    return Decision(True, False, "opted in")
+        return Decision(True, False, f"opted in, and turned on by {flag_source}", review=review)
+    return Decision(True, False, "opted in", review=review)
 
 
 def may_send(

@@ -1,51 +1,53 @@
-"""The Analytics object: consent state, the anonymous id, and an event() that stays local."""
+"""The Analytics façade: the one gate between a program's events and the network.
+
+Whatever code calls it, it reports only with stored consent and a session decision that allows
+it, and re-checks both whenever events move towards the network. The work is elsewhere: the
+pipeline (scrub, stamp, outputs), the hand-off (spool, uploader), the state file and its
+transitions, and the pure consent rules.
+"""
 
 from __future__ import annotations
 
-# Only os, sys and time at import: on a slow machine `import json` alone costs ~15 ms (it pulls
-# in `re`), and this module sits on every session's path to the prompt. The rest loads on use.
+import atexit
 import os
 import sys
 import time
+import uuid
+import weakref
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, TextIO
 
+from blackboxai.analytics.consent import Decision, Stored, decide, do_not_track, in_ci
+from blackboxai.analytics.contain import Containment
 from blackboxai.analytics.defaults import (
-    ASK_PERCENT,
-    BUFFER_EVENTS,
     MIXPANEL_DEFAULT_HOST,
     POSTHOG_DEFAULT_HOST,
     POSTHOG_PROJECT_API_KEY,
 )
+from blackboxai.analytics.pipeline import DebugPrinter, Output, Withhold, stamp
+from blackboxai.analytics.state import State, StateError, StateStore
+from blackboxai.analytics.system import system_properties
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy honours the name)
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-    from pathlib import Path
-    from types import TracebackType
-    from typing import Any, TextIO
-
     from blackboxai.analytics.auditlog import AuditLog
-    from blackboxai.analytics.consent import Decision
+    from blackboxai.analytics.backends import Backend
+    from blackboxai.analytics.catalogue import Item
+    from blackboxai.analytics.handoff import Handoff, Launcher
     from blackboxai.analytics.spool import Spool
-    from blackboxai.analytics.state import State, StateStore
-    from blackboxai.analytics.upload import UploadConfig
 
-__all__ = ["Analytics", "new_event_id"]
+__all__ = ["Analytics"]
 
-# Launch the uploader mid-session once this many events were spooled by this process.
-_LAUNCH_AFTER = 2_000
-
-
-def new_event_id() -> str:
-    """A UUID4 string from os.urandom, without paying for `import uuid` on the start-up path."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40
-    raw[8] = (raw[8] & 0x3F) | 0x80
-    h = raw.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+_KEEP = object()  # decide(): keep the session's analytics flag as it is
 
 
 class Analytics:
-    """Opt-in, anonymous analytics. No public method raises into the host."""
+    """Opt-in, anonymous analytics. No public method raises into the host.
+
+    Session inputs (`env`, `tty`) default to the process's own; the seams (`spool`,
+    `launcher`, `clock`, `withhold`) default to the real ones, for embedding and for tests.
+    """
 
     def __init__(
         self,
@@ -59,21 +61,28 @@ class Analytics:
         data_dir: str | os.PathLike[str] | None = None,
         debug: bool = False,
         debug_stream: TextIO | None = None,
+        env: Mapping[str, str] | None = None,
+        tty: bool | None = None,
+        spool: Spool | None = None,
+        launcher: Launcher | None = None,
+        clock: Callable[[], float] = time.time,
+        withhold: Withhold | None = None,
     ) -> None:
-        self.reporting = False
         self.debug = debug
-        self.failures = 0  # contained errors, for the debug setting and tests
+        self.contained = Containment(verbose=debug, stream=debug_stream)
         self.last_error: str | None = None
-        self.decision: Decision | None = None
+        self.log_error: str | None = None
         self._debug_stream = debug_stream
-        self._warned: set[str] = set()
-        self._buffer: list[str] = []
-        self._spooled = 0
-        self._launched = False
-        self._children: list[int] = []  # uploaders we started, reaped so none lingers as a zombie
-        self._spool: Spool | None = None
-        self._names: dict[str, str] = {}  # event name -> scrubbed name
-        self._session_id: str | None = None
+        self._env, self._tty, self._clock, self._withhold = env, tty, clock, withhold
+        self._spool, self._launcher = spool, launcher
+        self._flag: bool | None = None  # the session's --analytics / --no-analytics
+        self._flag_source = "--analytics"
+        self._wanted = False  # the caller asked to report (enable()) and has not disabled it
+        self._decision: Decision | None = None
+        self._handoff: Handoff | None = None
+        self._outputs: list[Output] = []
+        self._reporting = self._closed = False
+        self._pid = os.getpid()
         self.posthog = (
             posthog_host or POSTHOG_DEFAULT_HOST,
             posthog_project_api_key or POSTHOG_PROJECT_API_KEY,
@@ -81,19 +90,46 @@ class Analytics:
         self.mixpanel = (
             (mixpanel_host or MIXPANEL_DEFAULT_HOST, mixpanel_token) if mixpanel_token else None
         )
-        self._targets = ["posthog"] + (["mixpanel"] if self.mixpanel else [])
-        self._to_prefix = '{"to":[' + ",".join(f'"{t}"' for t in self._targets) + "],"
         self._log: AuditLog | None = None
-        self.log_error: str | None = None
-        if logfile is not None:
-            self._open_log(os.fspath(logfile))
-        self._data_dir = _as_path(data_dir) if data_dir is not None else None
+        self._logfile = os.path.expanduser(os.fspath(logfile)) if logfile is not None else None
+        if self._logfile is not None:
+            self._open_log(self._logfile)
+        self._data_dir = Path(data_dir) if data_dir is not None else None
         self._store: StateStore | None = None
         self.state = self._load_state()
+        self._apply(None)
+        _OPEN.add(self)
         if permanently_disable:
             self.disable(permanently=True)
 
-    # -- state -------------------------------------------------------------------
+    # -- what aider's Analytics exposes (read-only: store choices with the methods) -----------
+    @property
+    def user_id(self) -> str | None:
+        """The anonymous id: none until the user consents (and nothing is written before)."""
+        return self.state.uuid
+
+    @property
+    def asked_opt_in(self) -> bool:
+        return self.state.asked_opt_in
+
+    @property
+    def permanently_disable(self) -> bool:
+        return self.state.permanently_disable
+
+    @property
+    def logfile(self) -> str | None:
+        return self._logfile
+
+    def get_system_info(self) -> dict[str, str]:
+        """The facts about this machine that every event carries."""
+        return dict(system_properties())
+
+    @property
+    def failures(self) -> int:
+        """How many internal failures were contained (shown only with the debug setting)."""
+        return self.contained.failures
+
+    # -- state -----------------------------------------------------------------------------------
     @property
     def data_dir(self) -> Path:
         if self._data_dir is None:
@@ -105,8 +141,6 @@ class Analytics:
     @property
     def store(self) -> StateStore:
         if self._store is None:
-            from blackboxai.analytics.state import StateStore
-
             self._store = StateStore(self.data_dir)
         return self._store
 
@@ -115,172 +149,160 @@ class Analytics:
         return self.store.path
 
     def _load_state(self) -> State:
-        from blackboxai.analytics.state import State
-
         try:
             return self.store.load()
         except Exception as exc:  # e.g. no home directory at all
-            self._contain("state", exc)
+            self.contained.record("state", exc)
             return State(problem=f"it cannot be located ({type(exc).__name__})")
 
-    @property
-    def user_id(self) -> str:
-        """The stored anonymous uuid, made on first use; a throwaway one if it cannot be stored."""
-        if self.state.uuid is not None:
-            return self.state.uuid
-        if self.state.problem is None:
-            try:
-                self.state = self.store.ensure_uuid()
-            except Exception as exc:
-                self._contain("state", exc)
-        if self.state.uuid is not None:
-            return self.state.uuid
-        if self._session_id is None:
-            self._session_id = new_event_id()
-        return self._session_id
-
-    def _store_change(self, **changes: Any) -> bool:
-        from dataclasses import replace
-
-        from blackboxai.analytics.state import StateError
-
-        overwrite_odd = changes.pop("overwrite_odd", False)
-
-        def change(current: State) -> State:
-            fresh = replace(current, **changes)
-            return fresh if fresh.uuid else replace(fresh, uuid=new_event_id())
-
+    def _store_change(self, change: Callable[[State], State]) -> bool:
+        """Apply one of State's transitions to the stored state (an explicit choice: an
+        unusable file is replaced), then apply the consent rules to the result."""
         try:
-            self.state = self.store.update(change, overwrite_odd=overwrite_odd)
+            self.state = self.store.update(change, overwrite_odd=True)
         except StateError as exc:
             self.last_error = str(exc)
             return False
         except Exception as exc:
-            self._contain("state", exc)
+            self.contained.record("state", exc)
             self.last_error = f"cannot store analytics settings: {type(exc).__name__}"
             return False
         self.last_error = None
+        self._apply(self._decide())
         return True
 
-    # -- consent -----------------------------------------------------------------
+    # -- consent ---------------------------------------------------------------------------------
+    @property
+    def decision(self) -> Decision | None:
+        """The consent rules' latest verdict for this session (None before any was asked for)."""
+        return self._decision
+
+    @property
+    def reporting(self) -> bool:
+        """Whether events recorded now are queued to be sent."""
+        return self._reporting
+
     def decide(
         self,
-        args_analytics: bool | None,
+        args_analytics: bool | object | None = _KEEP,
         *,
-        env: Mapping[str, str] | None = None,
         tty: bool | None = None,
-        flag_source: str = "--analytics",
+        flag_source: str | None = None,
     ) -> Decision:
-        """Apply the consent rules to this user's stored state and the session's inputs."""
-        from blackboxai.analytics.consent import decide, do_not_track, in_ci, in_rollout
+        """The consent rules for the stored state (read afresh) and this session's inputs.
+        `args_analytics`, the session's analytics flag (None: not given), is remembered."""
+        if args_analytics is not _KEEP:
+            self._flag = args_analytics if isinstance(args_analytics, bool) else None
+        self._flag_source = flag_source or self._flag_source
+        self._tty = self._tty if tty is None else tty
+        self.state = self._load_state()
+        return self._decide()
 
-        env = os.environ if env is None else env
-        if tty is None:
-            tty = _isatty(sys.stdin) and _isatty(sys.stdout)
-        self.decision = decide(
+    def _decide(self) -> Decision:
+        env = os.environ if self._env is None else self._env
+        tty = self._tty if self._tty is not None else _isatty(sys.stdin) and _isatty(sys.stdout)
+        self._decision = decide(
             self.state.stored,
-            args_analytics,
-            flag_source=flag_source,
+            self._flag,
+            flag_source=self._flag_source,
             dnt=do_not_track(env),
             ci=in_ci(env),
             tty=tty,
-            rollout=in_rollout(self.state.uuid, ASK_PERCENT),
+            unseen=bool(self.unseen_items()),
         )
-        return self.decision
+        return self._decision
 
     def need_to_ask(self, args_analytics: bool | None) -> bool:
+        """Whether to ask the opt-in question now (never on a pipe, in CI, or once answered)."""
         return self.decide(args_analytics).ask
 
     def enable(self) -> bool:
-        """Report in this session, but only on top of stored consent."""
-        from blackboxai.analytics.consent import Stored
-
-        self.reporting = self.state.stored is Stored.CONSENTED
-        return self.reporting
+        """Report from now on if the consent rules allow it. They are applied again at every
+        change of the stored state, and before events move towards the network."""
+        self._wanted = True
+        self._apply(self.decide())
+        return self._reporting
 
     def opt_in(self) -> bool:
-        """Store consent (the question's Yes, or `analytics on`) and report from now on."""
-        ok = self._store_change(asked_opt_in=True, permanently_disable=False, overwrite_odd=True)
-        return ok and self.enable()
+        """Store consent (the question's Yes, or `analytics on`) to the current catalogue; an id
+        is made now if there is none. Reporting starts if enable() was called."""
+        from blackboxai.analytics.catalogue import catalogue_version
+
+        version = catalogue_version()
+        return self._store_change(lambda s: s.consented(version, str(uuid.uuid4())))
 
     def disable(self, permanently: bool) -> bool:
-        """Stop reporting; permanently also stores the opt-out and deletes waiting events."""
-        self.reporting = False
-        self._buffer.clear()
+        """Stop reporting in this session; permanently also stores the opt-out and deletes
+        every waiting event (a running uploader stops after the batch in flight)."""
+        self._wanted = False
+        self._apply(self._decision)
         if not permanently:
             return True
-        ok = self._store_change(asked_opt_in=True, permanently_disable=True, overwrite_odd=True)
-        if ok:
-            self.clear_pending()
-        return ok
+        if not self._store_change(State.opted_out):
+            return False
+        self._clear()
+        return True
 
     def reset_id(self) -> bool:
-        """A new anonymous id; events waiting under the old one are dropped."""
-        from blackboxai.analytics.state import State
-
+        """A new anonymous id (if there was one); events waiting under the old one are dropped."""
         if self.state.problem is not None:  # it might hold an opt-out we cannot read: keep it
             self.last_error = (
                 f"{self.state_path} is unusable ({self.state.problem}); "
-                "run `blackboxai analytics off` or `on` to start it afresh"
+                "run `blackboxai analytics off` to replace it with an opt-out"
             )
             return False
-        self._buffer.clear()
-        old = self.state
-        self.state = State(
-            asked_opt_in=old.asked_opt_in, permanently_disable=old.permanently_disable
-        )
-        ok = self._store_change(uuid=new_event_id(), overwrite_odd=True)
-        if ok:
-            self.clear_pending()
-        else:
-            self.state = old
-        return ok
+        if self.state.stored is Stored.FRESH:
+            return True  # nothing stored, nothing to reset: no file is written before consent
+        new = str(uuid.uuid4())
+        if not self._store_change(lambda s: s.id_reset(new)):
+            return False
+        self._clear()
+        return True
 
-    # -- events ------------------------------------------------------------------
-    def event(self, event_name: str, **properties: object) -> None:
-        """Record one event: scrub, stamp, log, queue it if this session reports. All local."""
-        try:
-            self._event(event_name, properties)
-        except Exception as exc:
-            self._contain("event", exc)
+    def unseen_items(self) -> list[Item]:
+        """Catalogue entries newer than what the user agreed to (and not declined): recorded
+        in the audit log, but not sent until the user has seen them."""
+        if self.state.stored is not Stored.CONSENTED:
+            return []
+        from blackboxai.analytics.catalogue import new_items
 
-    def _event(self, name: str, properties: Mapping[str, object]) -> None:
-        import json
+        return new_items(self.state.catalogue_version, self.state.declined)
 
-        from blackboxai.analytics.scrub import scrub_properties
-        from blackboxai.analytics.system import system_properties
+    def review_catalogue(self, accept: bool) -> bool:
+        """The answer to what the catalogue added: Yes agrees to the current version; No
+        remembers those entries as declined (never sent), and the rest carries on."""
+        from blackboxai.analytics.catalogue import catalogue_version
 
-        props = scrub_properties(properties)
-        props.update(system_properties())
-        record = {
-            "event": self._event_name(name),
-            "properties": props,
-            "user_id": self.user_id,
-            "time": int(time.time()),
-            "id": new_event_id(),
-        }
-        line = json.dumps(record, separators=(",", ":"), allow_nan=False)
-        if self._log is not None:
-            self._write_log(line)
-        if self.debug:
-            verdict = "would send" if self.reporting else "not sending"
-            self._say(f"analytics debug: {verdict}: {line}", force=True)
-        elif self.reporting:
-            self._buffer.append(self._to_prefix + line[1:])
-            if len(self._buffer) >= BUFFER_EVENTS:
-                self._flush()
+        version = catalogue_version()
+        declined = () if accept else tuple(item.name for item in self.unseen_items())
+        return self._store_change(lambda s: s.reviewed(version, declined))
 
-    def _event_name(self, name: object) -> str:
-        """Names are literals at call sites; scrub them anyway, once each, in case one is not."""
-        key = str(name)[:100]
-        clean = self._names.get(key)
-        if clean is None:
-            from blackboxai.analytics.scrub import scrub_text
+    # -- events ----------------------------------------------------------------------------------
+    def event(self, event_name: str, main_model: object = None, **kwargs: object) -> None:
+        """Record one event: scrub, stamp, and hand it to each output. Local work only.
 
-            clean = scrub_text(key)[:100]
-            if len(self._names) < 1000:
-                self._names[key] = clean
-        return clean
+        `main_model` (a name, or an object with a `.name`) is reported redacted like any model."""
+        if self._closed:
+            return
+        with self.contained.guard("event"):
+            properties = kwargs if main_model is None else {"main_model": main_model, **kwargs}
+            event = stamp(
+                event_name,
+                properties,
+                user_id=self.state.uuid,
+                clock=self._clock,
+                withhold=self._withholder(),
+            )
+            for output in self._outputs:
+                with self.contained.guard(type(output).__name__):
+                    output.write(event)
+
+    def _withholder(self) -> Withhold | None:
+        if self._withhold is not None or self.state.stored is not Stored.CONSENTED:
+            return self._withhold
+        from blackboxai.analytics.catalogue import withholder
+
+        return withholder(self.state.catalogue_version, self.state.declined)
 
     def _open_log(self, path: str) -> None:
         from blackboxai.analytics.auditlog import LogError, open_log
@@ -290,98 +312,92 @@ class Analytics:
         except LogError as exc:
             self.log_error = str(exc)
 
-    def _write_log(self, line: str) -> None:
-        assert self._log is not None
-        try:
-            self._log.write_line(line)
-        except OSError as exc:
-            path = self._log.path
-            self._log.close()
-            self._log = None
-            self._contain("log", exc)
-            self._say(f"blackboxai: analytics log {path} stopped: {exc.strerror or exc}", key="log")
+    def _apply(self, decision: Decision | None) -> None:
+        """The one place that sets the mode, as the outputs events go to: the audit log always;
+        the dry-run printer with the debug setting; the spool buffer only when the caller
+        enabled reporting and the rules allow it. Anything buffered under a decision that no
+        longer allows reporting is dropped."""
+        report = decision is not None and decision.report and self._wanted
+        self._outputs = [self._log] if self._log is not None else []
+        self._reporting = False
+        if self.debug:
+            self._outputs.append(DebugPrinter(report, self._debug_stream))
+        elif report and self.destinations:
+            from blackboxai.analytics.handoff import SpoolBuffer
 
-    # -- spool and delivery ------------------------------------------------------
+            buffer = SpoolBuffer(self.handoff, self.state.generation, self.destinations)
+            self._outputs.append(buffer)
+            self._reporting = True
+        elif self._handoff is not None:
+            self._handoff.discard()
+
+    @property
+    def destinations(self) -> tuple[Backend, ...]:
+        """Where this session's events go: PostHog when a project key is known, Mixpanel when
+        a token is set. Fixed into each event as it is recorded."""
+        from blackboxai.analytics.backends import Backend
+
+        found = []
+        if self.posthog[1]:
+            found.append(Backend("posthog", self.posthog[0], self.posthog[1]))
+        if self.mixpanel:
+            found.append(Backend("mixpanel", *self.mixpanel))
+        return tuple(found)
+
+    # -- the hand-off ----------------------------------------------------------------------------
+    @property
+    def handoff(self) -> Handoff:
+        if self._handoff is None:
+            from blackboxai.analytics.handoff import Handoff
+
+            self._handoff = Handoff(self.data_dir, spool=self._spool, launcher=self._launcher)
+        return self._handoff
+
     @property
     def spool(self) -> Spool:
-        from blackboxai.analytics.spool import Spool
+        return self.handoff.spool
 
-        if self._spool is None:  # one instance, so its amortised bound check carries across flushes
-            self._spool = Spool(self.data_dir)
-        return self._spool
-
-    def _flush(self) -> None:
-        lines, self._buffer = self._buffer, []
-        if not lines:
+    def flush(self) -> None:
+        """Move buffered events to the spool now, if consent still holds; no network."""
+        if self._handoff is None:
             return
-        try:
-            self.spool.append(lines)
-            self._spooled += len(lines)
-        except Exception as exc:
-            self._contain("spool", exc)
-            return
-        self._reap()
-        if self._spooled >= _LAUNCH_AFTER and not self._launched:
-            self._launch()
-
-    def upload_config(self) -> UploadConfig:
-        """What a delivery run needs to know: where the spool is and which backends to use."""
-        from blackboxai.analytics.upload import UploadConfig
-
-        mixpanel = (self.mixpanel[0], str(self.mixpanel[1])) if self.mixpanel else None
-        return UploadConfig(str(self.data_dir), self.posthog, mixpanel)
-
-    def _launch(self) -> None:
-        from blackboxai.analytics.upload import launch
-
-        try:
-            pid = launch(self.upload_config())
-            self._launched = True
-            if pid:
-                self._children.append(pid)
-        except Exception as exc:
-            self._contain("launch", exc)
-
-    def _reap(self) -> None:
-        """Collect uploaders that have finished; never waits for one that has not."""
-        for pid in list(self._children):
-            try:
-                done, _ = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                done = pid
-            if done:
-                self._children.remove(pid)
+        with self.contained.guard("flush"):
+            self._apply(self._decide())
+            if self._reporting:
+                self._handoff.flush()
 
     def pending_count(self) -> int:
-        try:
+        with self.contained.guard("pending"):
             return self.spool.count()
-        except Exception:
-            return 0
+        return 0
 
     def clear_pending(self) -> int:
-        try:
-            return self.spool.clear()
-        except Exception as exc:
-            self._contain("spool", exc)
-            return 0
+        """Delete every waiting event. A running uploader stops after the batch in flight, and
+        nothing it deleted ever comes back: the consent generation moves on."""
+        if self.state.stored is Stored.CONSENTED:
+            self._store_change(State.cleared)
+        return self._clear()
+
+    def _clear(self) -> int:
+        with self.contained.guard("spool"):
+            return self.handoff.clear()
+        return 0
 
     def close(self) -> None:
-        """Move queued events to disk for a detached uploader; never waits on the network."""
-        try:
-            # Deliver only when this session's decision allows it: `analytics on` run under
-            # DO_NOT_TRACK stores consent, but must not send anything itself.
-            allowed = self.decision is None or self.decision.report
-            if self.reporting and allowed and not self.debug:
-                self._flush()
-                self._reap()
-                if self.pending_count() > 0:
-                    self._launch()
-        except Exception as exc:
-            self._contain("close", exc)
-        finally:
-            if self._log is not None:
-                self._log.close()
-                self._log = None
+        """Hand buffered events to the spool and start a detached uploader; never waits on the
+        network. Again (or at interpreter exit, for a caller that forgot it), it does nothing."""
+        if self._closed:
+            return
+        self._closed = True
+        _OPEN.discard(self)
+        if self._handoff is not None and not self.debug:
+            self.flush()
+            if self._reporting:
+                with self.contained.guard("close"):
+                    self._handoff.finish()
+        for output in self._outputs:
+            with self.contained.guard("close"):
+                output.close()
 
     def __enter__(self) -> Analytics:
         return self
@@ -394,33 +410,21 @@ class Analytics:
     ) -> None:
         self.close()
 
-    # -- containment -------------------------------------------------------------
-    def _contain(self, where: str, exc: BaseException) -> None:
-        """Count a failure; show it only with the debug setting (the terminal stays clean)."""
-        self.failures += 1
-        if self.debug:
-            self._say(f"analytics debug: {where} failed: {type(exc).__name__}: {exc}", force=True)
-
-    def _say(self, message: str, *, key: str | None = None, force: bool = False) -> None:
-        if key is not None:
-            if key in self._warned:
-                return
-            self._warned.add(key)
-        stream = self._debug_stream or sys.stderr
-        try:  # noqa: SIM105 - contextlib would add an import to the start-up path
-            print(message, file=stream, flush=True)
-        except Exception:
-            pass
-
-
-def _as_path(value: str | os.PathLike[str]) -> Path:
-    from pathlib import Path
-
-    return Path(value)
-
 
 def _isatty(stream: object) -> bool:
     try:
         return bool(stream.isatty())  # type: ignore[attr-defined]
     except Exception:
         return False
+
+
+# Objects not yet closed, closed at interpreter exit by the process that made them: a caller
+# that forgets close() still has its buffered events handed to the spool.
+_OPEN: weakref.WeakSet[Analytics] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_forgotten() -> None:
+    for analytics in list(_OPEN):
+        if analytics._pid == os.getpid():  # a forked child never flushes its parent's buffer
+            analytics.close()

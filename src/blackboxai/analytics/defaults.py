@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 __all__ = [
-    "ASK_PERCENT",
     "BUFFER_EVENTS",
-    "DOCS_PATH",
+    "DOCS_URL",
     "MIXPANEL_BATCH",
     "MIXPANEL_DEFAULT_HOST",
     "POSTHOG_BATCH",
@@ -25,12 +24,9 @@ POSTHOG_PROJECT_API_KEY = "phc_blackboxai_project_key_set_by_maintainers"
 POSTHOG_DEFAULT_HOST = "https://us.i.posthog.com"
 MIXPANEL_DEFAULT_HOST = "https://api.mixpanel.com"
 
-# Where users read what is collected; printed with the opt-in question.
-DOCS_PATH = "docs/analytics.md"
-
-# Share of never-asked users who are asked the opt-in question, picked by
-# their uuid so the same user always gets the same answer. A maintainer knob.
-ASK_PERCENT = 100
+# Where users read what is collected; printed with the opt-in question, so it must work for an
+# installed wheel too (docs/analytics.md only exists in a checkout).
+DOCS_URL = "https://blackbox.ai/docs/more/analytics.html"
 
 # Events held in memory before they are appended to the on-disk spool.
 BUFFER_EVENTS = 500

@@ -14,7 +14,9 @@ __all__ = [
     "MAX_STRING",
     "exception_properties",
     "known_models",
+    "model_name",
     "redact_model",
+    "scrub_name",
     "scrub_properties",
     "scrub_text",
     "scrub_value",
@@ -68,6 +70,7 @@ _pattern: re.Pattern[str] | None = None
 _home_patterns: dict[str, re.Pattern[str]] = {}
 _default_home: tuple[str | None, str] = (None, "")
 _key_cache: dict[str, str] = {}
+_name_cache: dict[str, str] = {}
 _model_cache: dict[str, str] = {}
 _catalogue: tuple[frozenset[str], frozenset[str], tuple[tuple[str, str], ...]] | None = None
 
@@ -210,6 +213,37 @@ def _key(key: object, home: str) -> str:
     return _scrub(text, home)[:MAX_KEY]
 
 
+def model_name(value: object) -> str | None:
+    """The model name a value stands for: a string, or an object's string `.name` (aider passes
+    its Model objects); None for None. Anything else is turned into a string first."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return str.__str__(value)
+    name = getattr(value, "name", None)
+    return str.__str__(name) if isinstance(name, str) else _stringify(value)
+
+
+def _is_model_key(key: str) -> bool:
+    return key == "model" or key.endswith("_model")
+
+
+def _property(key: str, value: object, home: str) -> Scalar:
+    """A value made safe by its type: JSON scalars are kept (scrubbed); a model name, or any
+    object with a string `.name`, is redacted like a model name; anything else becomes a string
+    first, then is scrubbed like one."""
+    if _is_model_key(key) or not isinstance(value, (str, int, float, bool, type(None))):
+        name = model_name(value) if _is_model_key(key) else _object_name(value)
+        if name is not None:
+            return redact_model(name)
+    return _value(value, home)
+
+
+def _object_name(value: object) -> str | None:
+    name = getattr(value, "name", None)
+    return str.__str__(name) if isinstance(name, str) else None
+
+
 def scrub_properties(props: Mapping[str, object], home: str | None = None) -> dict[str, Scalar]:
     """Scrub every key and value of an analytics event; model names are redacted. Never raises."""
     out: dict[str, Scalar] = {}
@@ -218,15 +252,24 @@ def scrub_properties(props: Mapping[str, object], home: str | None = None) -> di
         for raw_key, value in props.items():
             try:
                 key = _key(raw_key, resolved)
-                if isinstance(value, str) and (key == "model" or key.endswith("_model")):
-                    out[key] = redact_model(value)
-                else:
-                    out[key] = _value(value, resolved)
+                out[key] = _property(key, value, resolved)
             except Exception:
                 continue  # drop one broken property rather than the whole event
     except Exception:
         pass  # a broken mapping: keep what was scrubbed so far
     return out
+
+
+def scrub_name(name: object) -> str:
+    """An event name, scrubbed and cut to MAX_KEY. Names are literals at call sites; scrub them
+    anyway (once each: the cache is bounded) in case one is not."""
+    key = _stringify(name)[:MAX_KEY] if not isinstance(name, str) else name[:MAX_KEY]
+    clean = _name_cache.get(key)
+    if clean is None:
+        clean = scrub_text(key)[:MAX_KEY]
+        if len(_name_cache) < 1000:
+            _name_cache[key] = clean
+    return clean
 
 
 def _load_catalogue() -> tuple[frozenset[str], frozenset[str], tuple[tuple[str, str], ...]]:

@@ -6,7 +6,7 @@ import json
 import os
 import uuid as uuidlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from blackboxai.analytics.consent import Stored
@@ -47,6 +47,39 @@ class State:
     catalogue_version: int = 1
     declined: tuple[str, ...] = ()
     problem: str | None = None  # set when the file exists but cannot be trusted
+
+    # -- the transitions an explicit choice makes (pure: the store writes the result) ----------
+    def consented(self, version: int, new_id: str) -> State:
+        """The question's Yes or `analytics on`: consent to catalogue `version`. Consent that
+        starts anew starts a new generation, so nothing recorded before it is ever sent."""
+        fresh = self.stored is not Stored.CONSENTED
+        return State(
+            uuid=self.uuid or new_id,
+            asked_opt_in=True,
+            generation=self.generation + 1 if fresh else self.generation,
+            catalogue_version=version,
+        )
+
+    def opted_out(self) -> State:
+        """A permanent opt-out: a new generation, so nothing waiting or in flight is sent.
+        Opting out again changes nothing: nothing can be sent while it holds."""
+        if self.stored is Stored.DISABLED:
+            return self
+        return replace(
+            self, asked_opt_in=True, permanently_disable=True, generation=self.generation + 1
+        )
+
+    def id_reset(self, new_id: str) -> State:
+        """A new anonymous id (if there was one); events under the old one are never sent."""
+        return replace(self, uuid=new_id if self.uuid else None, generation=self.generation + 1)
+
+    def cleared(self) -> State:
+        """Waiting events deleted: a new generation, so none of them can come back."""
+        return replace(self, generation=self.generation + 1)
+
+    def reviewed(self, version: int, declined: tuple[str, ...]) -> State:
+        """The answer to what the catalogue added: agreed to `version`, minus `declined`."""
+        return replace(self, catalogue_version=version, declined=(*self.declined, *declined))
 
     @property
     def stored(self) -> Stored:
@@ -144,15 +177,6 @@ class StateStore:
             raise
         except OSError as exc:
             raise StateError(f"cannot write {self.path}: {exc.strerror or exc}") from None
-
-    def ensure_uuid(self) -> State:
-        """Give this user an id on first use; concurrent first runs agree on one."""
-        from dataclasses import replace
-
-        current = self.load()
-        if current.uuid is not None or current.problem is not None:
-            return current
-        return self.update(lambda s: s if s.uuid else replace(s, uuid=str(uuidlib.uuid4())))
 
     def _write(self, state: State) -> None:
         if not self.path.is_file() and os.path.lexists(self.path):

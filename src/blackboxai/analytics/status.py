@@ -13,12 +13,16 @@ if TYPE_CHECKING:
 __all__ = ["collect_status", "delivery_text", "last_delivery", "render_status", "stored_text"]
 
 _STORED_TEXT = {
-    "fresh": "never asked",
-    "not-asked": "never answered",
+    "fresh": "not answered yet",
+    "not-asked": "not answered yet",
     "consented": "opted in",
     "disabled": "permanently disabled",
     "odd": "unreadable",
 }
+_HOW_TO_POSTHOG = (
+    "not configured (no project key: set analytics-posthog-project-api-key, "
+    "BLACKBOXAI_ANALYTICS_POSTHOG_PROJECT_API_KEY or --analytics-posthog-project-api-key)"
+)
 
 
 def stored_text(stored: str) -> str:
@@ -28,8 +32,11 @@ def stored_text(stored: str) -> str:
 
 def collect_status(analytics: Analytics) -> dict[str, Any]:
     """Plain data; reads files but writes nothing (status never creates an id)."""
+    from blackboxai.analytics.catalogue import catalogue_version
+
     decision = analytics.decision
     state = analytics.state
+    consented = state.stored.value == "consented"
     return {
         "reporting": analytics.reporting,
         "would_report": bool(decision and decision.report),
@@ -38,8 +45,14 @@ def collect_status(analytics: Analytics) -> dict[str, Any]:
         "state_problem": state.problem,
         "uuid": state.uuid,
         "state_file": str(analytics.state_path),
+        "catalogue": {
+            "current": catalogue_version(),
+            "agreed": state.catalogue_version if consented else None,
+            "unseen": [item.name for item in analytics.unseen_items()],
+            "declined": list(state.declined) if consented else [],
+        },
         "backends": {
-            "posthog": {"host": analytics.posthog[0]},
+            "posthog": {"host": analytics.posthog[0]} if analytics.posthog[1] else None,
             "mixpanel": {"host": analytics.mixpanel[0]} if analytics.mixpanel else None,
         },
         "pending": analytics.pending_count(),
@@ -51,8 +64,10 @@ def collect_status(analytics: Analytics) -> dict[str, Any]:
 
 def last_delivery(analytics: Analytics) -> dict[str, Any] | None:
     """What the uploader recorded about its latest run; None unless it is well-formed."""
-    with contextlib.suppress(OSError, ValueError):
-        last = json.loads((analytics.data_dir / "upload.last.json").read_text())
+    from blackboxai.analytics.fileops import read_regular
+
+    with contextlib.suppress(OSError, ValueError, RecursionError):
+        last = json.loads(read_regular(analytics.data_dir / "upload.last.json", 1 << 20))
         if _well_formed(last):
             return dict(last)
     return None
@@ -63,7 +78,7 @@ def _well_formed(last: object) -> bool:
     if not isinstance(last, dict):
         return False
     when = last.get("time")
-    if isinstance(when, bool) or not isinstance(when, int) or not 0 <= when < 2**40:
+    if isinstance(when, bool) or not isinstance(when, (int, float)) or not 0 <= when < 2**40:
         return False
     sent, errors = last.get("sent", {}), last.get("errors", {})
     return (
@@ -83,19 +98,31 @@ def delivery_text(last: dict[str, Any] | None) -> str:
     return f"{when}: " + (", ".join(parts) if parts else "nothing to send")
 
 
+def _catalogue_text(c: dict[str, Any]) -> str:
+    if c["agreed"] is None:
+        return f"version {c['current']} (you have not agreed to any)"
+    text = f"you agreed to version {c['agreed']} of {c['current']}"
+    if c["unseen"]:
+        text += f"; withheld until you answer: {', '.join(c['unseen'])}"
+    if c["declined"]:
+        text += f"; never sent (you said no): {', '.join(c['declined'])}"
+    return text
+
+
 def render_status(s: dict[str, Any]) -> str:
     stored = stored_text(s["stored"])
     if s["state_problem"]:
         stored += f" ({s['state_problem']})"
-    mixpanel = s["backends"]["mixpanel"]
+    posthog, mixpanel = s["backends"]["posthog"], s["backends"]["mixpanel"]
     lines = [
         f"Reporting:     {'yes' if s['would_report'] else 'no'} ({s['why']})",
         f"Stored choice: {stored}",
-        f"Anonymous id:  {s['uuid'] or 'none yet'}",
+        f"Anonymous id:  {s['uuid'] or 'none (one is made when you opt in)'}",
         f"State file:    {s['state_file']}",
-        f"PostHog:       {s['backends']['posthog']['host']}",
+        f"Catalogue:     {_catalogue_text(s['catalogue'])}",
+        f"PostHog:       {posthog['host'] if posthog else _HOW_TO_POSTHOG}",
         f"Mixpanel:      {mixpanel['host'] if mixpanel else 'not configured'}",
-        f"Waiting:       {s['pending']} events"
+        f"Waiting:       {s['pending']} event{'' if s['pending'] == 1 else 's'}"
         + (f" ({s['dropped']} older ones dropped: the queue was full)" if s["dropped"] else ""),
         f"Last delivery: {delivery_text(s['last_delivery'])}",
     ]

@@ -196,6 +196,7 @@ class Session:
         handler = handlers.get(name)
         if handler is None:
             self.err(f"Unknown command {name}. Type /help.")
+            self.analytics.event("command_unknown")
             return True
         return handler(args)
 

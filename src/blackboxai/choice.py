@@ -1,0 +1,89 @@
+"""A session's analytics choice: a requested opt-out first, the questions where the rules say
+someone can answer them, one line for anything the user should know, then enable().
+
+The rules themselves are `analytics.consent.decide`, applied by `Analytics`; this module only
+talks to the user. Every notice goes to stderr, so stdout stays the program's own (and JSON).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+
+from blackboxai.analytics import Analytics
+from blackboxai.analytics.consent import Decision, Stored
+from blackboxai.settings import Settings
+
+__all__ = ["OPTED_OUT", "apply_disable", "decide", "resolve_consent"]
+
+OPTED_OUT = "Analytics are now permanently disabled; nothing will be sent."
+
+Ask = Callable[[], bool | None]
+AskNew = Callable[[Sequence[str]], bool | None]
+
+
+def err(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def decide(analytics: Analytics, settings: Settings, *, tty: bool | None = None) -> Decision:
+    """The consent rules for this session's analytics setting, naming where it came from."""
+    return analytics.decide(settings.analytics, tty=tty, flag_source=settings.source("analytics"))
+
+
+def apply_disable(analytics: Analytics) -> int | None:
+    """Store a permanent opt-out; an exit status if it could not be stored."""
+    was_disabled = analytics.state.stored is Stored.DISABLED
+    if not analytics.disable(permanently=True):
+        err(f"blackboxai: could not disable analytics: {analytics.last_error}")
+        return 1
+    if not was_disabled:
+        err(OPTED_OUT)
+    return None
+
+
+def resolve_consent(
+    analytics: Analytics,
+    settings: Settings,
+    *,
+    ask: Ask,
+    ask_new: AskNew,
+    tty: bool | None = None,
+) -> None:
+    """Apply the rules, ask where they say so, store the answers, then enable(): the
+    Analytics object itself decides whether this session reports."""
+    decision = decide(analytics, settings, tty=tty)
+    if decision.note:
+        err(decision.note)
+    if decision.ask:
+        _store(analytics, ask())
+    elif decision.review:
+        answer = ask_new([item.description for item in analytics.unseen_items()])
+        if answer is not None and not analytics.review_catalogue(answer):
+            err(f"blackboxai: could not store your answer: {analytics.last_error}")
+    analytics.enable()
+    if analytics.debug:
+        _debug_lines(analytics)
+
+
+def _store(analytics: Analytics, answer: bool | None) -> None:
+    if answer is None:  # Ctrl-C or EOF: nothing stored, asked again next time
+        return
+    stored = analytics.opt_in() if answer else analytics.disable(permanently=True)
+    if not stored:
+        err(f"blackboxai: could not store your answer: {analytics.last_error}")
+    elif answer:
+        err("Thank you. Turn analytics off any time with `blackboxai analytics off`.")
+    else:
+        err("Analytics are off for good. `blackboxai analytics on` changes that.")
+
+
+def _debug_lines(analytics: Analytics) -> None:
+    from blackboxai.analytics.status import delivery_text, last_delivery
+
+    decision = analytics.decision
+    why = decision.why if decision else "not decided"
+    err(f"analytics debug: reporting: {'yes' if decision and decision.report else 'no'} ({why})")
+    if analytics.state.problem:
+        err(f"analytics debug: state file {analytics.state_path}: {analytics.state.problem}")
+    err(f"analytics debug: last delivery: {delivery_text(last_delivery(analytics))}")
