@@ -6,14 +6,20 @@ import ast
 import json
 from pathlib import Path
 
-from blackboxai.analytics.catalogue import load_catalogue, render_markdown, validate_record
+from blackboxai.analytics.catalogue import (
+    catalogue_items,
+    catalogue_version,
+    load_catalogue,
+    render_markdown,
+    validate_record,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def call_sites() -> dict[str, list[str]]:
-    """Event name -> places, from every `<anything>.event("literal", ...)` call in src/."""
-    sites: dict[str, list[str]] = {}
+def event_calls() -> list[tuple[str, ast.Call, str]]:
+    """(event name, call, place) for every `<anything>.event("literal", ...)` call in src/."""
+    calls = []
     for path in sorted((REPO / "src").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
@@ -27,7 +33,15 @@ def call_sites() -> dict[str, list[str]]:
                     f"{path}:{node.lineno}: event names must be string literals, so a search for "
                     '.event(" finds every place that collects data'
                 )
-                sites.setdefault(first.value, []).append(f"{path.relative_to(REPO)}:{node.lineno}")
+                calls.append((first.value, node, f"{path.relative_to(REPO)}:{node.lineno}"))
+    return calls
+
+
+def call_sites() -> dict[str, list[str]]:
+    """Event name -> places."""
+    sites: dict[str, list[str]] = {}
+    for name, _, place in event_calls():
+        sites.setdefault(name, []).append(place)
     return sites
 
 
@@ -61,3 +75,45 @@ def test_a_real_log_validates_and_a_stray_property_does_not(cli, tmp_path) -> No
     bad = {**records[0], "properties": {**records[0]["properties"], "prompt": "x"}}
     assert validate_record(bad, catalogue) == ["unknown property 'prompt' on 'launched'"]
     assert validate_record({**records[0], "event": "nope"}, catalogue) == ["unknown event 'nope'"]
+
+
+def test_every_property_a_call_site_passes_is_catalogued_for_its_event() -> None:
+    catalogue = load_catalogue()
+    missing = [
+        f"{place}: {name}.{keyword.arg}"
+        for name, call, place in event_calls()
+        for keyword in call.keywords
+        if keyword.arg is not None  # **splat: checked at run time by validate_record
+        and keyword.arg not in catalogue["events"][name]["properties"]
+    ]
+    assert missing == [], "properties recorded but not in the catalogue"
+
+
+def test_every_entry_carries_a_version_no_newer_than_the_catalogue() -> None:
+    catalogue = load_catalogue()
+    version = catalogue_version()
+    assert str(version) in catalogue["versions"]  # each version says what it changed
+    for name, item in catalogue_items().items():
+        assert type(item.since) is int and 1 <= item.since <= version, name
+        assert item.description, name
+
+
+def test_released_entries_keep_their_version_and_new_ones_take_a_new_version() -> None:
+    """What users agreed to is fixed: changing a released entry's version would silently widen
+    (or narrow) consent. Update tests/catalogue_released.json with scripts/release_catalogue.py
+    when a release ships."""
+    released = json.loads((REPO / "tests" / "catalogue_released.json").read_text())
+    items = catalogue_items()
+    assert catalogue_version() >= released["version"]
+    changed = {
+        name: (since, items[name].since)
+        for name, since in released["items"].items()
+        if name in items and items[name].since != since
+    }
+    assert changed == {}, "released entries must keep the version users agreed to"
+    backdated = [
+        name
+        for name, item in items.items()
+        if name not in released["items"] and item.since <= released["version"]
+    ]
+    assert backdated == [], "a new entry needs a catalogue version newer than the released one"
