@@ -421,6 +421,14 @@ def test_render_empty_and_hostile_input(tmp_path: Path) -> None:
     assert "\x1b" not in text
 
 
+def test_render_counts_in_plain_english_and_ignores_impossible_times(tmp_path: Path) -> None:
+    one = write(tmp_path / "one.jsonl", [json.dumps({"event": "launched", "time": 1e300})])
+    text = _render(summarise([one]))
+    assert "1 line, 1 event, 0 distinct users" in text
+    assert "From " not in text  # a time past the year 9999 is no time span, and never printed
+    assert "1000000" not in text
+
+
 def test_render_caps_rows(tmp_path: Path) -> None:
     lines = [line(f"command_c{i:02}", 1) for i in range(40)]
     console = Console(record=True, width=100, file=io.StringIO())

@@ -99,7 +99,8 @@ def decide(
     if flag is False:
         return Decision(False, False, f"turned off for this session by {flag_source}")
     if dnt:
-        return Decision(False, False, "DO_NOT_TRACK is set")
+        note = f"{flag_source} has no effect while DO_NOT_TRACK is set." if flag else None
+        return Decision(False, False, "DO_NOT_TRACK is set", note)
     if stored in (Stored.FRESH, Stored.NOT_ASKED):
         if not tty:
             return Decision(False, False, "not opted in yet (no terminal to ask on)")

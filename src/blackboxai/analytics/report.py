@@ -29,6 +29,7 @@ UNKNOWN = "unknown"
 _COMMAND_PREFIX = "command_"
 _PREFIX_LEN = len(_COMMAND_PREFIX)
 _BAR_WIDTH = 30
+_TIME_LIMIT = 253_402_300_800  # the year 10000: datetime's end
 _PARTIALS = ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")
 _DECODER = json.JSONDecoder()
 _Row = tuple[str, list[str], int]  # label, formatted number cells, value the bar is scaled to
@@ -121,7 +122,7 @@ def _scan(stream: Iterable[str], s: Summary, users: set[str]) -> None:
             t = obj.get("time")
             if type(t) is float:
                 t = int(t) if math.isfinite(t) else None
-            if type(t) is int:
+            if type(t) is int and 0 <= t < _TIME_LIMIT:  # junk times are not a time span
                 if first is None or t < first:
                     first = t
                 if last is None or t > last:
@@ -243,6 +244,10 @@ def _safe(text: str) -> str:
     return text if text.isprintable() else repr(text)[1:-1]
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def _when(t: int) -> str:
     """ISO 8601 UTC; a timestamp outside datetime's range is shown raw rather than crashing."""
     try:
@@ -285,13 +290,12 @@ def render(summary: Summary, console: Console, *, max_rows: int = 30) -> None:
         out(Text("Files: " + ", ".join(_safe(f) for f in s.files)))
     if s.missing_files:
         out(Text("Could not read: " + ", ".join(_safe(f) for f in s.missing_files), style="red"))
-    users = f"{s.users:,} distinct user{'' if s.users == 1 else 's'}"
-    out(Text(f"{s.lines_read:,} lines, {s.events:,} events, {users}"))
+    counts = [_plural(s.lines_read, "line"), _plural(s.events, "event")]
+    out(Text(", ".join([*counts, _plural(s.users, "distinct user")])))
     if s.first_time is not None and s.last_time is not None:
         out(Text(f"From {_when(s.first_time)} to {_when(s.last_time)} (UTC)"))
     if s.broken_lines:
-        word = "line" if s.broken_lines == 1 else "lines"
-        out(Text(f"Skipped {s.broken_lines:,} broken {word}.", style="yellow"))
+        out(Text(f"Skipped {_plural(s.broken_lines, 'broken line')}.", style="yellow"))
     if not s.events:
         out(Text("no events"))
         return
