@@ -262,22 +262,22 @@ def test_parse_diff_reads_blocks_and_reuses_the_last_path() -> None:
             DiffEdit("app.py", "def old():\n", "def new():\n"),
             DiffEdit("app.py", "old()\n", "new()\n"),
         ],
-        0,
+        [],
     )
 
 
 def test_parse_diff_without_fences_and_with_empty_search() -> None:
     reply = "new.txt\n<<<<<<< SEARCH\n=======\nfirst line\n>>>>>>> REPLACE\n"
-    assert parse_diff(reply) == ([DiffEdit("new.txt", "", "first line\n")], 0)
+    assert parse_diff(reply) == ([DiffEdit("new.txt", "", "first line\n")], [])
 
 
-def test_parse_diff_counts_incomplete_or_pathless_blocks_as_malformed() -> None:
+def test_parse_diff_names_the_file_of_each_incomplete_or_pathless_block() -> None:
     missing_divider = "a.py\n<<<<<<< SEARCH\nx\n>>>>>>> REPLACE\n"
     missing_end = "a.py\n<<<<<<< SEARCH\nx\n=======\ny\n"
     no_path = "<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE\n"
-    assert parse_diff(missing_divider) == ([], 1)
-    assert parse_diff(missing_end) == ([], 1)
-    assert parse_diff(no_path) == ([], 1)
+    assert parse_diff(missing_divider) == ([], ["a.py"])
+    assert parse_diff(missing_end) == ([], ["a.py"])
+    assert parse_diff(no_path) == ([], [""])
 
 
 _LINE = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), max_size=20).filter(
@@ -290,7 +290,7 @@ def test_parse_diff_round_trips_any_block(search: list[str], replace: list[str])
     text = "\n".join(["x/y.py", "```", "<<<<<<< SEARCH", *search, "=======", *replace])
     text += "\n>>>>>>> REPLACE\n```\n"
     joined = ["".join(line + "\n" for line in lines) for lines in (search, replace)]
-    assert parse_diff(text) == ([DiffEdit("x/y.py", *joined)], 0)
+    assert parse_diff(text) == ([DiffEdit("x/y.py", *joined)], [])
 
 
 # -- matching ----------------------------------------------------------------------------
@@ -427,6 +427,19 @@ def test_an_ambiguous_reply_writes_nothing_and_says_why_in_one_line(tmp_path: Pa
     [failure] = result.failures
     assert failure.message.startswith("Edit to README.md refused: ")
     assert failure.message.endswith("nothing was written.") and "\n" not in failure.message
+
+
+def test_a_malformed_block_keeps_its_files_other_blocks_from_landing(tmp_path: Path) -> None:
+    root, app = _workspace(tmp_path)
+    before = app.read_text()
+    reply = (
+        "app.py\n<<<<<<< SEARCH\ndef old():\n=======\ndef new():\n>>>>>>> REPLACE\n"
+        "app.py\n<<<<<<< SEARCH\nold()\n>>>>>>> REPLACE\n"  # no divider
+    )
+    result = apply_edits(reply, "diff", root, [app])
+    assert app.read_text() == before
+    assert (result.files_changed, result.blocks_applied, result.blocks_failed) == (0, 0, 2)
+    assert result.reason == "malformed"
 
 
 def test_a_path_no_file_can_have_is_not_in_the_chat_rather_than_a_crash(tmp_path: Path) -> None:

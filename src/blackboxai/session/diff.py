@@ -47,11 +47,14 @@ def _path_above(lines: Sequence[str], index: int) -> str | None:
     return clean_path(lines[before]) if before >= 0 else None
 
 
-def parse_diff(text: str) -> tuple[list[DiffEdit], int]:
-    """(edits, malformed count) from SEARCH/REPLACE blocks; a pathless block reuses the last."""
+def parse_diff(text: str) -> tuple[list[DiffEdit], list[str]]:
+    """(edits, the path of each malformed block or ""); a pathless block reuses the last path.
+
+    A malformed block keeps its path so that its file's other blocks are not applied alone.
+    """
     lines = reply_lines(text)
     edits: list[DiffEdit] = []
-    malformed = 0
+    malformed: list[str] = []
     last_path: str | None = None
     i = 0
     while i < len(lines):
@@ -62,7 +65,7 @@ def parse_diff(text: str) -> tuple[list[DiffEdit], int]:
         divider = _find(lines, i + 1, _DIVIDER)
         end = _find(lines, divider + 1, _REPLACE) if divider is not None else None
         if path is None or divider is None or end is None:
-            malformed += 1
+            malformed.append(path or "")
             i += 1
             continue
         search, replace = lines[i + 1 : divider], lines[divider + 1 : end]

@@ -135,7 +135,7 @@ def _plan_whole(
 
 def _plan_diff(
     edits: Sequence[DiffEdit],
-    malformed: int,
+    malformed: Sequence[str],
     root: Path,
     chat: Collection[Path],
     read: Callable[[Path], str | None],
@@ -144,6 +144,7 @@ def _plan_diff(
     groups: dict[Path | None, list[DiffEdit]] = {}
     for edit in edits:
         groups.setdefault(_chat_key(root, edit.path), []).append(edit)
+    broken = [_chat_key(root, name) if name else None for name in malformed]
     writes: dict[Path, tuple[str, int]] = {}
     failures: list[EditFailure] = []
     for path, blocks in groups.items():
@@ -151,13 +152,17 @@ def _plan_diff(
         if path is None or path not in chat:
             failures.append(_not_in_chat(shown, len(blocks)))
             continue
+        if path in broken:
+            message = f"Edit to {shown} failed: one of its blocks is malformed; nothing changed."
+            failures.append(EditFailure(shown, "malformed", message, len(blocks)))
+            continue
         new = apply_blocks(read(path), blocks)
         if new is None:
             message = f"Edit to {shown} failed: the SEARCH text was not found; nothing changed."
             failures.append(EditFailure(shown, "no_match", message, len(blocks)))
             continue
         writes[path] = (new, len(blocks))
-    return writes, (*failures, *_malformed(malformed))
+    return writes, (*failures, *_malformed(len(malformed)))
 
 
 def _write(plan: Plan, root: Path) -> EditResult:
