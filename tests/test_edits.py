@@ -23,6 +23,7 @@ from blackboxai.session.edits import (
     parse_diff,
     parse_whole,
     replace_once,
+    write_atomic,
 )
 
 
@@ -476,3 +477,35 @@ def test_every_failure_reason_comes_from_a_real_failed_edit(tmp_path: Path) -> N
     seen = [apply_edits(reply, fmt, root, chat).reason for fmt, reply, chat in cases]
     assert seen == list(FAILURE_REASONS)
     assert app.read_text() == "def old():\n    return 1\n\nold()\n"
+
+
+# -- symlinked chat files ----------------------------------------------------------------
+
+
+def test_an_edit_to_a_symlinked_chat_file_writes_through_and_keeps_the_link(
+    tmp_path: Path,
+) -> None:
+    """The file the user chose gets the content; the link is not swapped for a regular file."""
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    project.mkdir()
+    elsewhere.mkdir()
+    target = elsewhere / "notes.md"
+    target.write_text("old\n")
+    link = project / "notes.md"
+    link.symlink_to(target)
+    result = apply_edits("notes.md\n```\nnew\n```\n", "whole", project, [link])
+    assert link.is_symlink() and link.readlink() == target
+    assert target.read_text() == "new\n"
+    assert result.changed == (target,)
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["notes.md"]  # no temp file left
+
+
+def test_write_atomic_given_a_link_replaces_the_file_it_points_at(tmp_path: Path) -> None:
+    target = tmp_path / "real.txt"
+    target.write_text("old\r\n")
+    target.chmod(0o640)
+    link = tmp_path / "link.txt"
+    link.symlink_to("real.txt")
+    write_atomic(link, "new\n")
+    assert link.is_symlink() and target.read_bytes() == b"new\r\n"
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o640

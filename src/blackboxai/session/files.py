@@ -1,4 +1,4 @@
-"""Chat files on disk: read leniently; written atomically, mode and CRLF line endings kept."""
+"""Chat files on disk: read leniently; written atomically, through symlinks, mode and CRLF kept."""
 
 from __future__ import annotations
 
@@ -37,7 +37,13 @@ def _newline_of(path: Path) -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write via a temp file and os.replace, so a crash never leaves a half-written file."""
+    """Write via a temp file and os.replace, so a crash never leaves a half-written file.
+
+    A symlink is written through: the file it points at gets the new content (replaced in its
+    own directory) and the link stays a link, as an editor saving it would leave it. Replacing
+    the link itself with a regular file would silently detach it from the file the user chose.
+    """
+    path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     newline = _newline_of(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
