@@ -6,7 +6,7 @@ here for callers that import them from blackboxai.session.edits.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,7 +165,7 @@ def _plan_diff(
     return writes, (*failures, *_malformed(len(malformed)))
 
 
-def _write(plan: Plan, root: Path) -> EditResult:
+def _write(plan: Plan, root: Path, names: Mapping[Path, str]) -> EditResult:
     """Carry out a plan; a file that cannot be written is a failure, the others still land."""
     writes, planned_failures = plan
     changed: list[Path] = []
@@ -178,7 +178,7 @@ def _write(plan: Plan, root: Path) -> EditResult:
         try:
             write_atomic(path, text)
         except (OSError, ValueError) as exc:
-            shown = display_path(path, root)
+            shown = names.get(path) or display_path(path, root)
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             message = f"Could not write {shown}: {reason}; it is unchanged."
             failures.append(EditFailure(shown, "write_error", message, blocks))
@@ -188,8 +188,17 @@ def _write(plan: Plan, root: Path) -> EditResult:
     return EditResult(tuple(changed), applied, tuple(failures))
 
 
-def apply_edits(reply: str, edit_format: str, root: Path, chat: Collection[Path]) -> EditResult:
-    """Parse reply in edit_format and write the resulting changes to files in the chat."""
+def apply_edits(
+    reply: str,
+    edit_format: str,
+    root: Path,
+    chat: Collection[Path],
+    names: Mapping[Path, str] | None = None,
+) -> EditResult:
+    """Parse reply in edit_format and write the resulting changes to files in the chat.
+
+    names maps a chat file's resolved path to how the user knows it, for messages.
+    """
     root = root.resolve()
     chat = frozenset(key for key in (_chat_key(root, path) for path in chat) if key is not None)
     if edit_format == "diff":
@@ -198,4 +207,4 @@ def apply_edits(reply: str, edit_format: str, root: Path, chat: Collection[Path]
     else:
         whole_edits, refusals = parse_whole(reply)
         plan = _plan_whole(whole_edits, refusals, root, chat)
-    return _write(plan, root)
+    return _write(plan, root, names or {})
