@@ -1,4 +1,4 @@
-"""Issue #11 through the real CLI: bad paths at the prompt, symlinks that leave the project."""
+"""Issue #11 through the real CLI: bad paths, --message's exit status, symlinks, nested fences."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ from typing import Any
 
 import pytest
 
+from fake_openai import FakeOpenAI
+
+KEY = "sk-test-edges-0123456789"
+
 
 def events(log: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in log.read_text().splitlines()]
@@ -16,6 +20,10 @@ def events(log: Path) -> list[dict[str, Any]]:
 def exit_reason(log: Path) -> str:
     [record] = [e for e in events(log) if e["event"] == "exit"]
     return str(record["properties"]["reason"])
+
+
+def endpoint(api: FakeOpenAI, log: Path) -> list[str]:
+    return ["--openai-api-base", api.url, "--openai-api-key", KEY, "--analytics-log", str(log)]
 
 
 @pytest.fixture
@@ -45,6 +53,47 @@ def test_bad_paths_at_the_prompt_get_one_line_each_and_the_prompt_returns(
     assert "Files in the chat:\n  app.py\n" in run.stdout
     assert exit_reason(log) == "exit_command"
     assert "exception" not in [e["event"] for e in events(log)]
+
+
+# -- --message tells the truth -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("edit_format", "reply", "reason"),
+    [
+        ("diff", "app.py\n<<<<<<< SEARCH\nnope\n=======\ny\n>>>>>>> REPLACE\n", "no_match"),
+        ("whole", "other.py\n```\nx = 2\n```\n", "not_in_chat"),
+        ("whole", "app.py\n```python\nx = 2\n", "malformed"),
+        ("whole", "app.py\n```\n# a\n```\nrun\n```\nb\n```\n", "ambiguous_fence"),
+    ],
+    ids=["no_match", "not_in_chat", "malformed", "ambiguous_fence"],
+)
+def test_a_message_whose_edit_failed_exits_1_as_message_failed(
+    cli, work: Path, tmp_path: Path, edit_format: str, reply: str, reason: str
+) -> None:
+    app = work / "app.py"
+    app.write_text("x = 1\n")
+    log = tmp_path / "events.jsonl"
+    with FakeOpenAI([reply]) as api:
+        run = cli(*endpoint(api, log), "--edit-format", edit_format, "-m", "change x", "app.py")
+    assert run.returncode == 1, run.stderr
+    assert app.read_text() == "x = 1\n"
+    assert len(run.stderr.splitlines()) == 1 and "Traceback" not in run.stderr
+    failed = [e["properties"] for e in events(log) if e["event"] == "edit_failed"]
+    assert [f["reason"] for f in failed] == [reason]
+    assert exit_reason(log) == "message_failed"
+
+
+def test_a_message_whose_edits_all_landed_exits_0(cli, work: Path, tmp_path: Path) -> None:
+    readme = work / "README.md"
+    readme.write_text("old\n")
+    content = "# Tool\n\n```sh\npip install tool\n```\n"
+    log = tmp_path / "events.jsonl"
+    with FakeOpenAI([f"README.md\n```markdown\n{content}```\n"]) as api:
+        run = cli(*endpoint(api, log), "-m", "document install", "README.md")
+    assert run.returncode == 0, run.stderr
+    assert readme.read_text() == content
+    assert exit_reason(log) == "message_sent"
 
 
 # -- symlinks that leave the project -----------------------------------------------------

@@ -635,6 +635,58 @@ def test_a_message_that_is_not_valid_utf8_is_still_sent(make: Callable[..., Harn
     assert (h.out, h.err, h.analytics.names()) == (["ok"], [], ["message_send"])
 
 
+FAILED_EDITS = {
+    "no_match": ("diff", DIFF_REPLY.replace("'hello'", "'bonjour'", 1)),
+    "not_in_chat": ("whole", "other.py\n```\nx = 1\n```\n"),
+    "malformed": ("whole", "greeter.py\n```python\ndef greet():\n"),
+    "ambiguous_fence": ("whole", "greeter.py\n```\n# x\n```\nmake\n```\nmore\n```\n"),
+}
+
+
+@pytest.mark.parametrize("reason", sorted(FAILED_EDITS))
+def test_run_message_is_false_when_an_edit_of_the_reply_failed(
+    make: Callable[..., Harness], app: Path, reason: str
+) -> None:
+    edit_format, reply = FAILED_EDITS[reason]
+    h = make(files=(app,), edit_format=edit_format)
+    h.api.replies.append(reply)
+    assert h.session.run_message("change it") is False
+    assert app.read_text() == ORIGINAL
+    assert h.analytics.props("edit_failed")["reason"] == reason
+    assert len(h.err) == 1
+
+
+def test_run_message_is_false_when_the_file_cannot_be_written(
+    make: Callable[..., Harness], tmp_path: Path
+) -> None:
+    (tmp_path / "blocker").write_text("a file where a directory should be\n")
+    h = make(files=(Path("blocker/new.py"),))
+    h.api.replies.append("blocker/new.py\n```\nx = 1\n```\n")
+    assert h.session.run_message("create it") is False
+    assert h.analytics.props("edit_failed")["reason"] == "write_error"
+    assert h.err[-1].startswith("Could not write blocker/new.py: ")
+
+
+def test_run_message_is_true_when_every_edit_landed_or_there_were_none(
+    make: Callable[..., Harness], app: Path
+) -> None:
+    h = make(files=(app,))
+    h.api.replies += [WHOLE_REPLY, "No change needed."]
+    assert h.session.run_message("say hi") is True
+    assert h.session.run_message("anything else?") is True
+
+
+def test_a_failed_edit_in_the_loop_is_reported_and_the_loop_goes_on(
+    make: Callable[..., Harness], app: Path
+) -> None:
+    h = make(files=(app,), edit_format="diff")
+    h.api.replies += [FAILED_EDITS["no_match"][1], DIFF_REPLY]
+    read, _ = _script(["try this", "and this"])
+    assert h.session.run_loop(read) == "eof"
+    assert app.read_text() == "def greet():\n    return 'howdy'\n"
+    assert h.err == ["Edit to greeter.py failed: the SEARCH text was not found; nothing changed."]
+
+
 def test_run_message_reports_success_and_failure(make: Callable[..., Harness]) -> None:
     h = make()
     h.api.replies += ["fine", HTTPError(500)]

@@ -82,6 +82,10 @@ class Session(SlashCommands):
 
     def send(self, message: str) -> bool:
         """Send one message, print the reply, apply its edits; False when the endpoint failed."""
+        return self._exchange(message) is not None
+
+    def _exchange(self, message: str) -> EditResult | None:
+        """One round trip with its edits applied and reported; None when the endpoint failed."""
         messages = build_messages(self.config.edit_format, self._chat_contents(), message)
         started = time.monotonic()
         try:
@@ -91,7 +95,7 @@ class Session(SlashCommands):
         except LLMError as exc:
             self.err(f"Error: {exc.message}")
             self.analytics.event("api_error", error_class=exc.error_class, status=exc.status)
-            return False
+            return None
         duration = round(time.monotonic() - started, 3)
         self.prompt_tokens += reply.prompt_tokens
         self.completion_tokens += reply.completion_tokens
@@ -114,7 +118,7 @@ class Session(SlashCommands):
             self.out(f"Applied edit to {names.get(path, path)}.")
         for failure in result.failures:
             self.err(failure.message)
-        return True
+        return result
 
     def _edit_events(self, result: EditResult) -> None:
         if result.blocks_applied:
@@ -163,6 +167,7 @@ class Session(SlashCommands):
                 self.send(line)
 
     def run_message(self, message: str) -> bool:
-        """One-shot mode: a single message, then done."""
+        """One-shot mode: True only if the endpoint answered and every edit of it landed."""
         self._start()
-        return self.send(message)
+        result = self._exchange(message)
+        return result is not None and not result.failures
