@@ -93,13 +93,12 @@ class _Reader:
             i = end + 1
 
     def _block(self, start: int, fence: Fence) -> int | None:
+        """Read the block opened at start; the index of its closing fence, None if unclosed."""
         header = header_before(self.lines, start)
-        file_block = header is not None and (
-            not fence.bare or looks_like_file(header) or not self.edits
-        )
-        if header is None or not file_block:
+        after_a_file = bool(self.edits)
+        if header is None or (fence.bare and after_a_file and not looks_like_file(header)):
             # After a file, a bare fence that opens no file may be that file's own ``` line.
-            self.ambiguous = self.ambiguous or (fence.bare and bool(self.edits))
+            self.ambiguous = self.ambiguous or (fence.bare and after_a_file)
             return _snippet_end(self.lines, start, fence)
         end = _file_block_end(self.lines, start, fence)
         if end is None:
