@@ -117,3 +117,10 @@ def test_released_entries_keep_their_version_and_new_ones_take_a_new_version() -
         if name not in released["items"] and item.since <= released["version"]
     ]
     assert backdated == [], "a new entry needs a catalogue version newer than the released one"
+
+
+def test_the_catalogue_names_every_reason_an_edit_can_fail_for() -> None:
+    from blackboxai.session.edits import FAILURE_REASONS
+
+    meaning = load_catalogue()["events"]["edit_failed"]["properties"]["reason"]["meaning"]
+    assert [code for code in FAILURE_REASONS if code not in meaning] == []

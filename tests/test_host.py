@@ -105,6 +105,8 @@ def test_an_edit_that_does_not_match_changes_nothing_and_says_so(cli, source, tm
     failed = [e for e in events(log) if e["event"] == "edit_failed"]
     assert failed and failed[0]["properties"]["reason"] == "no_match"
     assert "Traceback" not in run.stderr
+    assert run.returncode == 1  # --message says the truth: the edit did not land
+    assert events(log)[-1]["properties"]["reason"] == "message_failed"
 
 
 def test_an_endpoint_error_is_one_line_exit_1_and_an_api_error_event(cli, source, tmp_path) -> None:

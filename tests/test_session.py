@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 from collections.abc import Callable, Iterator
@@ -69,7 +70,7 @@ def app(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def make(tmp_path: Path, api: FakeOpenAI) -> Callable[..., Harness]:
-    return lambda **config: Harness(tmp_path, api, **config)
+    return lambda **config: Harness(config.pop("root", tmp_path), api, **config)
 
 
 WHOLE_REPLY = "Sure.\n\ngreeter.py\n```python\ndef greet():\n    return 'hi'\n```\n"
@@ -337,6 +338,171 @@ def test_analytics_without_status_says_unavailable(tmp_path: Path) -> None:
     assert recorder.names() == ["command_analytics"]
 
 
+# -- paths the user types: a bad one is one line, never the end of the session ----------
+
+BAD_PATHS = {
+    "unknown-user": (
+        "~nosuchuser/x",
+        "there is no user nosuchuser, so ~nosuchuser cannot be expanded",
+    ),
+    "nul-byte": ("a\x00b", "a path cannot contain a NUL byte"),
+    "over-long-name": ("x" * 300, "file name too long"),
+    "symlink-loop": ("loop/x.py", "too many levels of symbolic links"),
+    "unencodable-name": ("\ud800.py", "the name cannot be encoded for this system"),
+}
+
+
+@pytest.fixture
+def loop(tmp_path: Path) -> Path:
+    (tmp_path / "loop").symlink_to("loop")
+    return tmp_path / "loop"
+
+
+@pytest.mark.parametrize("case", sorted(BAD_PATHS))
+def test_a_bad_path_in_add_gets_one_line_and_the_prompt_returns(
+    make: Callable[..., Harness], loop: Path, case: str
+) -> None:
+    raw, reason = BAD_PATHS[case]
+    h = make()
+    assert h.session.run_command(f"/add {raw}") is True
+    [line] = h.err
+    assert line.startswith("Cannot use ") and line.endswith(f": {reason}.")
+    assert "\x00" not in line and len(line) < 200
+    assert (h.out, h.session.files, h.analytics.names()) == ([], [], ["command_add"])
+
+
+@pytest.mark.parametrize("case", sorted(BAD_PATHS))
+def test_a_bad_path_in_drop_gets_one_line_and_the_prompt_returns(
+    make: Callable[..., Harness], loop: Path, app: Path, case: str
+) -> None:
+    raw, reason = BAD_PATHS[case]
+    h = make(files=(app,))
+    assert h.session.run_command(f"/drop {raw}") is True
+    [line] = h.err  # the reason, or "is not in the chat" when nothing had to be looked up
+    assert line.endswith((f": {reason}.", " is not in the chat.")) and len(line) < 200
+    h.session.run_command("/ls")
+    assert h.out == ["Files in the chat:", "  greeter.py"]
+
+
+def test_a_nul_byte_in_add_gets_one_line_and_the_prompt_returns(
+    make: Callable[..., Harness],
+) -> None:
+    h = make()
+    h.session.run_command("/add a\x00b")
+    assert h.err == ["Cannot use a\\x00b: a path cannot contain a NUL byte."]
+
+
+def test_good_paths_beside_a_bad_one_are_still_added(
+    make: Callable[..., Harness], app: Path
+) -> None:
+    h = make()
+    h.session.run_command("/add greeter.py ~nosuchuser/x new.py")
+    assert h.out == ["Added greeter.py to the chat.", "Added new.py to the chat (new file)."]
+    assert h.err == ["Cannot use ~nosuchuser/x: there is no user nosuchuser, so ~nosuchuser "
+                     "cannot be expanded."]  # fmt: skip
+
+
+def test_a_bad_path_on_the_command_line_is_one_line_and_the_session_starts(
+    make: Callable[..., Harness], app: Path, tmp_path: Path
+) -> None:
+    h = make(files=(tmp_path / "a\x00b", app, Path("~nosuchuser/x")))
+    assert len(h.err) == 2 and all(line.startswith("Cannot use ") for line in h.err)
+    h.session.run_command("/ls")
+    assert h.out == ["Files in the chat:", "  greeter.py"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
+def test_a_path_behind_a_locked_directory_gets_one_line(
+    make: Callable[..., Harness], tmp_path: Path
+) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0)
+    try:
+        h = make()
+        assert h.session.run_command("/add locked/x.py") is True
+        assert h.err == ["Cannot use locked/x.py: permission denied."]
+    finally:
+        locked.chmod(0o700)
+
+
+def test_the_loop_survives_every_bad_path_and_keeps_reading(
+    make: Callable[..., Harness], loop: Path
+) -> None:
+    h = make()
+    commands = [f"/add {raw}" for raw, _ in BAD_PATHS.values()] + ["/drop ~typo/x", "/ls"]
+    read, prompts = _script(commands)
+    assert h.session.run_loop(read) == "eof"
+    assert len(prompts) == len(commands) + 1
+    assert len(h.err) == len(commands) - 1
+    assert h.out == ["No files in the chat."]
+
+
+# -- symlinks: added by choice, shown as given, /ls says where they lead ------------------
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project root with notes.md -> a file outside it, and docs/ -> a directory outside."""
+    root, outside = tmp_path / "project", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (outside / "secret.txt").write_text("outside\n")
+    (outside / "guide.md").write_text("guide\n")
+    (root / "real.md").write_text("real\n")
+    (root / "notes.md").symlink_to(outside / "secret.txt")
+    (root / "docs").symlink_to(outside)
+    (root / "inner.md").symlink_to("real.md")
+    return root
+
+
+def test_ls_names_symlinks_that_leave_the_project(
+    make: Callable[..., Harness], project: Path
+) -> None:
+    h = make(root=project)
+    h.session.run_command("/add notes.md docs/guide.md inner.md")
+    assert h.out == [
+        "Added notes.md to the chat.",
+        "Added docs/guide.md to the chat.",
+        "Added inner.md to the chat.",
+    ]
+    h.out.clear()
+    h.session.run_command("/ls")
+    outside = project.parent / "outside"
+    assert h.out == [
+        "Files in the chat:",
+        f"  notes.md -> {outside / 'secret.txt'} (outside the project)",
+        f"  docs/guide.md -> {outside / 'guide.md'} (outside the project)",
+        "  inner.md",
+    ]
+    h.session.run_command("/drop notes.md docs/guide.md")
+    assert h.err == [] and len(h.session.files) == 1
+
+
+def test_an_absolute_file_outside_the_project_is_listed_as_given(
+    make: Callable[..., Harness], project: Path
+) -> None:
+    h = make(root=project)
+    target = project.parent / "outside" / "secret.txt"
+    h.session.run_command(f"/add {target}")
+    h.out.clear()
+    h.session.run_command("/ls")
+    assert h.out == ["Files in the chat:", f"  {target}"]
+
+
+def test_a_reply_to_a_symlinked_chat_file_writes_the_file_the_user_chose(
+    make: Callable[..., Harness], project: Path
+) -> None:
+    h = make(root=project, files=(Path("notes.md"),))
+    h.api.replies.append("notes.md\n```\nnew\n```\n")
+    assert h.session.run_message("update the notes") is True
+    user = h.api.requests[0].body["messages"][1]["content"]
+    assert "notes.md\n```\noutside\n```" in user and "secret.txt" not in user
+    assert (project / "notes.md").is_symlink()
+    assert (project.parent / "outside" / "secret.txt").read_text() == "new\n"
+    assert h.out[-1] == "Applied edit to notes.md."
+
+
 # -- model check -------------------------------------------------------------------------
 
 
@@ -469,6 +635,58 @@ def test_a_message_that_is_not_valid_utf8_is_still_sent(make: Callable[..., Harn
     assert request.body["messages"][-1]["content"] == "hi \ufffd"
     assert request.body["model"] == "gpt-4o\ufffd"
     assert (h.out, h.err, h.analytics.names()) == (["ok"], [], ["message_send"])
+
+
+FAILED_EDITS = {
+    "no_match": ("diff", DIFF_REPLY.replace("'hello'", "'bonjour'", 1)),
+    "not_in_chat": ("whole", "other.py\n```\nx = 1\n```\n"),
+    "malformed": ("whole", "greeter.py\n```python\ndef greet():\n"),
+    "ambiguous_fence": ("whole", "greeter.py\n```\n# x\n```\nmake\n```\nmore\n```\n"),
+}
+
+
+@pytest.mark.parametrize("reason", sorted(FAILED_EDITS))
+def test_run_message_is_false_when_an_edit_of_the_reply_failed(
+    make: Callable[..., Harness], app: Path, reason: str
+) -> None:
+    edit_format, reply = FAILED_EDITS[reason]
+    h = make(files=(app,), edit_format=edit_format)
+    h.api.replies.append(reply)
+    assert h.session.run_message("change it") is False
+    assert app.read_text() == ORIGINAL
+    assert h.analytics.props("edit_failed")["reason"] == reason
+    assert len(h.err) == 1
+
+
+def test_run_message_is_false_when_the_file_cannot_be_written(
+    make: Callable[..., Harness], tmp_path: Path
+) -> None:
+    (tmp_path / "blocker").write_text("a file where a directory should be\n")
+    h = make(files=(Path("blocker/new.py"),))
+    h.api.replies.append("blocker/new.py\n```\nx = 1\n```\n")
+    assert h.session.run_message("create it") is False
+    assert h.analytics.props("edit_failed")["reason"] == "write_error"
+    assert h.err[-1].startswith("Could not write blocker/new.py: ")
+
+
+def test_run_message_is_true_when_every_edit_landed_or_there_were_none(
+    make: Callable[..., Harness], app: Path
+) -> None:
+    h = make(files=(app,))
+    h.api.replies += [WHOLE_REPLY, "No change needed."]
+    assert h.session.run_message("say hi") is True
+    assert h.session.run_message("anything else?") is True
+
+
+def test_a_failed_edit_in_the_loop_is_reported_and_the_loop_goes_on(
+    make: Callable[..., Harness], app: Path
+) -> None:
+    h = make(files=(app,), edit_format="diff")
+    h.api.replies += [FAILED_EDITS["no_match"][1], DIFF_REPLY]
+    read, _ = _script(["try this", "and this"])
+    assert h.session.run_loop(read) == "eof"
+    assert app.read_text() == "def greet():\n    return 'howdy'\n"
+    assert h.err == ["Edit to greeter.py failed: the SEARCH text was not found; nothing changed."]
 
 
 def test_run_message_reports_success_and_failure(make: Callable[..., Harness]) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -12,21 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from blackboxai.session.edits import EDIT_FORMATS, EditResult, apply_edits, display_path
+from blackboxai.session.commands import SlashCommands
+from blackboxai.session.edits import EDIT_FORMATS, EditResult, apply_edits
 from blackboxai.session.llm import LLMError, build_messages, complete
+from blackboxai.session.paths import ChatFile
 
-__all__ = ["Analytics", "Session", "SessionConfig", "resolve_chat_path"]
-
-_HELP = """Commands:
-  /add PATH...     add files to the chat
-  /drop [PATH...]  remove files from the chat (all when no path is given)
-  /ls              list the files in the chat
-  /model [NAME]    show or switch the model
-  /tokens          show the tokens used in this session
-  /analytics       show the analytics status
-  /help            show this help
-  /exit            end the session
-Anything else is sent to the model."""
+__all__ = ["Analytics", "Session", "SessionConfig"]
 
 
 class Analytics(Protocol):
@@ -48,23 +37,11 @@ class SessionConfig:
     timeout: float = 60.0
 
 
-def resolve_chat_path(raw: str, root: Path) -> Path | str:
-    """The resolved path for /add, or an error line: relative paths must stay inside root."""
-    root = root.resolve()
-    given = Path(raw).expanduser()
-    path = (root / given).resolve()
-    if not given.is_absolute() and not path.is_relative_to(root):
-        return f"{raw} is outside the working directory; use an absolute path."
-    if path.is_dir():
-        return f"{raw} is a directory; add files one by one."
-    return path
-
-
 def _print_err(text: str) -> None:
     print(text, file=sys.stderr)
 
 
-class Session:
+class Session(SlashCommands):
     """One chat with the model over a set of files; real work produces analytics events."""
 
     def __init__(
@@ -84,49 +61,31 @@ class Session:
         self.err = err
         self.status = status
         self.root = config.root.resolve()
-        self.files: list[Path] = []
+        self.files: list[ChatFile] = []
         self.prompt_tokens = 0
         self.completion_tokens = 0
         self.total_tokens = 0
-        for path in config.files:
-            added = resolve_chat_path(str(path), self.root)
-            if isinstance(added, str):
-                self.err(added)
-            elif added not in self.files:
-                self.files.append(added)
-
-    @property
-    def model(self) -> str:
-        return self.config.model
-
-    def _shown(self, path: Path) -> str:
-        return display_path(path, self.root)
-
-    def check_model(self) -> None:
-        """Warn once when the model is not a known public one: counts and edits may be off."""
-        from blackboxai.analytics.scrub import redact_model
-
-        # One definition of "known": the name the analytics layer would keep as it is.
-        if not redact_model(self.model).endswith("/REDACTED"):
-            return
-        self.err(f"Warning: unknown model {self.model}; token counts and edit quality may vary.")
-        self.analytics.event("model warning", main_model=self.config.model)
+        self._each_path([str(path) for path in config.files], self._add)
 
     def _chat_contents(self) -> list[tuple[str, str | None]]:
         contents: list[tuple[str, str | None]] = []
-        for path in self.files:
+        for file in self.files:
             try:
-                text: str | None = path.read_text(encoding="utf-8", errors="replace")
+                text: str | None = file.path.read_text(encoding="utf-8", errors="replace")
             except FileNotFoundError:
                 text = None
             except OSError as exc:
-                self.err(f"Could not read {self._shown(path)}: {exc.strerror or exc}; skipped.")
+                self.err(f"Could not read {self._shown(file)}: {exc.strerror or exc}; skipped.")
                 continue
-            contents.append((self._shown(path), text))
+            contents.append((self._shown(file), text))
         return contents
 
     def send(self, message: str) -> bool:
         """Send one message, print the reply, apply its edits; False when the endpoint failed."""
+        return self._exchange(message) is not None
+
+    def _exchange(self, message: str) -> EditResult | None:
+        """One round trip with its edits applied and reported; None when the endpoint failed."""
         messages = build_messages(self.config.edit_format, self._chat_contents(), message)
         started = time.monotonic()
         try:
@@ -136,13 +95,14 @@ class Session:
         except LLMError as exc:
             self.err(f"Error: {exc.message}")
             self.analytics.event("api_error", error_class=exc.error_class, status=exc.status)
-            return False
+            return None
         duration = round(time.monotonic() - started, 3)
         self.prompt_tokens += reply.prompt_tokens
         self.completion_tokens += reply.completion_tokens
         self.total_tokens += reply.total_tokens
         # Edits and events first: a closed stdout (`... | true`) must not cost the user the edit.
-        result = apply_edits(reply.content, self.config.edit_format, self.root, self.files)
+        names = {file.path: self._shown(file) for file in self.files}
+        result = apply_edits(reply.content, self.config.edit_format, self.root, names.keys(), names)
         self.analytics.event(
             "message_send",
             main_model=self.model,
@@ -155,10 +115,10 @@ class Session:
         self._edit_events(result)
         self.out(reply.content)
         for path in result.changed:
-            self.out(f"Applied edit to {self._shown(path)}.")
+            self.out(f"Applied edit to {names.get(path, path)}.")
         for failure in result.failures:
             self.err(failure.message)
-        return True
+        return result
 
     def _edit_events(self, result: EditResult) -> None:
         if result.blocks_applied:
@@ -175,101 +135,6 @@ class Session:
                 blocks_failed=result.blocks_failed,
                 reason=result.reason,
             )
-
-    def run_command(self, line: str) -> bool:
-        """Run one /command; False only when the session should end."""
-        try:
-            words = shlex.split(line)
-        except ValueError:
-            words = line.split()
-        name, args = (words[0], words[1:]) if words else ("/", [])
-        handlers: dict[str, Callable[[list[str]], bool]] = {
-            "/add": self._cmd_add,
-            "/drop": self._cmd_drop,
-            "/ls": self._cmd_ls,
-            "/model": self._cmd_model,
-            "/tokens": self._cmd_tokens,
-            "/help": self._cmd_help,
-            "/exit": self._cmd_exit,
-            "/analytics": self._cmd_analytics,
-        }
-        handler = handlers.get(name)
-        if handler is None:
-            self.err(f"Unknown command {name}. Type /help.")
-            self.analytics.event("command_unknown")
-            return True
-        return handler(args)
-
-    def _cmd_add(self, args: list[str]) -> bool:
-        if not args:
-            self.err("Usage: /add PATH...")
-        for raw in args:
-            path = resolve_chat_path(raw, self.root)
-            if isinstance(path, str):
-                self.err(path)
-            elif path in self.files:
-                self.out(f"{self._shown(path)} is already in the chat.")
-            else:
-                self.files.append(path)
-                new = "" if path.exists() else " (new file)"
-                self.out(f"Added {self._shown(path)} to the chat{new}.")
-        self.analytics.event("command_add")
-        return True
-
-    def _cmd_drop(self, args: list[str]) -> bool:
-        if not args:
-            self.files.clear()
-            self.out("Dropped all files from the chat.")
-        for raw in args:
-            path = (self.root / Path(raw).expanduser()).resolve()
-            if path in self.files:
-                self.files.remove(path)
-                self.out(f"Dropped {self._shown(path)} from the chat.")
-            else:
-                self.err(f"{raw} is not in the chat.")
-        self.analytics.event("command_drop")
-        return True
-
-    def _cmd_ls(self, args: list[str]) -> bool:
-        if self.files:
-            self.out("Files in the chat:")
-            for path in self.files:
-                self.out(f"  {self._shown(path)}")
-        else:
-            self.out("No files in the chat.")
-        self.analytics.event("command_ls")
-        return True
-
-    def _cmd_model(self, args: list[str]) -> bool:
-        if args:
-            self.config = dataclasses.replace(self.config, model=args[0])
-        self.out(f"Model set to {self.model}." if args else f"Model: {self.model}")
-        self.analytics.event("command_model", main_model=self.model)
-        if args:
-            self.check_model()
-        return True
-
-    def _cmd_tokens(self, args: list[str]) -> bool:
-        self.out(
-            f"Tokens used this session: prompt {self.prompt_tokens}, "
-            f"completion {self.completion_tokens}, total {self.total_tokens}."
-        )
-        self.analytics.event("command_tokens")
-        return True
-
-    def _cmd_help(self, args: list[str]) -> bool:
-        self.out(_HELP)
-        self.analytics.event("command_help")
-        return True
-
-    def _cmd_exit(self, args: list[str]) -> bool:
-        self.analytics.event("command_exit")
-        return False
-
-    def _cmd_analytics(self, args: list[str]) -> bool:
-        self.out(self.status() if self.status is not None else "Analytics status is unavailable.")
-        self.analytics.event("command_analytics")
-        return True
 
     def _start(self) -> None:
         self.analytics.event(
@@ -302,6 +167,7 @@ class Session:
                 self.send(line)
 
     def run_message(self, message: str) -> bool:
-        """One-shot mode: a single message, then done."""
+        """One-shot mode: True only if the endpoint answered and every edit of it landed."""
         self._start()
-        return self.send(message)
+        result = self._exchange(message)
+        return result is not None and not result.failures

@@ -23,7 +23,9 @@ _MAX_DETAIL = 200
 
 _WHOLE_PROMPT = """You are an expert software engineer editing the user's files.
 To change a file, write its path on a line by itself, then a fenced code block with the
-file's COMPLETE new content. Only edit files the user added to the chat. Example:
+file's COMPLETE new content. If the file itself contains ``` lines, fence it with more
+backticks than any run in it (````), as the files below are. Only edit files the user added
+to the chat. Example:
 
 hello.py
 ```python

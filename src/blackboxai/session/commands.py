@@ -1,0 +1,174 @@
+"""The session's /commands: files in the chat, model, tokens, help, analytics, exit."""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from blackboxai.session.files import display_path
+from blackboxai.session.paths import ChatFile, PathProblem, admit, locate, printable
+
+if TYPE_CHECKING:
+    from blackboxai.session.chat import Analytics, SessionConfig
+
+__all__ = ["SlashCommands"]
+
+_HELP = """Commands:
+  /add PATH...     add files to the chat
+  /drop [PATH...]  remove files from the chat (all when no path is given)
+  /ls              list the files in the chat
+  /model [NAME]    show or switch the model
+  /tokens          show the tokens used in this session
+  /analytics       show the analytics status
+  /help            show this help
+  /exit            end the session
+Anything else is sent to the model."""
+
+
+class SlashCommands:
+    """The /commands half of a Session; a bad path in any of them is one line, not the end."""
+
+    config: SessionConfig
+    analytics: Analytics
+    out: Callable[[str], None]
+    err: Callable[[str], None]
+    status: Callable[[], str] | None
+    root: Path
+    files: list[ChatFile]
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+    @property
+    def model(self) -> str:
+        return self.config.model
+
+    def _shown(self, file: ChatFile) -> str:
+        """A chat file as the user named it (relative to the root when inside it)."""
+        return display_path(file.given, self.root)
+
+    def _each_path(self, args: list[str], action: Callable[[str], object]) -> None:
+        """action for each path argument: a bad one is one line and the others still count."""
+        for raw in args:
+            try:
+                action(raw)
+            except PathProblem as problem:
+                self.err(str(problem))
+
+    def check_model(self) -> None:
+        """Warn once when the model is not a known public one: counts and edits may be off."""
+        from blackboxai.analytics.scrub import redact_model
+
+        # One definition of "known": the name the analytics layer would keep as it is.
+        if not redact_model(self.model).endswith("/REDACTED"):
+            return
+        self.err(f"Warning: unknown model {self.model}; token counts and edit quality may vary.")
+        self.analytics.event("model warning", main_model=self.config.model)
+
+    def run_command(self, line: str) -> bool:
+        """Run one /command; False only when the session should end."""
+        try:
+            words = shlex.split(line)
+        except ValueError:
+            words = line.split()
+        name, args = (words[0], words[1:]) if words else ("/", [])
+        handlers: dict[str, Callable[[list[str]], bool]] = {
+            "/add": self._cmd_add,
+            "/drop": self._cmd_drop,
+            "/ls": self._cmd_ls,
+            "/model": self._cmd_model,
+            "/tokens": self._cmd_tokens,
+            "/help": self._cmd_help,
+            "/exit": self._cmd_exit,
+            "/analytics": self._cmd_analytics,
+        }
+        handler = handlers.get(name)
+        if handler is None:
+            self.err(f"Unknown command {name}. Type /help.")
+            self.analytics.event("command_unknown")
+            return True
+        try:
+            return handler(args)
+        except PathProblem as problem:  # a command never ends the session over a path
+            self.err(str(problem))
+            return True
+
+    def _add(self, raw: str, *, announce: bool = False) -> None:
+        file, exists = admit(raw, self.root)
+        if any(known.path == file.path for known in self.files):
+            if announce:
+                self.out(f"{self._shown(file)} is already in the chat.")
+            return
+        self.files.append(file)
+        if announce:
+            self.out(f"Added {self._shown(file)} to the chat{'' if exists else ' (new file)'}.")
+
+    def _drop(self, raw: str) -> None:
+        wanted = locate(raw, self.root)
+        for file in self.files:
+            if wanted.path == file.path or wanted.given == file.given:
+                self.files.remove(file)
+                self.out(f"Dropped {self._shown(file)} from the chat.")
+                return
+        self.err(f"{printable(raw)} is not in the chat.")
+
+    def _cmd_add(self, args: list[str]) -> bool:
+        if not args:
+            self.err("Usage: /add PATH...")
+        self._each_path(args, lambda raw: self._add(raw, announce=True))
+        self.analytics.event("command_add")
+        return True
+
+    def _cmd_drop(self, args: list[str]) -> bool:
+        if not args:
+            self.files.clear()
+            self.out("Dropped all files from the chat.")
+        self._each_path(args, self._drop)
+        self.analytics.event("command_drop")
+        return True
+
+    def _cmd_ls(self, args: list[str]) -> bool:
+        """List the chat; a symlink that leads out of the project says where it leads."""
+        if self.files:
+            self.out("Files in the chat:")
+            for file in self.files:
+                outside = f" -> {file.path} (outside the project)" if file.leaves(self.root) else ""
+                self.out(f"  {self._shown(file)}{outside}")
+        else:
+            self.out("No files in the chat.")
+        self.analytics.event("command_ls")
+        return True
+
+    def _cmd_model(self, args: list[str]) -> bool:
+        if args:
+            self.config = dataclasses.replace(self.config, model=args[0])
+        self.out(f"Model set to {self.model}." if args else f"Model: {self.model}")
+        self.analytics.event("command_model", main_model=self.model)
+        if args:
+            self.check_model()
+        return True
+
+    def _cmd_tokens(self, args: list[str]) -> bool:
+        self.out(
+            f"Tokens used this session: prompt {self.prompt_tokens}, "
+            f"completion {self.completion_tokens}, total {self.total_tokens}."
+        )
+        self.analytics.event("command_tokens")
+        return True
+
+    def _cmd_help(self, args: list[str]) -> bool:
+        self.out(_HELP)
+        self.analytics.event("command_help")
+        return True
+
+    def _cmd_exit(self, args: list[str]) -> bool:
+        self.analytics.event("command_exit")
+        return False
+
+    def _cmd_analytics(self, args: list[str]) -> bool:
+        self.out(self.status() if self.status is not None else "Analytics status is unavailable.")
+        self.analytics.event("command_analytics")
+        return True

@@ -1,0 +1,103 @@
+"""Paths the user types (/add, /drop, the command line): one line for any that cannot be used."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "PATH_ERRORS",
+    "ChatFile",
+    "PathProblem",
+    "admit",
+    "locate",
+    "printable",
+    "problem_line",
+    "user_path",
+]
+
+# What Path(), expanduser(), resolve() and stat() raise for a bad path: OSError (too long,
+# permission, loop), ValueError (a NUL byte; UnicodeEncodeError for an unencodable name) and
+# RuntimeError (~nosuchuser; a symlink loop before Python 3.13).
+PATH_ERRORS = (OSError, ValueError, RuntimeError)
+_SHOWN_MAX = 80
+
+
+class PathProblem(Exception):
+    """A path the user gave cannot be used; str() is the one line to show them."""
+
+
+@dataclass(frozen=True)
+class ChatFile:
+    """A chat file: the path as the user gave it (shown) and where it really is (read, written)."""
+
+    given: Path  # absolute and normalised, symlinks not followed
+    path: Path  # resolved
+
+    def leaves(self, root: Path) -> bool:
+        """Given inside root, but a symlink on the way points outside it."""
+        return self.given.is_relative_to(root) and not self.path.is_relative_to(root)
+
+
+def printable(raw: str) -> str:
+    """raw with control characters escaped and the middle of a very long name cut out."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in raw)
+    return text if len(text) <= _SHOWN_MAX else f"{text[:60]}...{text[-15:]}"
+
+
+def _reason(raw: str, exc: BaseException) -> str:
+    if isinstance(exc, UnicodeError):
+        return "the name cannot be encoded for this system"
+    if isinstance(exc, ValueError) and "\0" in raw:
+        return "a path cannot contain a NUL byte"
+    if isinstance(exc, OSError):
+        return exc.strerror.lower() if exc.strerror else type(exc).__name__
+    if isinstance(exc, RuntimeError) and "loop" in str(exc).lower():
+        return "too many levels of symbolic links"
+    if isinstance(exc, RuntimeError) and raw.startswith("~"):
+        user = raw.split("/", 1)[0][1:]
+        if not user:
+            return "your home directory is not known, so ~ cannot be expanded"
+        return f"there is no user {printable(user)}, so ~{printable(user)} cannot be expanded"
+    return str(exc) or type(exc).__name__
+
+
+def problem_line(raw: str, exc: BaseException) -> str:
+    """The one line shown for a path error: which path, and why, in words."""
+    return f"Cannot use {printable(raw)}: {_reason(raw, exc)}."
+
+
+@contextlib.contextmanager
+def user_path(raw: str) -> Iterator[None]:
+    """The one place a path error becomes a line: anything raised in the block for raw."""
+    try:
+        yield
+    except PATH_ERRORS as exc:
+        raise PathProblem(problem_line(raw, exc)) from None
+
+
+def locate(raw: str, root: Path) -> ChatFile:
+    """Where raw (~ expanded, relative to root) points; raises PathProblem."""
+    with user_path(raw):
+        given = Path(os.path.normpath(root / Path(raw).expanduser()))
+        return ChatFile(given, given.resolve())
+
+
+def admit(raw: str, root: Path) -> tuple[ChatFile, bool]:
+    """(file, exists) for a file to add; raises PathProblem with the reason it cannot be added.
+
+    A relative path must not climb out of root; an absolute one, or a symlink the user chose,
+    is their decision (/ls says where it leads).
+    """
+    with user_path(raw):
+        file = locate(raw, root)
+        if not Path(raw).expanduser().is_absolute() and not file.given.is_relative_to(root):
+            raise PathProblem(
+                f"{printable(raw)} is outside the working directory; use an absolute path."
+            )
+        if file.path.is_dir():
+            raise PathProblem(f"{printable(raw)} is a directory; add files one by one.")
+        return file, file.path.exists()
