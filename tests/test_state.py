@@ -539,3 +539,20 @@ def test_every_event_becomes_one_strict_json_line(
     record = json.loads(lines[0], parse_constant=lambda c: pytest.fail(f"constant {c}"))
     assert set(record) == {"event", "properties", "user_id", "time", "id"}
     assert all(not isinstance(v, (dict, list)) for v in record["properties"].values())
+
+
+def test_events_of_an_analytics_object_dropped_without_close_still_reach_the_spool(
+    data_dir: Path,
+) -> None:
+    import gc
+
+    assert Analytics().opt_in()
+
+    def session() -> None:  # a caller that forgets close() and lets the object go
+        analytics = Analytics(posthog_project_api_key="phc_test", launcher=lambda config: None)
+        assert analytics.enable()
+        analytics.event("launched")
+
+    session()
+    gc.collect()
+    assert [r["event"] for r in Analytics().spool.records()] == ["launched"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import sys
+import weakref
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ class AuditLog:
     def __init__(self, path: str, fd: int) -> None:
         self.path = path
         self._fd: int | None = fd
+        self._closer = weakref.finalize(self, os.close, fd)  # closed even if never close()d
 
     def write(self, event: Event) -> None:
         """Append one event. If the log fails (a full disk, a vanished mount), it stops, and
@@ -85,6 +87,5 @@ class AuditLog:
             raise OSError(f"short write to {self.path}")
 
     def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        self._fd = None
+        self._closer()

@@ -8,7 +8,6 @@ transitions, and the pure consent rules.
 
 from __future__ import annotations
 
-import atexit
 import os
 import sys
 import time
@@ -98,7 +97,6 @@ class Analytics:
         self._store: StateStore | None = None
         self.state = self._load_state()
         self._apply(None)
-        _OPEN.add(self)
         if permanently_disable:
             self.disable(permanently=True)
 
@@ -319,17 +317,18 @@ class Analytics:
         longer allows reporting is dropped."""
         report = decision is not None and decision.report and self._wanted
         self._outputs = [self._log] if self._log is not None else []
-        self._reporting = False
+        self._reporting = not self.debug and report and bool(self.destinations)
         if self.debug:
             self._outputs.append(DebugPrinter(report, self._debug_stream))
-        elif report and self.destinations:
+        elif self._reporting:
             from blackboxai.analytics.handoff import SpoolBuffer
 
             buffer = SpoolBuffer(self.handoff, self.state.generation, self.destinations)
             self._outputs.append(buffer)
-            self._reporting = True
         elif self._handoff is not None:
             self._handoff.discard()
+        if self._handoff is not None:
+            self._handoff.active = self._reporting
 
     @property
     def destinations(self) -> tuple[Backend, ...]:
@@ -351,6 +350,9 @@ class Analytics:
             from blackboxai.analytics.handoff import Handoff
 
             self._handoff = Handoff(self.data_dir, spool=self._spool, launcher=self._launcher)
+            # A caller that forgets close() (or drops this object) still has its buffered
+            # events handed over, when it is collected or at interpreter exit at the latest.
+            weakref.finalize(self, self._handoff.finish)
         return self._handoff
 
     @property
@@ -362,7 +364,7 @@ class Analytics:
         if self._handoff is None:
             return
         with self.contained.guard("flush"):
-            self._apply(self._decide())
+            self._apply(self.decide())
             if self._reporting:
                 self._handoff.flush()
 
@@ -389,12 +391,10 @@ class Analytics:
         if self._closed:
             return
         self._closed = True
-        _OPEN.discard(self)
         if self._handoff is not None and not self.debug:
             self.flush()
-            if self._reporting:
-                with self.contained.guard("close"):
-                    self._handoff.finish()
+            with self.contained.guard("close"):
+                self._handoff.finish()
         for output in self._outputs:
             with self.contained.guard("close"):
                 output.close()
@@ -416,15 +416,3 @@ def _isatty(stream: object) -> bool:
         return bool(stream.isatty())  # type: ignore[attr-defined]
     except Exception:
         return False
-
-
-# Objects not yet closed, closed at interpreter exit by the process that made them: a caller
-# that forgets close() still has its buffered events handed to the spool.
-_OPEN: weakref.WeakSet[Analytics] = weakref.WeakSet()
-
-
-@atexit.register
-def _close_forgotten() -> None:
-    for analytics in list(_OPEN):
-        if analytics._pid == os.getpid():  # a forked child never flushes its parent's buffer
-            analytics.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -60,7 +59,10 @@ class Handoff:
         self._buffered = 0
         self._spooled = 0
         self._launched = False
+        self._finished = False
+        self._pid = os.getpid()
         self._children: list[Launched] = []
+        self.active = False  # the session reports: set by the façade, from its decision
 
     @property
     def buffered(self) -> int:
@@ -96,7 +98,12 @@ class Handoff:
             self.launch()
 
     def finish(self) -> None:
-        """At the end of a session: flush, then start an uploader if anything is waiting."""
+        """At the end of a session (close(), or interpreter exit for a caller that forgot it):
+        flush, then start an uploader if anything is waiting. Once, in the process that made
+        it (a forked child never hands over its parent's events), and only while reporting."""
+        if self._finished or self._pid != os.getpid() or not self.active:
+            return
+        self._finished = True
         self.flush()
         if self.spool.count() > 0:
             self.launch()
@@ -140,9 +147,11 @@ def _spawn(config: UploadConfig) -> Launched:
     return spawn_uploader(config.to_json())
 
 
-def spawn_uploader(config_json: str) -> subprocess.Popen[bytes]:
+def spawn_uploader(config_json: str) -> Launched:
     """Start the uploader detached: its own session (process group on Windows), stdio on the
     null device, the delivery settings in its environment. Nothing waits for it."""
+    import subprocess
+
     from blackboxai.analytics.upload import BOOTSTRAP, CONFIG_ENV
 
     env = {**os.environ, CONFIG_ENV: config_json}
