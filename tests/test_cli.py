@@ -128,7 +128,7 @@ def test_analytics_log_records_the_session_whatever_the_consent(flags: list[str]
     assert [e["event"] for e in events] == ["launched", "exit"]
     for event in events:
         assert set(event) == {"event", "properties", "user_id", "time", "id"}
-        assert type(event["time"]) is int
+        assert type(event["time"]) is float and round(event["time"], 3) == event["time"]
         assert uuid.UUID(event["id"]).version == 4
         assert uuid.UUID(event["user_id"])
         assert set(event["properties"]) >= SYSTEM_KEYS

@@ -65,3 +65,10 @@ def test_clear_deletes_waiting_and_claimed_events(tmp_path: Path) -> None:
     assert spool.count() == 5
     assert spool.clear() == 5
     assert spool.count() == 0 and list(spool.records()) == []
+
+
+def test_a_put_back_that_is_no_longer_wanted_writes_nothing(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    assert spool.append([line(0)]) is True
+    assert spool.append([line(1)], still_wanted=lambda: False) is False
+    assert [r["id"] for r in spool.records()] == ["0"]

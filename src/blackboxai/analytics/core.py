@@ -74,15 +74,21 @@ class Analytics:
         self._spool: Spool | None = None
         self._names: dict[str, str] = {}  # event name -> scrubbed name
         self._session_id: str | None = None
-        self.posthog = (
-            posthog_host or POSTHOG_DEFAULT_HOST,
-            posthog_project_api_key or POSTHOG_PROJECT_API_KEY,
-        )
+        posthog_key = posthog_project_api_key or POSTHOG_PROJECT_API_KEY
+        self.posthog = (posthog_host or POSTHOG_DEFAULT_HOST, posthog_key) if posthog_key else None
         self.mixpanel = (
             (mixpanel_host or MIXPANEL_DEFAULT_HOST, mixpanel_token) if mixpanel_token else None
         )
-        self._targets = ["posthog"] + (["mixpanel"] if self.mixpanel else [])
-        self._to_prefix = '{"to":[' + ",".join(f'"{t}"' for t in self._targets) + "],"
+        # Each event names its destinations (Backend.to_json()) when recorded: later settings
+        # never redirect it. json is loaded by the state file's module just below anyway.
+        import json
+
+        self._targets = [
+            {"name": name, "host": pair[0], "key": pair[1]}
+            for name, pair in (("posthog", self.posthog), ("mixpanel", self.mixpanel))
+            if pair is not None
+        ]
+        self._to_prefix = '{"to":' + json.dumps(self._targets, separators=(",", ":")) + ","
         self._log: AuditLog | None = None
         self.log_error: str | None = None
         if logfile is not None:
@@ -256,7 +262,7 @@ class Analytics:
             "event": self._event_name(name),
             "properties": props,
             "user_id": self.user_id,
-            "time": int(time.time()),
+            "time": round(time.time(), 3),  # milliseconds: the order within a second stays
             "id": new_event_id(),
         }
         line = json.dumps(record, separators=(",", ":"), allow_nan=False)
@@ -325,11 +331,11 @@ class Analytics:
             self._launch()
 
     def upload_config(self) -> UploadConfig:
-        """What a delivery run needs to know: where the spool is and which backends to use."""
+        """What a delivery run needs to know: where the spool is (each event names its own
+        destination), with the default bounds."""
         from blackboxai.analytics.upload import UploadConfig
 
-        mixpanel = (self.mixpanel[0], str(self.mixpanel[1])) if self.mixpanel else None
-        return UploadConfig(str(self.data_dir), self.posthog, mixpanel)
+        return UploadConfig(str(self.data_dir))
 
     def _launch(self) -> None:
         from blackboxai.analytics.upload import launch

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from blackboxai.analytics.core import Analytics
 
-__all__ = ["collect_status", "delivery_text", "last_delivery", "render_status", "stored_text"]
+__all__ = [
+    "collect_status",
+    "delivery_text",
+    "last_delivery",
+    "refused_text",
+    "render_status",
+    "stored_text",
+]
 
 _STORED_TEXT = {
     "fresh": "never asked",
@@ -39,7 +46,7 @@ def collect_status(analytics: Analytics) -> dict[str, Any]:
         "uuid": state.uuid,
         "state_file": str(analytics.state_path),
         "backends": {
-            "posthog": {"host": analytics.posthog[0]},
+            "posthog": {"host": analytics.posthog[0]} if analytics.posthog else None,
             "mixpanel": {"host": analytics.mixpanel[0]} if analytics.mixpanel else None,
         },
         "pending": analytics.pending_count(),
@@ -58,19 +65,26 @@ def last_delivery(analytics: Analytics) -> dict[str, Any] | None:
     return None
 
 
+def _counts(value: object, kind: type) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and type(v) is kind for k, v in value.items()
+    )
+
+
 def _well_formed(last: object) -> bool:
     """A file anyone could have edited: check every field we read before trusting it."""
     if not isinstance(last, dict):
         return False
     when = last.get("time")
-    if isinstance(when, bool) or not isinstance(when, int) or not 0 <= when < 2**40:
+    if isinstance(when, bool) or not isinstance(when, (int, float)) or not 0 <= when < 2**40:
         return False
-    sent, errors = last.get("sent", {}), last.get("errors", {})
+    tallies = [last.get(k, {}) for k in ("sent", "kept", "rejected")]
+    notes = [last.get(k, {}) for k in ("errors", "refused")]
+    numbers = [last.get(k, 0) for k in ("discarded", "expired")]
     return (
-        isinstance(sent, dict)
-        and isinstance(errors, dict)
-        and all(isinstance(k, str) and type(v) is int for k, v in sent.items())
-        and all(isinstance(k, str) and isinstance(v, str) for k, v in errors.items())
+        all(_counts(t, int) for t in tallies)
+        and all(_counts(n, str) for n in notes)
+        and all(type(n) is int and n >= 0 for n in numbers)
     )
 
 
@@ -80,25 +94,56 @@ def delivery_text(last: dict[str, Any] | None) -> str:
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(last.get("time", 0)))
     parts = [f"{name} sent {n}" for name, n in sorted(last.get("sent", {}).items())]
     parts += [f"{name} failed ({why})" for name, why in sorted(last.get("errors", {}).items())]
+    rejected = sorted(last.get("rejected", {}).items())
+    parts += [f"{name} refused {n} as invalid" for name, n in rejected]
+    kept = sum(last.get("kept", {}).values())
+    if kept:
+        parts.append(f"{kept} kept for later")
+    if last.get("expired"):
+        parts.append(f"{last['expired']} expired unsent")
+    if last.get("discarded"):
+        parts.append(f"{last['discarded']} deleted unsent (consent changed)")
     return f"{when}: " + (", ".join(parts) if parts else "nothing to send")
+
+
+# How to fix a refused key or token, and how to name a destination, per service.
+_OPTIONS = {
+    "posthog": "analytics-posthog-project-api-key",
+    "mixpanel": "analytics-mixpanel-token",
+}
+
+
+def refused_text(last: dict[str, Any] | None) -> list[str]:
+    """One line per service whose key or token was refused at the last delivery."""
+    refused = (last or {}).get("refused", {})
+    return [
+        f"{name} {why}: check {_OPTIONS.get(name, 'its key')} (events wait meanwhile)"
+        for name, why in sorted(refused.items())
+    ]
 
 
 def render_status(s: dict[str, Any]) -> str:
     stored = stored_text(s["stored"])
     if s["state_problem"]:
         stored += f" ({s['state_problem']})"
-    mixpanel = s["backends"]["mixpanel"]
+    posthog, mixpanel = s["backends"]["posthog"], s["backends"]["mixpanel"]
     lines = [
         f"Reporting:     {'yes' if s['would_report'] else 'no'} ({s['why']})",
         f"Stored choice: {stored}",
         f"Anonymous id:  {s['uuid'] or 'none yet'}",
         f"State file:    {s['state_file']}",
-        f"PostHog:       {s['backends']['posthog']['host']}",
+        "PostHog:       "
+        + (
+            posthog["host"]
+            if posthog
+            else "not configured (no project API key: set analytics-posthog-project-api-key)"
+        ),
         f"Mixpanel:      {mixpanel['host'] if mixpanel else 'not configured'}",
         f"Waiting:       {s['pending']} events"
         + (f" ({s['dropped']} older ones dropped: the queue was full)" if s["dropped"] else ""),
         f"Last delivery: {delivery_text(s['last_delivery'])}",
     ]
+    lines += [f"Refused:       {line}" for line in refused_text(s["last_delivery"])]
     if s["debug"]:
         lines.append("Debug:         on (dry run: events are printed, nothing is sent)")
     return "\n".join(lines)
