@@ -508,7 +508,12 @@ def test_a_subcommand_is_still_reached(cli) -> None:
 
 
 def test_root_options_before_a_subcommand_apply_to_it() -> None:
-    data = status("--analytics-posthog-host", "http://127.0.0.1:9")
+    data = status(
+        "--analytics-posthog-host",
+        "http://127.0.0.1:9",
+        "--analytics-posthog-project-api-key",
+        "phc_test",
+    )
     assert data["backends"]["posthog"]["host"] == "http://127.0.0.1:9"
 
 
@@ -569,10 +574,12 @@ def test_a_hostile_checkout_cannot_collect_waiting_events(
 
     opt_in()
     monkeypatch.setattr(upload, "launch", lambda config: True)  # keep the events waiting
+    repo["home"].write_text(  # the user's choice
+        f"analytics-posthog-host: {refused_url()}\nanalytics-posthog-project-api-key: phc_mine\n"
+    )
+    repo["git-root"].write_text(f"analytics-posthog-host: {backend.url}\n")
     assert invoke("--exit").exit_code == 0
     assert Analytics().pending_count() == 2
-    repo["home"].write_text(f"analytics-posthog-host: {refused_url()}\n")  # the user's choice
-    repo["git-root"].write_text(f"analytics-posthog-host: {backend.url}\n")
     result = cli("analytics", "send")
     assert backend.posthog == []
     assert "kept 2 for later" in result.stdout
@@ -580,7 +587,10 @@ def test_a_hostile_checkout_cannot_collect_waiting_events(
 
 
 def test_the_users_own_files_still_choose_the_backends(repo: dict[str, Path]) -> None:
-    repo["home"].write_text("analytics-posthog-host: http://127.0.0.1:9/home\n")
+    repo["home"].write_text(
+        "analytics-posthog-host: http://127.0.0.1:9/home\n"
+        "analytics-posthog-project-api-key: phc_k\n"
+    )
     repo["--config"].write_text("analytics-mixpanel-token: mp_mine\n")
     data = status("--config", str(repo["--config"]))
     assert data["backends"]["posthog"] == {"host": "http://127.0.0.1:9/home"}

@@ -171,6 +171,19 @@ def test_sub_second_order_is_kept_by_both_services(cli, backend, data_dir) -> No
     assert by_mixpanel[0]["properties"]["time"] == round(t0 * 1000)
 
 
+def test_without_a_project_key_posthog_is_no_destination_and_status_says_how(
+    cli, backend, data_dir
+) -> None:
+    assert cli("analytics", "on").returncode == 0
+    status = cli("--analytics-posthog-host", backend.url, "analytics", "status")
+    assert "PostHog:       not configured (no project API key" in status.stdout
+    assert "analytics-posthog-project-api-key" in status.stdout
+    assert cli("--exit", *backend_args(None, backend.url)).returncode == 0
+    assert backend.wait_for(mixpanel=2)
+    assert wait_for_last(data_dir)["sent"] == {"mixpanel": 2}
+    assert backend.posthog == [] and backend.nowhere == []
+
+
 def test_a_refused_backend_leaves_the_terminal_untouched_and_its_events_wait_for_it(
     cli, data_dir
 ) -> None:

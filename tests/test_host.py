@@ -193,7 +193,15 @@ def test_a_consented_session_sends_the_same_private_free_events(
     with FakeOpenAI([Reply(reply)]) as api:
         run = cli(
             *session_args(
-                api, log, "--message", PROMPT, "greet.py", "--analytics-posthog-host", backend.url
+                api,
+                log,
+                "--message",
+                PROMPT,
+                "greet.py",
+                "--analytics-posthog-host",
+                backend.url,
+                "--analytics-posthog-project-api-key",
+                "phc_test",
             )
         )
     assert run.returncode == 0, run.stderr

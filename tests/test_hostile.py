@@ -163,7 +163,8 @@ def test_a_flood_of_200000_events_stays_in_bounded_memory_and_spool(data_dir: Pa
     flood = """
         import json, resource
         from blackboxai.analytics import Analytics
-        a = Analytics(); a.opt_in()
+        a = Analytics(posthog_host="http://127.0.0.1:9", posthog_project_api_key="phc_x")
+        a.opt_in()
         a.event("warm", i=0)
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         for i in range(200_000):
@@ -226,7 +227,8 @@ def test_every_file_analytics_leaves_behind_is_private(cli, data_dir: Path) -> N
     from loopback import refused_url
 
     assert cli("analytics", "on").returncode == 0
-    assert cli("--exit", "--analytics-posthog-host", refused_url()).returncode == 0
+    key = ("--analytics-posthog-project-api-key", "phc_test")
+    assert cli("--exit", "--analytics-posthog-host", refused_url(), *key).returncode == 0
     deadline = time.monotonic() + 20
     while not (data_dir / "upload.last.json").exists() and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from blackboxai.analytics import Analytics, fileops
 from blackboxai.analytics import core as analytics_core
 from blackboxai.analytics.consent import Stored
-from blackboxai.analytics.defaults import MIXPANEL_DEFAULT_HOST, POSTHOG_DEFAULT_HOST
+from blackboxai.analytics.defaults import MIXPANEL_DEFAULT_HOST
 from blackboxai.analytics.state import State, StateError, StateStore
 from blackboxai.analytics.status import collect_status
 
@@ -330,7 +330,7 @@ def test_stored_values_round_trip(
 
 def test_constructor_defaults() -> None:
     analytics = Analytics()
-    assert analytics.posthog[0] == POSTHOG_DEFAULT_HOST and analytics.posthog[1]
+    assert analytics.posthog is None  # no built-in project key: PostHog is no destination
     assert analytics.mixpanel is None
     assert analytics.reporting is False
     assert analytics.log_error is None

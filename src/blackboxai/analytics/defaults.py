@@ -27,9 +27,11 @@ __all__ = [
     "UPLOAD_SEND_TIME",
 ]
 
-# The project's PostHog write key. A project API key is public by design (it can
-# only ingest events); maintainers replace it here and nowhere else.
-POSTHOG_PROJECT_API_KEY: str | None = "phc_blackboxai_project_key_set_by_maintainers"
+# The project's PostHog write key. A project API key is public by design (it can only ingest
+# events); maintainers set it here and nowhere else. PostHog's edge only checks a key's shape, so
+# a made-up key is answered 200 and filed nowhere: until a real one is set here, PostHog is a
+# destination only when the user configures a key.
+POSTHOG_PROJECT_API_KEY: str | None = None
 POSTHOG_DEFAULT_HOST = "https://us.i.posthog.com"
 MIXPANEL_DEFAULT_HOST = "https://api.mixpanel.com"
 
