@@ -274,20 +274,23 @@ def test_an_opt_out_mid_run_stops_after_the_batch_in_flight(data_dir: Path) -> N
 
 
 def test_the_run_starts_no_batch_it_could_not_finish_in_time(data_dir: Path) -> None:
-    spooled(data_dir, 2500, to=[posthog_at(HOST)])
+    spooled(data_dir, 2500, to=[posthog_at(HOST), mixpanel_at(HOST)])
     clock = Clock()
 
     def slow(batch: list[Record]) -> int:
         clock.now += 4  # each request takes 4 s
         return 200
 
-    sink = MemorySink(answers=[slow] * 10)
-    outcome = run(data_dir, {"posthog": sink}, clock, send_time=20, request_timeout=5)
+    sink, mixpanel = MemorySink(answers=[slow] * 10), MemorySink("mixpanel")
+    sinks = {"posthog": sink, "mixpanel": mixpanel}
+    outcome = run(data_dir, sinks, clock, send_time=20, request_timeout=5)
     # Requests start at 0, 4, 8 and 12 s; at 16 s only 4 s are left, under 5 s + the margin.
     assert len(sink.batches) == 4 and outcome.sent == {"posthog": 1000}
-    assert outcome.kept == {"posthog": 1500}
-    assert outcome.errors == {"posthog": "out of time for this run"}
-    assert len(waiting(data_dir)) == 1500
+    assert mixpanel.batches == []  # nor does any other destination's
+    assert outcome.kept == {"posthog": 1500, "mixpanel": 2500}
+    out_of_time = "out of time for this run"
+    assert outcome.errors == {"posthog": out_of_time, "mixpanel": out_of_time}
+    assert len(waiting(data_dir)) == 2500
 
 
 def test_a_request_is_bounded_as_a_whole() -> None:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from blackboxai.analytics.backends import Backend, Record, Sink, load_sink
+from blackboxai.analytics.backends import Backend, Sink, load_sink
+from blackboxai.analytics.claims import Waiting, batches, load_claimed, seconds, to_line
 from blackboxai.analytics.consent import may_send
-from blackboxai.analytics.defaults import EVENT_MAX_AGE_DAYS, SPOOL_MAX_BYTES
-from blackboxai.analytics.fileops import LockTimeout, locked, read_regular
+from blackboxai.analytics.defaults import EVENT_MAX_AGE_DAYS
+from blackboxai.analytics.fileops import LockTimeout, locked
 from blackboxai.analytics.outcome import Outcome, save_outcome
-from blackboxai.analytics.progress import Progress, destination_key
+from blackboxai.analytics.progress import Progress
 from blackboxai.analytics.retry import BROKEN, REFUSED, Budget, Sender, Stop
 from blackboxai.analytics.spool import Spool
 from blackboxai.analytics.state import State, StateStore
@@ -27,19 +26,6 @@ SinkFactory = Callable[[Backend], Sink]
 # Events spooled while a run sends are claimed too, for a few rounds, as long as all goes well.
 _ROUNDS = 3
 _MAX_AGE = EVENT_MAX_AGE_DAYS * 86_400.0
-# A claimed file is a renamed spool (bounded by SPOOL_MAX_BYTES plus a fifth); far past that, it
-# is not ours to parse.
-_MAX_CLAIMED_BYTES = 8 * SPOOL_MAX_BYTES
-
-
-@dataclass
-class _Item:
-    """A claimed event and the destinations it still waits for (None: it names none we can read)."""
-
-    record: Record
-    owed: list[Backend] | None
-    size: int
-    taken: bool  # some destination took it, in this run or an earlier one
 
 
 def deliver(
@@ -93,7 +79,7 @@ class _Run:
         self.factory = factory
         self.sender = sender
         self.sinks: dict[Backend, Sink | str] = {}  # built adapters, or why one could not be
-        self.halted = False  # out of time, or consent moved: start nothing more
+        self.halted: Stop | None = None  # out of time, or consent moved: start nothing more
 
     def go(self, now: Callable[[], float]) -> bool:
         """Claim and send, round by round; True when anything was claimed."""
@@ -119,12 +105,12 @@ class _Run:
     def _round(self, files: list[Path], when: float) -> bool:
         """Send what the files hold, put back what must wait; True when nothing had to wait."""
         state = self.store.load()
-        groups: dict[Backend, list[_Item]] = {}
-        waiting: list[_Item] = []
-        for item in _load(files, self.progress.settled()):
+        groups: dict[Backend, list[Waiting]] = {}
+        waiting: list[Waiting] = []
+        for item in load_claimed(files, self.progress.settled()):
             if not item.owed or not _allowed(state, item):
                 self._drop(item)  # settled everywhere already, or never to be sent
-            elif when - _seconds(item.record) > _MAX_AGE:
+            elif when - seconds(item.record) > _MAX_AGE:
                 self.outcome.expired += 1
             else:
                 waiting.append(item)
@@ -132,29 +118,29 @@ class _Run:
                     groups.setdefault(backend, []).append(item)
         stops = 0
         for backend, items in groups.items():
-            items.sort(key=lambda it: _seconds(it.record))
+            items.sort(key=lambda it: seconds(it.record))
             stops += self._destination(backend, items) is not None
         kept = self._put_back([it for it in waiting if it.owed])
         for path in files:  # only now: a kill before this leaves them (and the progress) intact
             path.unlink(missing_ok=True)
         self.progress.clear()
-        return not kept and not stops and not self.halted
+        return not kept and not stops and self.halted is None
 
-    def _destination(self, backend: Backend, items: list[_Item]) -> Stop | None:
+    def _destination(self, backend: Backend, items: list[Waiting]) -> Stop | None:
         """Send one destination's events in batches; a Stop leaves the rest of them waiting."""
         sink = self._sink(backend)
         if isinstance(sink, str):
             return self._stopped(backend, Stop(BROKEN, sink))
-        for batch in _batches(items, sink.max_batch, sink.max_bytes):
+        for batch in batches(items, sink.max_batch, sink.max_bytes):
             state = self.store.load()
             if not all(_allowed(state, it) for it in batch):
                 # Opted out, id reset or waiting events cleared since the round began: the
                 # generation moved, so nothing more is sent (what is left is judged at put-back).
-                self.halted = True
-            if self.halted:
-                return Stop("halted", "")
+                self.halted = Stop("consent", "consent changed")
+            if self.halted is not None:
+                return self._stopped(backend, self.halted)
 
-            def settle(taken: list[str], refused: list[str], batch: list[_Item] = batch) -> None:
+            def settle(taken: list[str], refused: list[str], batch: list[Waiting] = batch) -> None:
                 self.progress.add(backend, taken + refused)  # first, before anything else
                 took, done = set(taken), set(taken) | set(refused)
                 for it in batch:
@@ -172,8 +158,9 @@ class _Run:
 
     def _stopped(self, backend: Backend, stop: Stop) -> Stop:
         if stop.reason == "deadline":
-            self.halted = True
-        self.outcome.errors[backend.name] = stop.detail
+            self.halted = stop  # for every destination: no request could end in time
+        if stop.reason != "consent":  # those events are deleted at put-back, not kept
+            self.outcome.errors[backend.name] = stop.detail
         if stop.reason == REFUSED:
             self.outcome.refused[backend.name] = f"{stop.detail} by {backend.host}"
         return stop
@@ -186,18 +173,18 @@ class _Run:
                 self.sinks[backend] = f"unavailable ({type(exc).__name__})"
         return self.sinks[backend]
 
-    def _drop(self, item: _Item) -> None:
+    def _drop(self, item: Waiting) -> None:
         if not item.taken:
             self.outcome.discarded += 1
 
-    def _put_back(self, items: list[_Item]) -> bool:
+    def _put_back(self, items: list[Waiting]) -> bool:
         """Return what still waits to the spool, if consent still holds for it; True if any."""
         state = self.store.load()
         keep = [it for it in items if _allowed(state, it)]
         for item in items:
             if not _allowed(state, item):
                 self._drop(item)
-        lines = [_line(it) for it in keep]
+        lines = [to_line(it) for it in keep]
 
         def still_wanted() -> bool:  # asked again under the spool lock that an opt-out takes
             now = self.store.load()
@@ -213,77 +200,5 @@ class _Run:
         return bool(keep)
 
 
-def _allowed(state: State, item: _Item) -> bool:
+def _allowed(state: State, item: Waiting) -> bool:
     return may_send(state.stored, state.uuid, state.generation, item.record)
-
-
-def _seconds(record: Record) -> float:
-    when = record.get("time")
-    if isinstance(when, bool) or not isinstance(when, (int, float)):
-        return 0.0
-    return float(when)
-
-
-def _line(item: _Item) -> str:
-    owed = [b.to_json() for b in item.owed or ()]
-    return json.dumps({**item.record, "to": owed}, separators=(",", ":"))
-
-
-def _destinations(record: Record) -> list[Backend] | None:
-    """The destinations a record names, or None when it names one we cannot read (a record of
-    the previous release, which gave names only: where it was meant to go is unknown)."""
-    to = record.get("to")
-    if not isinstance(to, list):
-        return None
-    found = [Backend.from_json(entry) for entry in to]
-    return None if any(b is None for b in found) else list(dict.fromkeys(found))  # type: ignore[arg-type]
-
-
-def _load(files: list[Path], settled: dict[str, set[str]]) -> Iterator[_Item]:
-    """Claimed events, once each by id, minus what the progress file says was settled. An event
-    found twice (a run killed between putting back and deleting) waits only where both copies do."""
-    items: dict[str, _Item] = {}
-    unreadable: list[_Item] = []
-    for path in files:
-        try:
-            raw = read_regular(path, _MAX_CLAIMED_BYTES)
-        except FileNotFoundError:  # cleared under us by an opt-out
-            continue
-        except (OSError, ValueError):  # not a file we wrote: it is dropped with the others
-            continue
-        for line in raw.splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:  # a line torn by a killed writer
-                continue
-            if not isinstance(record, dict):
-                continue
-            ident = record.get("id")
-            dests = _destinations(record)
-            if not isinstance(ident, str):
-                unreadable.append(_Item(record, None, len(line), False))
-                continue
-            owed = None
-            if dests is not None:
-                owed = [b for b in dests if ident not in settled.get(destination_key(b), ())]
-            seen = items.get(ident)
-            if seen is None:
-                items[ident] = _Item(record, owed, len(line), owed is not None and owed != dests)
-            elif seen.owed is not None and owed is not None:
-                seen.owed = [b for b in seen.owed if b in owed]
-                seen.taken = seen.taken or owed != dests
-    yield from unreadable
-    yield from items.values()
-
-
-def _batches(items: list[_Item], max_batch: int, max_bytes: int) -> Iterator[list[_Item]]:
-    batch: list[_Item] = []
-    size = 0
-    for item in items:
-        if batch and (len(batch) >= max_batch or size + item.size > max_bytes):
-            yield batch
-            batch, size = [], 0
-        batch.append(item)
-        size += item.size
-    if batch:
-        yield batch
