@@ -1,40 +1,18 @@
 """A loopback stand-in for PostHog and Mixpanel that applies their real ingestion rules.
 
 Not a permissive sink: it refuses what the real services refuse, and accepts silently what they
-accept silently. The rules and where they come from:
+accept silently. The rules, and the sources they are read from, are in `ingestion_rules.py`;
+this module is the HTTP side and what each service kept:
 
-PostHog `/batch/` (PostHog/posthog `rust/capture`):
-- `src/api.rs` maps each CaptureError to a status: 400 for an unparsable body, an empty batch, an
-  empty event name, a missing or empty distinct_id, an event over the size limit; 401 for a
-  missing or malformed token; 429 for rate or billing limits; 503 to retry. Error bodies are
-  plain text.
-- `src/events/analytics.rs`: `process_events` runs `process_single_event(...)?` over the batch,
-  so one bad event fails the whole request; a non-UUID `uuid` fails deserialising the request.
-- `src/token.rs`: a key is only shape-checked at the edge (non-empty after trimming, at most 64
-  characters, ASCII, not a personal `phx_` key, no NUL). A well-shaped key of no project is
-  answered 200 and its events are filed nowhere (`nowhere` here; `posthog_keys` names projects).
-- Bodies up to 20 MB (413 beyond), events up to 1 MB. No age limit. Every event received is
-  kept, duplicates included: de-duplication on `uuid` is eventual (ClickHouse merges).
-
-Mixpanel (mixpanel/docs `openapi/src/ingestion.openapi.yaml`):
-- `/track`: form data `data=<json>`; "Ingesting historical events: Last 5 days only" — older
-  events are dropped (`mixpanel_dropped`) while the answer still says `{"status": 1}` (`1`
-  without `verbose=1`). No authentication ("does not signify a valid project token").
-- `/import`: HTTP Basic auth, the project token as user name (401 without; unknown tokens too when
-  `mixpanel_tokens` is given); a JSON array (`application/json`) or NDJSON, optionally gzip; up
-  to 2,000 events and 2 MB uncompressed (413 beyond; the docs give the limits, and 413 for a
-  payload too large). Each event needs a name, `time` (seconds or milliseconds, after 1971, at
-  most an hour ahead), `distinct_id` (not one of the documented placeholder values),
-  `$insert_id` (at most 36 of `[A-Za-z0-9-]`), fewer than 255 properties, at most 1 MB. With
-  `strict=1`, invalid events come back in a 400 with `failed_records` (index, `$insert_id`,
-  field, message) and `num_records_imported`, the valid ones being ingested (a partial
-  success); without it they are dropped silently. Success: `{"code": 200,
-  "num_records_imported": N, "status": "OK"}`. Form data (`data=...`, what the SDK's
-  `Consumer.send("imports")` posts) gets the same answers.
-- Strings are cut at 255 characters. Events with the same (event, distinct_id, time,
-  $insert_id) are duplicates: `mixpanel` keeps every copy received, `mixpanel_counted()` what
-  Mixpanel counts.
-- Rate limits answer 429 (with Retry-After here), and 502/503 happen: `fail(...)` scripts them.
+- `posthog`: every event filed under a project, duplicates included (PostHog de-duplicates on
+  `uuid` only eventually); `nowhere`: events answered 200 under a well-shaped key of no project
+  (`posthog_keys` names the projects; None: every key is one).
+- `mixpanel`: every event ingested (strings cut at 255), duplicates included;
+  `mixpanel_counted()`: as Mixpanel counts them; `mixpanel_dropped`: events /track answered
+  `status: 1` for and dropped (older than 5 days). `mixpanel_tokens` names the projects /import
+  authenticates (None: any non-empty token).
+- `fail(status, times, retry_after, path)` scripts answers such as the services' 429 (with
+  Retry-After) and 502/503.
 
 Modes: "ok"; "error" (every request 500); "silent" (reads the request, never answers);
 "trickle" (answers one byte at a time, forever: a per-read timeout never fires). `delay` slows
@@ -43,31 +21,17 @@ every answer. Handler threads are joined when the server stops.
 
 from __future__ import annotations
 
-import base64
 import gzip
 import json
-import re
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-POSTHOG_MAX_BODY = 20 * 1024 * 1024
-POSTHOG_MAX_EVENT = 1024 * 1024
-MIXPANEL_MAX_BODY = 2 * 1024 * 1024
-MIXPANEL_MAX_EVENTS = 2000
-MIXPANEL_MAX_EVENT = 1024 * 1024
-TRACK_MAX_AGE = 5 * 86_400
-# Documented as refused for both distinct_id and $insert_id.
-PLACEHOLDER_IDS = {
-    "00000000-0000-0000-0000-000000000000", "anon", "anonymous", "nil", "none", "null", "n/a",
-    "na", "undefined", "unknown", "<nil>", "0", "-1", "true", "false", "[]", "{}",
-}  # fmt: skip
-INSERT_ID = re.compile(r"^[A-Za-z0-9-]{1,36}$")
+import ingestion_rules as rules
 
 
 def refused_url() -> str:
@@ -248,41 +212,22 @@ class Backend:
 
     # -- PostHog --------------------------------------------------------------------------------
     def _posthog(self, h: BaseHTTPRequestHandler, body: bytes) -> Reply:
-        if len(body) > POSTHOG_MAX_BODY:
+        if len(body) > rules.POSTHOG_MAX_BODY:
             return Reply(413, "payload too large")
         try:
             if h.headers.get("Content-Encoding") == "gzip":
                 body = gzip.decompress(body)
             payload = json.loads(body)
-            events = payload["batch"]
-            if not isinstance(events, list):
-                raise TypeError("batch is not a list")
-            for event in events:  # what deserialising a RawEvent demands of each
-                if not isinstance(event["event"], str):
-                    raise TypeError("event is not a string")
-                if event.get("uuid") is not None:
-                    uuid.UUID(event["uuid"])  # a non-string raises TypeError, a bad one ValueError
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            return Reply(400, f"failed to parse request: {type(exc).__name__}")
-        key = str(payload.get("api_key") or "").strip()
-        if not key or len(key) > 64 or not key.isascii() or key.startswith("phx_") or "\0" in key:
-            return Reply(401, "API key is not valid")
-        if not events:
-            return Reply(400, "request holds no event")
-        for event in events:
-            distinct = event.get("distinct_id", (event.get("properties") or {}).get("distinct_id"))
-            if not event["event"]:
-                return Reply(400, "event submitted with an empty event name")
-            if distinct is None:
-                return Reply(400, "event submitted without a distinct_id")
-            if str(distinct) == "":
-                return Reply(400, "event submitted with an empty distinct_id")
-            if len(json.dumps(event)) > POSTHOG_MAX_EVENT:
-                return Reply(400, "maximum event size exceeded")
+        except (ValueError, OSError) as exc:
+            return Reply(400, f"failed to decode request: {type(exc).__name__}")
+        refusal = rules.posthog_refusal(payload)
+        if refusal is not None:
+            return Reply(*refusal)
+        key = str(payload["api_key"]).strip()
         with self._lock:
             self.posthog_bodies.append(payload)
             known = self.posthog_keys is None or key in self.posthog_keys
-            (self.posthog if known else self.nowhere).extend(events)
+            (self.posthog if known else self.nowhere).extend(payload["batch"])
         return Reply(200, {"status": "Ok"})
 
     # -- Mixpanel -------------------------------------------------------------------------------
@@ -297,19 +242,19 @@ class Backend:
         now = self.now()
         with self._lock:
             for event in events:
-                seconds = _seconds(event.get("properties", {}).get("time"))
-                old = seconds is not None and now - seconds > TRACK_MAX_AGE
-                (self.mixpanel_dropped if old else self.mixpanel).append(_cut(event))
+                seconds = rules.event_seconds(event.get("properties", {}).get("time"))
+                old = seconds is not None and now - seconds > rules.TRACK_MAX_AGE
+                (self.mixpanel_dropped if old else self.mixpanel).append(rules.cut_strings(event))
         return Reply(200, {"status": 1, "error": None} if verbose else "1")
 
     def _import(self, h: BaseHTTPRequestHandler, body: bytes, query: dict[str, list[str]]) -> Reply:
-        token = _basic_user(h.headers.get("Authorization"))
+        token = rules.basic_user(h.headers.get("Authorization"))
         if not token or (self.mixpanel_tokens is not None and token not in self.mixpanel_tokens):
             return _mp(401, "Invalid credentials", "Unauthorized")
         try:
             if h.headers.get("Content-Encoding") == "gzip":
                 body = gzip.decompress(body)
-            if len(body) > MIXPANEL_MAX_BODY:
+            if len(body) > rules.MIXPANEL_MAX_BODY:
                 return _mp(413, "request exceeds max limit of 2097152 bytes", "Too Large")
             kind = (h.headers.get("Content-Type") or "").split(";")[0].strip()
             if kind == "application/x-www-form-urlencoded":
@@ -323,11 +268,11 @@ class Backend:
             events = events if isinstance(events, list) else [events]
         except (ValueError, KeyError, OSError):
             return _mp(400, "unable to parse the request body", "Bad Request")
-        if len(events) > MIXPANEL_MAX_EVENTS:
+        if len(events) > rules.MIXPANEL_MAX_EVENTS:
             return _mp(413, "request exceeds max limit of 2000 events", "Too Large")
-        failed = [f for i, e in enumerate(events) if (f := _invalid(i, e, self.now()))]
+        failed = [f for i, e in enumerate(events) if (f := rules.import_refusal(i, e, self.now()))]
         bad = {f["index"] for f in failed}
-        good = [_cut(e) for i, e in enumerate(events) if i not in bad]
+        good = [rules.cut_strings(e) for i, e in enumerate(events) if i not in bad]
         with self._lock:
             self.mixpanel.extend(good)
         if failed and (query.get("strict") or ["0"])[0] == "1":
@@ -346,55 +291,3 @@ class Backend:
 
 def _mp(status: int, error: str, word: str) -> Reply:
     return Reply(status, {"code": status, "error": error, "status": word})
-
-
-def _basic_user(header: str | None) -> str:
-    if not header or not header.startswith("Basic "):
-        return ""
-    try:
-        return base64.b64decode(header[6:]).decode().partition(":")[0]
-    except ValueError:
-        return ""
-
-
-def _seconds(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return value / 1000 if value > 1e11 else float(value)
-
-
-def _cut(event: dict[str, Any]) -> dict[str, Any]:
-    props = event.get("properties") or {}
-    cut = {k: v[:255] if isinstance(v, str) else v for k, v in props.items()}
-    return {**event, "properties": cut}
-
-
-def _invalid(index: int, event: object, now: float) -> dict[str, Any] | None:
-    """The failed_records row for an event /import refuses, or None when it is valid."""
-    props = event.get("properties") if isinstance(event, dict) else None
-    insert_id = props.get("$insert_id") if isinstance(props, dict) else None
-
-    def row(field: str, message: str) -> dict[str, Any]:
-        return {"index": index, "$insert_id": insert_id, "field": field, "message": message}
-
-    if not isinstance(event, dict) or not isinstance(props, dict):
-        return row("properties", "'properties' must be an object")
-    if not isinstance(event.get("event"), str) or not event["event"]:
-        return row("event", "'event' must be a non-empty string")
-    seconds = _seconds(props.get("time"))
-    if seconds is None or seconds < 31_536_000 or seconds > now + 3600:
-        return row("properties.time", "'properties.time' is invalid")
-    distinct = props.get("distinct_id")
-    if not isinstance(distinct, str) or distinct.lower() in PLACEHOLDER_IDS:
-        return row("properties.distinct_id", "'properties.distinct_id' is invalid")
-    if (
-        not isinstance(insert_id, str)
-        or not INSERT_ID.match(insert_id)
-        or insert_id.lower() in PLACEHOLDER_IDS
-    ):
-        return row("properties.$insert_id", "'properties.$insert_id' is invalid")
-    if len(props) >= 255:
-        return row("properties", "an event must have fewer than 255 properties")
-    if len(json.dumps(event)) > MIXPANEL_MAX_EVENT:
-        return row("event", "an event must be smaller than 1MB")
-    return None
