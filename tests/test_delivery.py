@@ -217,6 +217,7 @@ def test_analytics_send_ends_by_itself_against_a_server_that_trickles(cli, data_
         took = time.monotonic() - start
     assert took < 30  # one whole-request bound (10 s), not forever
     assert "posthog: sent 0, kept 2 for later (timed out)" in send.stdout
+    assert send.stderr == ""
     assert Spool(data_dir).count() == 2
 
 
@@ -257,6 +258,22 @@ def test_three_uploaders_at_once_send_each_event_once(data_dir, backend) -> None
         assert proc.wait(timeout=60) == 0
     ids = [e["uuid"] for e in backend.posthog]
     assert sorted(ids) == sorted(r["id"] for r in records)  # all of them, each once
+
+
+@pytest.mark.parametrize(
+    ("setting", "status"),
+    [("not json", 2), ('{"no": "data_dir"}', 2), ("[]", 2), ('{"data_dir": "%s"}', 0)],
+)
+def test_the_uploader_never_prints_and_never_raises(tmp_path, setting, status) -> None:
+    from blackboxai.analytics.upload import BOOTSTRAP, CONFIG_ENV
+
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a directory")
+    env = {**__import__("os").environ, CONFIG_ENV: setting.replace("%s", str(a_file))}
+    run = subprocess.run(
+        [sys.executable, "-c", BOOTSTRAP], env=env, capture_output=True, timeout=60
+    )
+    assert (run.returncode, run.stdout, run.stderr) == (status, b"", b"")
 
 
 FAKE_SDKS = {

@@ -103,7 +103,7 @@ def main() -> int:
             logging.getLogger(name).disabled = True
         try:
             config = UploadConfig.from_json(os.environ[CONFIG_ENV])
-        except (KeyError, ValueError, TypeError):
+        except (KeyError, ValueError, TypeError, AttributeError):  # not a config of ours
             return 2
         deliver(config)
         return 0
