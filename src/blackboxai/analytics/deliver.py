@@ -190,7 +190,7 @@ class _Run:
             now = self.store.load()
             return all(_allowed(now, it) for it in keep)
 
-        if not self.spool.append(lines, still_wanted=still_wanted):
+        if not self.spool.put_back(lines, still_wanted=still_wanted):
             for item in keep:
                 self._drop(item)
             return False

@@ -170,3 +170,23 @@ class Spool:
 
     def claimed(self) -> list[Path]:
         return [p for p in self.files() if p != self.path]
+
+    def put_back(self, lines: list[str], *, still_wanted: Callable[[], bool]) -> bool:
+        """Return events that must wait, ahead of those spooled since the claim: they are older,
+        and the bound drops from the front. One atomic replace, under the lock that appends and
+        clear() take; `still_wanted` is asked under it. Returns whether they were written."""
+        if not lines:
+            return True
+        ensure_private_dir(self.directory)
+        with locked(self.lock_path):
+            if not still_wanted():
+                return False
+            try:
+                newer = self.path.read_bytes()
+            except FileNotFoundError:
+                newer = b""
+            if newer and not newer.endswith(b"\n"):
+                newer += b"\n"  # a writer died mid-line: keep the torn line apart
+            atomic_write(self.path, ("\n".join(lines) + "\n").encode() + newer)
+            self._trim()
+        return True
