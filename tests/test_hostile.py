@@ -77,7 +77,8 @@ def test_sigkill_during_state_writes_never_leaves_a_torn_or_blocking_state(data_
 def test_sigkill_during_spool_appends_never_blocks_later_sessions(data_dir: Path) -> None:
     flood = """
         from blackboxai.analytics import Analytics
-        a = Analytics(); a.opt_in()
+        a = Analytics(posthog_host="http://127.0.0.1:9", posthog_project_api_key="phc_x")
+        a.opt_in()
         while True:
             for i in range(600):
                 a.event("e", i=i)
@@ -88,7 +89,7 @@ def test_sigkill_during_spool_appends_never_blocks_later_sessions(data_dir: Path
     proc.wait(timeout=10)
     spool = Spool(data_dir)
     before = spool.count()
-    later = Analytics()
+    later = Analytics(posthog_host="http://127.0.0.1:9", posthog_project_api_key="phc_x")
     assert later.enable()
     later.event("after_kill")
     later._flush()
@@ -256,6 +257,8 @@ def test_a_closed_terminal_or_sigterm_ends_the_session_with_its_events_kept(
             str(log),
             "--analytics-posthog-host",
             refused_url(),
+            "--analytics-posthog-project-api-key",
+            "phc_test",
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
