@@ -60,6 +60,7 @@ def deliver(
 
 
 def _factory(config: UploadConfig, sinks: SinkFactory | Mapping[str, Sink] | None) -> SinkFactory:
+    """The seam: the real adapters by default; tests pass sinks by destination or by name."""
     if sinks is None:
         return lambda b: load_sink(b, config.connect_timeout, config.read_timeout)
     if isinstance(sinks, Mapping):
@@ -69,6 +70,8 @@ def _factory(config: UploadConfig, sinks: SinkFactory | Mapping[str, Sink] | Non
 
 
 class _Run:
+    """One run's state: the adapters it built, what it settled, and whether it must stop."""
+
     def __init__(
         self, directory: Path, outcome: Outcome, factory: SinkFactory, sender: Sender
     ) -> None:
