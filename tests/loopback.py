@@ -1,4 +1,23 @@
-"""A loopback server speaking enough PostHog (/batch/) and Mixpanel (/track) for the real SDKs."""
+"""A loopback stand-in for PostHog and Mixpanel that applies their real ingestion rules.
+
+Not a permissive sink: it refuses what the real services refuse, and accepts silently what they
+accept silently. The rules, and the sources they are read from, are in `ingestion_rules.py`;
+this module is the HTTP side and what each service kept:
+
+- `posthog`: every event filed under a project, duplicates included (PostHog de-duplicates on
+  `uuid` only eventually); `nowhere`: events answered 200 under a well-shaped key of no project
+  (`posthog_keys` names the projects; None: every key is one).
+- `mixpanel`: every event ingested (strings cut at 255), duplicates included;
+  `mixpanel_counted()`: as Mixpanel counts them; `mixpanel_dropped`: events /track answered
+  `status: 1` for and dropped (older than 5 days). `mixpanel_tokens` names the projects /import
+  authenticates (None: any non-empty token).
+- `fail(status, times, retry_after, path)` scripts answers such as the services' 429 (with
+  Retry-After) and 502/503.
+
+Modes: "ok"; "error" (every request 500); "silent" (reads the request, never answers);
+"trickle" (answers one byte at a time, forever: a per-read timeout never fires). `delay` slows
+every answer. Handler threads are joined when the server stops.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +26,12 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
+
+import ingestion_rules as rules
 
 
 def refused_url() -> str:
@@ -20,73 +42,76 @@ def refused_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-class Backend:
-    """mode: "ok", "error" (HTTP 500), or "silent" (accepts, never answers until stopped)."""
+class Reply:
+    """An answer: a status, a body (text, or JSON for anything else), extra headers."""
 
-    def __init__(self, mode: str = "ok") -> None:
+    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        self.status, self.body, self.headers = status, body, headers or {}
+
+
+class Backend:
+    """Both services on one loopback port (see the module docstring for the rules)."""
+
+    def __init__(
+        self,
+        mode: str = "ok",
+        *,
+        posthog_keys: set[str] | None = None,
+        mixpanel_tokens: set[str] | None = None,
+        delay: float = 0.0,
+        now: Callable[[], float] = time.time,
+    ) -> None:
         self.mode = mode
-        self.posthog: list[dict[str, Any]] = []  # every capture message received
+        self.posthog_keys = posthog_keys
+        self.mixpanel_tokens = mixpanel_tokens
+        self.delay = delay
+        self.now = now
+        self.posthog: list[dict[str, Any]] = []  # every event filed under a project, as received
         self.posthog_bodies: list[dict[str, Any]] = []
-        self.mixpanel: list[dict[str, Any]] = []  # every event received
+        self.nowhere: list[dict[str, Any]] = []  # answered 200, filed under no project
+        self.mixpanel: list[dict[str, Any]] = []  # every event ingested, strings cut at 255
+        self.mixpanel_dropped: list[dict[str, Any]] = []  # /track events older than 5 days
         self.requests: list[str] = []  # paths, in order
+        self.answers: list[tuple[str, int]] = []  # (path, status), in order
+        self._script: list[tuple[int, float | None, str | None]] = []
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
-                with owner._lock:
-                    owner.requests.append(self.path.split("?")[0])
-                if owner.mode == "silent":
-                    owner._stop.wait(60)
-                    return
-                if owner.mode == "error":
-                    self._answer(500, b'{"error": "boom"}')
-                    return
-                owner._record(self.path.split("?")[0], body, self.headers.get("Content-Encoding"))
-                if self.path.startswith("/track"):
-                    self._answer(200, b'{"status": 1, "error": null}')
-                else:
-                    self._answer(200, b'{"status": "Ok"}')
-
-            def _answer(self, code: int, payload: bytes) -> None:
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = False  # joined by server_close(): no thread outlives a test
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def _record(self, path: str, body: bytes, encoding: str | None) -> None:
+    # -- scripting and waiting ------------------------------------------------------------------
+    def fail(
+        self, status: int, times: int = 1, retry_after: float | None = None, path: str | None = None
+    ) -> None:
+        """Answer the next `times` requests (to `path`, if given) with `status`; ingest nothing."""
         with self._lock:
-            if path.startswith("/track"):
-                form = parse_qs(body.decode())
-                events = json.loads(form["data"][0])
-                self.mixpanel.extend(events if isinstance(events, list) else [events])
-            else:
-                if encoding == "gzip":
-                    body = gzip.decompress(body)
-                payload = json.loads(body)
-                self.posthog_bodies.append(payload)
-                self.posthog.extend(payload.get("batch", [payload]))
+            self._script += [(status, retry_after, path)] * times
+
+    def mixpanel_counted(self) -> list[dict[str, Any]]:
+        """Mixpanel's events as it counts them: duplicates on (event, distinct_id, time,
+        $insert_id) once."""
+        seen: dict[tuple[Any, ...], dict[str, Any]] = {}
+        with self._lock:
+            for e in self.mixpanel:
+                p = e["properties"]
+                seen.setdefault((e["event"], p["distinct_id"], p["time"], p["$insert_id"]), e)
+        return list(seen.values())
 
     def wait_for(self, *, posthog: int = 0, mixpanel: int = 0, timeout: float = 20) -> bool:
         """Wait until at least this many events arrived (a detached uploader sends them)."""
+        return self.wait_until(
+            lambda: len(self.posthog) >= posthog and len(self.mixpanel) >= mixpanel, timeout
+        )
+
+    def wait_until(self, predicate: Callable[[], bool], timeout: float = 20) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
-                if len(self.posthog) >= posthog and len(self.mixpanel) >= mixpanel:
+                if predicate():
                     return True
-            time.sleep(0.05)
+            time.sleep(0.02)
         return False
 
     def __enter__(self) -> Backend:
@@ -97,3 +122,172 @@ class Backend:
         self._stop.set()
         self.server.shutdown()
         self.server.server_close()
+        self._thread.join(5)
+
+    # -- the HTTP side --------------------------------------------------------------------------
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            timeout = 10  # a client that stalls mid-request cannot hold a thread forever
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                owner._serve(self)
+
+        return Handler
+
+    def _serve(self, h: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(h.path)
+        path, query = parts.path, parse_qs(parts.query)
+        body = h.rfile.read(int(h.headers.get("Content-Length") or 0))
+        with self._lock:
+            self.requests.append(path)
+        if self.mode == "silent":
+            self._stop.wait()
+            return
+        if self.mode == "trickle":
+            self._trickle(h)
+            return
+        if self.delay:
+            self._stop.wait(self.delay)
+        reply = self._scripted(path)
+        if reply is None:
+            reply = self._route(h, path, body, query)
+        self._answer(h, path, reply)
+
+    def _route(
+        self, h: BaseHTTPRequestHandler, path: str, body: bytes, query: dict[str, list[str]]
+    ) -> Reply:
+        if self.mode == "error":
+            return Reply(500, "internal error")
+        if path in ("/batch", "/batch/"):
+            return self._posthog(h, body)
+        if path == "/track":
+            return self._track(body, query)
+        if path == "/import":
+            return self._import(h, body, query)
+        return Reply(404, "not found")
+
+    def _scripted(self, path: str) -> Reply | None:
+        with self._lock:
+            for i, (status, after, only) in enumerate(self._script):
+                if only is None or only == path:
+                    del self._script[i]
+                    headers = {"Retry-After": f"{after:g}"} if after is not None else {}
+                    if path == "/import":
+                        return Reply(status, {"code": status, "error": "scripted"}, headers)
+                    return Reply(status, "scripted failure", headers)
+        return None
+
+    def _answer(self, h: BaseHTTPRequestHandler, path: str, reply: Reply) -> None:
+        text = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
+        payload = text.encode()
+        kind = "text/plain" if isinstance(reply.body, str) else "application/json"
+        with self._lock:
+            self.answers.append((path, reply.status))
+        try:
+            h.send_response(reply.status)
+            h.send_header("Content-Type", kind)
+            h.send_header("Content-Length", str(len(payload)))
+            for name, value in reply.headers.items():
+                h.send_header(name, value)
+            h.end_headers()
+            h.wfile.write(payload)
+        except OSError:  # the client gave up (a killed uploader)
+            pass
+
+    def _trickle(self, h: BaseHTTPRequestHandler) -> None:
+        try:
+            for byte in b"HTTP/1.1 200 OK\r\nX-Trickle: ":
+                h.wfile.write(bytes([byte]))
+                h.wfile.flush()
+            while not self._stop.wait(0.1):
+                h.wfile.write(b"a")
+                h.wfile.flush()
+        except OSError:
+            pass
+
+    # -- PostHog --------------------------------------------------------------------------------
+    def _posthog(self, h: BaseHTTPRequestHandler, body: bytes) -> Reply:
+        if len(body) > rules.POSTHOG_MAX_BODY:
+            return Reply(413, "payload too large")
+        try:
+            if h.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            payload = json.loads(body)
+        except (ValueError, OSError) as exc:
+            return Reply(400, f"failed to decode request: {type(exc).__name__}")
+        refusal = rules.posthog_refusal(payload)
+        if refusal is not None:
+            return Reply(*refusal)
+        key = str(payload["api_key"]).strip()
+        with self._lock:
+            self.posthog_bodies.append(payload)
+            known = self.posthog_keys is None or key in self.posthog_keys
+            (self.posthog if known else self.nowhere).extend(payload["batch"])
+        return Reply(200, {"status": "Ok"})
+
+    # -- Mixpanel -------------------------------------------------------------------------------
+    def _track(self, body: bytes, query: dict[str, list[str]]) -> Reply:
+        form = parse_qs(body.decode())
+        verbose = (form.get("verbose") or query.get("verbose") or ["0"])[0] == "1"
+        try:
+            events = json.loads(form["data"][0])
+        except (KeyError, ValueError):
+            return Reply(200, {"status": 0, "error": "data, missing or empty"} if verbose else "0")
+        events = events if isinstance(events, list) else [events]
+        now = self.now()
+        with self._lock:
+            for event in events:
+                seconds = rules.event_seconds(event.get("properties", {}).get("time"))
+                old = seconds is not None and now - seconds > rules.TRACK_MAX_AGE
+                (self.mixpanel_dropped if old else self.mixpanel).append(rules.cut_strings(event))
+        return Reply(200, {"status": 1, "error": None} if verbose else "1")
+
+    def _import(self, h: BaseHTTPRequestHandler, body: bytes, query: dict[str, list[str]]) -> Reply:
+        token = rules.basic_user(h.headers.get("Authorization"))
+        if not token or (self.mixpanel_tokens is not None and token not in self.mixpanel_tokens):
+            return _mp(401, "Invalid credentials", "Unauthorized")
+        try:
+            if h.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            if len(body) > rules.MIXPANEL_MAX_BODY:
+                return _mp(413, "request exceeds max limit of 2097152 bytes", "Too Large")
+            kind = (h.headers.get("Content-Type") or "").split(";")[0].strip()
+            if kind == "application/x-www-form-urlencoded":
+                form = parse_qs(body.decode())
+                query = {**query, **{k: v for k, v in form.items() if k == "strict"}}
+                body = form["data"][0].encode()
+            if kind == "application/x-ndjson":
+                events = [json.loads(line) for line in body.splitlines() if line.strip()]
+            else:
+                events = json.loads(body)
+            events = events if isinstance(events, list) else [events]
+        except (ValueError, KeyError, OSError):
+            return _mp(400, "unable to parse the request body", "Bad Request")
+        if len(events) > rules.MIXPANEL_MAX_EVENTS:
+            return _mp(413, "request exceeds max limit of 2000 events", "Too Large")
+        failed = [f for i, e in enumerate(events) if (f := rules.import_refusal(i, e, self.now()))]
+        bad = {f["index"] for f in failed}
+        good = [rules.cut_strings(e) for i, e in enumerate(events) if i not in bad]
+        with self._lock:
+            self.mixpanel.extend(good)
+        if failed and (query.get("strict") or ["0"])[0] == "1":
+            return Reply(
+                400,
+                {
+                    "code": 400,
+                    "error": "some data points in the request failed validation",
+                    "failed_records": failed,
+                    "num_records_imported": len(good),
+                    "status": "Bad Request",
+                },
+            )
+        return Reply(200, {"code": 200, "num_records_imported": len(good), "status": "OK"})
+
+
+def _mp(status: int, error: str, word: str) -> Reply:
+    return Reply(status, {"code": status, "error": error, "status": word})

@@ -15,11 +15,12 @@ from typer.testing import CliRunner, Result
 
 from blackboxai import __version__
 from blackboxai.analytics import Analytics
-from blackboxai.analytics.spool import Spool
+from blackboxai.analytics.backends import Backend as Destination
 from blackboxai.cli import app
 from blackboxai.settings import CONFIG_NAME, OPTIONS
 from fake_openai import FakeOpenAI
 from loopback import Backend, refused_url
+from support import spooled
 
 SYSTEM_KEYS = {"python_version", "os_platform", "os_release", "machine", "blackboxai_version"}
 
@@ -249,25 +250,7 @@ def test_exit_does_all_start_up_work_then_exits_zero(cli, data_dir: Path) -> Non
 
 def waiting(data_dir: Path, host: str, n: int = 2) -> None:
     """Consent, and n events waiting for PostHog at `host`, as a session's spool holds them."""
-    opt_in()
-    state = json.loads((data_dir / "analytics.json").read_text())
-    to = [{"name": "posthog", "host": host, "key": "phc_test"}]
-    Spool(data_dir).append(
-        [
-            json.dumps(
-                {
-                    "event": "launched",
-                    "properties": {},
-                    "user_id": state["uuid"],
-                    "time": 1.5,
-                    "id": str(uuid.uuid4()),
-                    "gen": state["generation"],
-                    "to": to,
-                }
-            )
-            for _ in range(n)
-        ]
-    )
+    spooled(data_dir, n, event="launched", properties={}, to=[Destination("posthog", host, "phc")])
     assert Analytics().pending_count() == n
 
 
@@ -529,7 +512,12 @@ def test_a_subcommand_is_still_reached(cli) -> None:
 
 
 def test_root_options_before_a_subcommand_apply_to_it() -> None:
-    data = status("--analytics-posthog-host", "http://127.0.0.1:9")
+    data = status(
+        "--analytics-posthog-host",
+        "http://127.0.0.1:9",
+        "--analytics-posthog-project-api-key",
+        "phc_test",
+    )
     assert data["backends"]["posthog"]["host"] == "http://127.0.0.1:9"
 
 
@@ -587,7 +575,9 @@ def test_a_hostile_checkout_cannot_collect_waiting_events(
     cli, data_dir: Path, repo: dict[str, Path], backend: Backend
 ) -> None:
     waiting(data_dir, refused_url())
-    repo["home"].write_text(f"analytics-posthog-host: {refused_url()}\n")  # the user's choice
+    repo["home"].write_text(  # the user's choice
+        f"analytics-posthog-host: {refused_url()}\nanalytics-posthog-project-api-key: phc_mine\n"
+    )
     repo["git-root"].write_text(f"analytics-posthog-host: {backend.url}\n")
     result = cli("analytics", "send")
     assert backend.posthog == []
@@ -596,7 +586,10 @@ def test_a_hostile_checkout_cannot_collect_waiting_events(
 
 
 def test_the_users_own_files_still_choose_the_backends(repo: dict[str, Path]) -> None:
-    repo["home"].write_text("analytics-posthog-host: http://127.0.0.1:9/home\n")
+    repo["home"].write_text(
+        "analytics-posthog-host: http://127.0.0.1:9/home\n"
+        "analytics-posthog-project-api-key: phc_k\n"
+    )
     repo["--config"].write_text("analytics-mixpanel-token: mp_mine\n")
     data = status("--config", str(repo["--config"]))
     assert data["backends"]["posthog"] == {"host": "http://127.0.0.1:9/home"}

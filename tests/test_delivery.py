@@ -1,4 +1,4 @@
-"""Delivery via the real PostHog and Mixpanel SDKs to loopback: ids, batches, failures, recovery."""
+"""Delivery end to end: the real CLI, its detached uploader and the real SDKs, against loopback."""
 
 from __future__ import annotations
 
@@ -7,51 +7,42 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from blackboxai.analytics import Analytics
-from blackboxai.analytics.backends import SinkError
-from blackboxai.analytics.backends.posthog_sink import PostHogSink
+from blackboxai.analytics.fileops import locked
 from blackboxai.analytics.spool import Spool
-from blackboxai.analytics.state import StateStore
-from blackboxai.analytics.upload import UploadConfig, deliver
+from blackboxai.analytics.upload import deliver
 from loopback import Backend, refused_url
+from support import (
+    config,
+    mixpanel_at,
+    posthog_at,
+    spooled,
+    start_uploader,
+    uploaders,
+    wait_for_last,
+    wait_for_no_uploaders,
+)
 
 
-def backend_args(posthog: str, mixpanel: str | None = None) -> list[str]:
-    args = ["--analytics-posthog-host", posthog, "--analytics-posthog-project-api-key", "phc_test"]
+def backend_args(posthog: str | None, mixpanel: str | None = None, key: str = "phc_test") -> list:
+    args = []
+    if posthog:
+        args += ["--analytics-posthog-host", posthog, "--analytics-posthog-project-api-key", key]
     if mixpanel:
         args += ["--analytics-mixpanel-token", "mp_token", "--analytics-mixpanel-host", mixpanel]
     return args
 
 
-def wait_for_uploader(data_dir: Path, timeout: float = 20) -> dict:
-    """The detached uploader writes upload.last.json when a run ends."""
-    path = data_dir / "upload.last.json"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists():
-            return json.loads(path.read_text())
-        time.sleep(0.05)
-    raise AssertionError("the uploader never finished")
+def log_of(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def consented(data_dir: Path, **kwargs: object) -> Analytics:
-    analytics = Analytics(data_dir=data_dir, posthog_project_api_key="phc_test", **kwargs)
-    assert analytics.opt_in()
-    return analytics
-
-
-def config(data_dir: Path, posthog: str | None, mixpanel: str | None = None) -> UploadConfig:
-    return UploadConfig(
-        str(data_dir),
-        (posthog, "phc_test") if posthog else None,
-        (mixpanel, "mp_token") if mixpanel else None,
-        connect_timeout=1.0,
-        read_timeout=0.5,
-    )
+def stamp(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp()
 
 
 def test_a_consented_session_reaches_both_backends_with_one_stable_id_per_event(
@@ -62,7 +53,7 @@ def test_a_consented_session_reaches_both_backends_with_one_stable_id_per_event(
     run = cli("--exit", "--analytics-log", str(log), *backend_args(backend.url, backend.url))
     assert run.returncode == 0 and run.stdout == "" and run.stderr == ""
     assert backend.wait_for(posthog=2, mixpanel=2)
-    logged = [json.loads(line) for line in log.read_text().splitlines()]
+    logged = log_of(log)
     uuid = logged[0]["user_id"]
     assert [e["event"] for e in backend.posthog] == ["launched", "exit"]
     assert [e["event"] for e in backend.mixpanel] == ["launched", "exit"]
@@ -71,15 +62,130 @@ def test_a_consented_session_reaches_both_backends_with_one_stable_id_per_event(
     # The id a line has in the audit log is the id each backend deduplicates on.
     assert [e["uuid"] for e in backend.posthog] == [e["id"] for e in logged]
     assert [e["properties"]["$insert_id"] for e in backend.mixpanel] == [e["id"] for e in logged]
+    # And so is its time, to the millisecond.
+    assert [round(stamp(e["timestamp"]), 3) for e in backend.posthog] == [e["time"] for e in logged]
+    assert [e["properties"]["time"] for e in backend.mixpanel] == [
+        round(e["time"] * 1000) for e in logged
+    ]
     assert backend.posthog[1]["properties"]["reason"] == "exit_flag"
     assert backend.mixpanel[1]["properties"]["reason"] == "exit_flag"
     assert backend.posthog[0]["properties"]["$geoip_disable"] is True
     assert backend.posthog_bodies[0]["api_key"] == "phc_test"
     assert backend.mixpanel[0]["properties"]["token"] == "mp_token"
+    assert "ip" not in backend.mixpanel[0]["properties"]  # /import geolocates only on `ip`
+    assert backend.requests == ["/batch/", "/import"]
 
 
-def test_a_refused_backend_leaves_the_terminal_untouched_and_events_wait_for_a_later_session(
+def test_an_offline_week_is_delivered_and_counted_once_by_both_services(
     cli, backend, data_dir
+) -> None:
+    assert cli("analytics", "on").returncode == 0
+    to = [posthog_at(backend.url), mixpanel_at(backend.url)]
+    start = time.time() - 7 * 86_400
+    week = spooled(data_dir, 700, to=to, time=lambda i: round(start + i * 864, 3))  # 7 days
+    assert cli("--exit", *backend_args(backend.url, backend.url)).returncode == 0
+    assert backend.wait_for(posthog=702, mixpanel=702, timeout=30)
+    wanted = {r["id"] for r in week}
+    assert wanted <= {e["uuid"] for e in backend.posthog}
+    assert len(backend.posthog) == len({e["uuid"] for e in backend.posthog}) == 702
+    counted = backend.mixpanel_counted()
+    assert wanted <= {e["properties"]["$insert_id"] for e in counted} and len(counted) == 702
+    assert backend.mixpanel_dropped == [] and "/track" not in backend.requests
+    assert wait_for_last(data_dir)["sent"] == {"posthog": 702, "mixpanel": 702}
+
+
+@pytest.mark.slow
+def test_a_429_and_a_503_lose_nothing(cli, backend, data_dir, tmp_path) -> None:
+    assert cli("analytics", "on").returncode == 0
+    backend.fail(429, retry_after=1, path="/batch/")
+    backend.fail(503, path="/import")
+    log = tmp_path / "events.jsonl"
+    run = cli("--exit", "--analytics-log", str(log), *backend_args(backend.url, backend.url))
+    assert run.returncode == 0
+    assert backend.wait_for(posthog=2, mixpanel=2, timeout=40)
+    ids = [e["id"] for e in log_of(log)]
+    assert [e["uuid"] for e in backend.posthog] == ids
+    assert [e["properties"]["$insert_id"] for e in backend.mixpanel_counted()] == ids
+    assert sorted(backend.answers) == sorted(
+        [("/batch/", 429), ("/batch/", 200), ("/import", 503), ("/import", 200)]
+    )
+    last = wait_for_last(data_dir)
+    assert last["kept"] == {} and last["requests"] == {"posthog": 2, "mixpanel": 2}
+
+
+def test_events_recorded_for_one_host_never_reach_another(cli, data_dir, tmp_path) -> None:
+    assert cli("analytics", "on").returncode == 0
+    with Backend() as a, Backend() as b:
+        a.fail(401, path="/batch/")  # A refuses the key once: its events wait
+        first = tmp_path / "first.jsonl"
+        assert cli("--exit", "--analytics-log", str(first), *backend_args(a.url)).returncode == 0
+        last = wait_for_last(data_dir)
+        assert last["refused"] == {"posthog": f"key refused (HTTP 401) by {a.url}"}
+        status = cli("analytics", "status").stdout
+        assert "Refused:       posthog key refused (HTTP 401)" in status
+        assert "analytics-posthog-project-api-key" in status
+
+        second = tmp_path / "second.jsonl"
+        run = cli("--exit", "--analytics-log", str(second), *backend_args(b.url, key="phc_b"))
+        assert run.returncode == 0
+        assert b.wait_for(posthog=2) and a.wait_for(posthog=2)
+        wait_for_last(data_dir, after=last["time"] + 0.001)
+    assert [e["uuid"] for e in a.posthog] == [e["id"] for e in log_of(first)]
+    assert [e["uuid"] for e in b.posthog] == [e["id"] for e in log_of(second)]
+    assert {body["api_key"] for body in a.posthog_bodies} == {"phc_test"}
+    assert {body["api_key"] for body in b.posthog_bodies} == {"phc_b"}
+
+
+def test_a_busy_uploader_waits_its_turn_and_its_events_arrive_without_another_session(
+    cli, backend, data_dir, tmp_path
+) -> None:
+    assert cli("analytics", "on").returncode == 0
+    log = tmp_path / "events.jsonl"
+    with locked(data_dir / "upload.lock"):  # another delivery is under way
+        run = cli("--exit", "--analytics-log", str(log), *backend_args(backend.url))
+        assert run.returncode == 0
+        assert uploaders(data_dir.parents[2])  # started, and waiting for the lock
+        assert Spool(data_dir).count() == 2
+    assert backend.wait_for(posthog=2, timeout=30)  # no other session was needed
+    assert [e["uuid"] for e in backend.posthog] == [e["id"] for e in log_of(log)]
+
+
+def test_sub_second_order_is_kept_by_both_services(cli, backend, data_dir) -> None:
+    assert cli("analytics", "on").returncode == 0
+    t0 = round(time.time() - 3600, 0) + 0.5
+    # Ten events within 10 ms, spooled out of order: each keeps its own millisecond.
+    records = spooled(
+        data_dir,
+        10,
+        to=[posthog_at(backend.url), mixpanel_at(backend.url)],
+        time=lambda i: round(t0 + (9 - i) / 1000, 3),
+    )
+    assert cli("--exit", *backend_args(backend.url, backend.url)).returncode == 0
+    assert backend.wait_for(posthog=12, mixpanel=12)
+    oldest_first = [r["id"] for r in sorted(records, key=lambda r: r["time"])]
+    by_posthog = sorted(backend.posthog, key=lambda e: stamp(e["timestamp"]))
+    assert [e["uuid"] for e in by_posthog][:10] == oldest_first
+    assert len({e["timestamp"] for e in backend.posthog[:10]}) == 10
+    by_mixpanel = sorted(backend.mixpanel, key=lambda e: e["properties"]["time"])
+    assert [e["properties"]["$insert_id"] for e in by_mixpanel][:10] == oldest_first
+    assert by_mixpanel[0]["properties"]["time"] == round(t0 * 1000)
+
+
+def test_without_a_project_key_posthog_is_no_destination_and_status_says_how(
+    cli, backend, data_dir
+) -> None:
+    assert cli("analytics", "on").returncode == 0
+    status = cli("--analytics-posthog-host", backend.url, "analytics", "status")
+    assert "PostHog:       not configured (no project API key" in status.stdout
+    assert "analytics-posthog-project-api-key" in status.stdout
+    assert cli("--exit", *backend_args(None, backend.url)).returncode == 0
+    assert backend.wait_for(mixpanel=2)
+    assert wait_for_last(data_dir)["sent"] == {"mixpanel": 2}
+    assert backend.posthog == [] and backend.nowhere == []
+
+
+def test_a_refused_backend_leaves_the_terminal_untouched_and_its_events_wait_for_it(
+    cli, data_dir
 ) -> None:
     quiet = cli("--exit", "--no-analytics")
     assert cli("analytics", "on").returncode == 0
@@ -89,18 +195,10 @@ def test_a_refused_backend_leaves_the_terminal_untouched_and_events_wait_for_a_l
         quiet.stdout,
         quiet.stderr,
     )
-    last = wait_for_uploader(data_dir)
+    last = wait_for_last(data_dir)
     assert set(last["errors"]) == {"posthog", "mixpanel"}
+    assert last["kept"] == {"posthog": 2, "mixpanel": 2}
     assert Spool(data_dir).count() == 2
-
-    (data_dir / "upload.last.json").unlink()
-    assert cli("--exit", *backend_args(backend.url, backend.url)).returncode == 0
-    assert backend.wait_for(posthog=4, mixpanel=4)
-    wait_for_uploader(data_dir)
-    ids = [e["uuid"] for e in backend.posthog]
-    assert len(ids) == len(set(ids)) == 4  # the two waiting events plus this session's, each once
-    assert sorted(e["event"] for e in backend.posthog) == ["exit", "exit", "launched", "launched"]
-    assert Spool(data_dir).count() == 0
 
 
 def test_a_silent_backend_never_holds_up_the_session(cli, data_dir) -> None:
@@ -110,65 +208,17 @@ def test_a_silent_backend_never_holds_up_the_session(cli, data_dir) -> None:
         assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
 
 
-def test_a_silent_backend_times_out_in_the_uploader_and_keeps_the_events(data_dir) -> None:
-    analytics = consented(data_dir)
-    for i in range(3):
-        analytics.event("message_send", n=i)
-    analytics.spool.append(analytics._buffer)  # what close() does, without launching
-    with Backend(mode="silent") as silent:
-        outcome = deliver(config(data_dir, silent.url))
-    assert outcome.sent == {} and "posthog" in outcome.errors
-    assert outcome.kept == {"posthog": 3}
-    assert Spool(data_dir).count() == 3
-
-
-def test_a_5xx_is_retried_once_then_kept_and_delivered_when_the_backend_recovers(data_dir) -> None:
-    analytics = consented(data_dir, mixpanel_token="t")
-    analytics.event("launched")
-    analytics.spool.append(analytics._buffer)
-    waits: list[float] = []
-    with Backend(mode="error") as flaky:
-        outcome = deliver(config(data_dir, flaky.url, flaky.url), sleep=waits.append)
-        assert flaky.requests.count("/batch/") == 2 and flaky.requests.count("/track") == 2
-        assert waits and all(w <= 3 for w in waits)
-        assert outcome.kept == {"posthog": 1, "mixpanel": 1}
-        flaky.mode = "ok"
-        outcome = deliver(config(data_dir, flaky.url, flaky.url), sleep=waits.append)
-        assert outcome.sent == {"posthog": 1, "mixpanel": 1}
-        assert [e["event"] for e in flaky.posthog] == ["launched"]
-        assert [e["event"] for e in flaky.mixpanel] == ["launched"]
-    assert Spool(data_dir).count() == 0
-
-
-def test_one_backend_failing_never_affects_the_other(data_dir, backend) -> None:
-    analytics = Analytics(
-        data_dir=data_dir, posthog_host=backend.url, mixpanel_token="t", mixpanel_host=refused_url()
-    )
-    assert analytics.opt_in()
-    for name in ("a", "b"):
-        analytics.event(name)
-    analytics.spool.append(analytics._buffer)
-    outcome = deliver(config(data_dir, backend.url, refused_url()))
-    assert outcome.sent == {"posthog": 2} and outcome.kept == {"mixpanel": 2}
-    waiting = list(Spool(data_dir).records())
-    assert [r["to"] for r in waiting] == [["mixpanel"], ["mixpanel"]]
-    deliver(config(data_dir, backend.url, backend.url))
-    assert [e["event"] for e in backend.mixpanel] == ["a", "b"]
-    assert [e["event"] for e in backend.posthog] == ["a", "b"]  # not resent to PostHog
-
-
-def test_a_thousand_events_go_out_in_a_handful_of_requests(data_dir, backend) -> None:
-    analytics = consented(
-        data_dir, posthog_host=backend.url, mixpanel_token="t", mixpanel_host=backend.url
-    )
-    for i in range(1000):
-        analytics.event("command_add", i=i)
-    analytics.spool.append(analytics._buffer)
-    outcome = deliver(config(data_dir, backend.url, backend.url))
-    assert outcome.sent == {"posthog": 1000, "mixpanel": 1000}
-    assert backend.requests.count("/batch/") == 4  # 250 a batch
-    assert backend.requests.count("/track") == 20  # Mixpanel's limit: 50 a request
-    assert len({e["uuid"] for e in backend.posthog}) == 1000
+@pytest.mark.slow
+def test_analytics_send_ends_by_itself_against_a_server_that_trickles(cli, data_dir) -> None:
+    with Backend("trickle") as slow:
+        spooled(data_dir, 2, to=[posthog_at(slow.url)])
+        start = time.monotonic()
+        send = cli("analytics", "send", timeout=60)
+        took = time.monotonic() - start
+    assert took < 30  # one whole-request bound (10 s), not forever
+    assert "posthog: sent 0, kept 2 for later (timed out)" in send.stdout
+    assert send.stderr == ""
+    assert Spool(data_dir).count() == 2
 
 
 def test_opting_out_deletes_waiting_events_and_nothing_is_sent_afterwards(
@@ -176,71 +226,54 @@ def test_opting_out_deletes_waiting_events_and_nothing_is_sent_afterwards(
 ) -> None:
     assert cli("analytics", "on").returncode == 0
     assert cli("--exit", *backend_args(refused_url())).returncode == 0
-    wait_for_uploader(data_dir)
+    wait_for_last(data_dir)
+    wait_for_no_uploaders(data_dir.parents[2])
     assert Spool(data_dir).count() == 2
     off = cli("--analytics-disable", "--exit", *backend_args(backend.url))
-    assert off.returncode == 0 and "permanently disabled" in off.stdout
+    assert off.returncode == 0 and "permanently disabled" in off.stderr
     assert Spool(data_dir).count() == 0
     assert cli("--analytics", "--exit", *backend_args(backend.url)).returncode == 0
-    assert deliver(config(data_dir, backend.url)).sent == {}
-    time.sleep(0.5)
+    assert Spool(data_dir).count() == 0 and uploaders(data_dir.parents[2]) == []
+    assert deliver(config(data_dir)).sent == {}
     assert backend.requests == []
-
-
-def test_an_opt_out_during_delivery_stops_it_before_the_next_batch(data_dir, backend) -> None:
-    analytics = consented(data_dir)
-    for i in range(600):
-        analytics.event("e", i=i)
-    analytics.spool.append(analytics._buffer)
-    real = PostHogSink(backend.url, "phc_test", 1.0, 1.0)
-
-    class OptOutAfterFirstBatch:
-        name, max_batch = "posthog", 250
-
-        def send(self, batch: list) -> None:
-            real.send(batch)
-            StateStore(data_dir).update(lambda s: s.__class__(s.uuid, True, True))
-
-        def close(self) -> None:
-            real.close()
-
-    outcome = deliver(config(data_dir, backend.url), sinks={"posthog": OptOutAfterFirstBatch()})
-    assert len(backend.posthog) == 250
-    assert outcome.discarded == 600
-    assert Spool(data_dir).count() == 0
 
 
 def test_reset_id_drops_events_waiting_under_the_old_id(cli, data_dir, backend) -> None:
     assert cli("analytics", "on").returncode == 0
     assert cli("--exit", *backend_args(refused_url())).returncode == 0
-    wait_for_uploader(data_dir)
+    wait_for_last(data_dir)
     old = json.loads((data_dir / "analytics.json").read_text())["uuid"]
     reset = cli("analytics", "reset-id")
     assert reset.returncode == 0 and "Deleted 2 waiting events" in reset.stdout
     new = json.loads((data_dir / "analytics.json").read_text())["uuid"]
     assert new != old
-    assert deliver(config(data_dir, backend.url)).sent == {}
+    assert deliver(config(data_dir)).sent == {}
     assert backend.requests == []
 
 
-def test_two_uploaders_at_once_never_send_the_same_event_twice(data_dir, backend) -> None:
-    analytics = consented(data_dir)
-    for i in range(1500):
-        analytics.event("e", i=i)
-    analytics.spool.append(analytics._buffer)
-    env_config = config(data_dir, backend.url).to_json()
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "blackboxai.analytics.upload"],
-            env={**__import__("os").environ, "BLACKBOXAI_UPLOAD_CONFIG": env_config},
-        )
-        for _ in range(3)
-    ]
+def test_three_uploaders_at_once_send_each_event_once(data_dir, backend) -> None:
+    records = spooled(data_dir, 1500, to=[posthog_at(backend.url)])
+    procs = [start_uploader(data_dir) for _ in range(3)]
     for proc in procs:
-        assert proc.wait(timeout=30) == 0
-    deliver(config(data_dir, backend.url))  # whatever a busy uploader left behind
+        assert proc.wait(timeout=60) == 0
     ids = [e["uuid"] for e in backend.posthog]
-    assert len(ids) == 1500 and len(set(ids)) == 1500
+    assert sorted(ids) == sorted(r["id"] for r in records)  # all of them, each once
+
+
+@pytest.mark.parametrize(
+    ("setting", "status"),
+    [("not json", 2), ('{"no": "data_dir"}', 2), ("[]", 2), ('{"data_dir": "%s"}', 0)],
+)
+def test_the_uploader_never_prints_and_never_raises(tmp_path, setting, status) -> None:
+    from blackboxai.analytics.upload import BOOTSTRAP, CONFIG_ENV
+
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a directory")
+    env = {**__import__("os").environ, CONFIG_ENV: setting.replace("%s", str(a_file))}
+    run = subprocess.run(
+        [sys.executable, "-c", BOOTSTRAP], env=env, capture_output=True, timeout=60
+    )
+    assert (run.returncode, run.stdout, run.stderr) == (status, b"", b"")
 
 
 FAKE_SDKS = {
@@ -278,39 +311,22 @@ def test_a_broken_posthog_sdk_changes_nothing_for_the_session_or_for_mixpanel(
         quiet.stderr,
     )
     assert backend.wait_for(mixpanel=2)
-    last = wait_for_uploader(data_dir)
+    last = wait_for_last(data_dir)
     assert last["sent"] == {"mixpanel": 2} and "posthog" in last["errors"]
     assert backend.posthog == []
-    assert [r["to"] for r in Spool(data_dir).records()] == [["posthog"], ["posthog"]]
-
-
-def test_a_sink_raising_anything_is_contained_by_the_uploader(data_dir) -> None:
-    analytics = consented(data_dir)
-    analytics.event("launched")
-    analytics.spool.append(analytics._buffer)
-
-    class Exploding:
-        name, max_batch = "posthog", 250
-
-        def send(self, batch: list) -> None:
-            raise RuntimeError("an SDK bug")
-
-        def close(self) -> None:
-            raise SinkError("network", "close failed too")
-
-    outcome = deliver(config(data_dir, "http://127.0.0.1:9"), sinks={"posthog": Exploding()})
-    assert outcome.errors == {"posthog": "SDK error RuntimeError"}
-    assert Spool(data_dir).count() == 1
+    kept = [posthog_at(backend.url).to_json()]
+    assert [r["to"] for r in Spool(data_dir).records()] == [kept, kept]
 
 
 PROBE = textwrap.dedent(
     """
     import json, os, sys, threading
     from blackboxai.analytics import Analytics
-    a = Analytics(logfile=sys.argv[1], posthog_host="http://127.0.0.1:9", mixpanel_token="t")
+    a = Analytics(logfile=sys.argv[1], posthog_host="http://127.0.0.1:9",
+                  posthog_project_api_key="phc_test", mixpanel_token="t")
     if sys.argv[2] == "consent":
         a.opt_in()
-    a.decide(None, tty=False)
+    a.enable()  # reports only with stored consent, whatever the caller asks for
     for i in range(50):
         a.event("command_add", i=i)
     a.close()
@@ -337,7 +353,7 @@ def test_the_session_process_never_imports_an_sdk_or_starts_a_thread(mode, tmp_p
 def test_debug_explains_the_last_failure_and_is_a_true_dry_run(cli, data_dir) -> None:
     assert cli("analytics", "on").returncode == 0
     assert cli("--exit", *backend_args(refused_url())).returncode == 0
-    wait_for_uploader(data_dir)
+    wait_for_last(data_dir)
     waiting = Spool(data_dir).count()
     debug = cli("--exit", *backend_args(refused_url()), env={"BLACKBOXAI_ANALYTICS_DEBUG": "1"})
     assert debug.returncode == 0
@@ -360,32 +376,8 @@ def test_the_uploader_never_imports_code_from_the_project_directory(
     for args in (["analytics", "on"], ["--exit", *backend_args(backend.url, backend.url)]):
         assert subprocess.run([script, *args], capture_output=True, timeout=60).returncode == 0
     assert backend.wait_for(posthog=2, mixpanel=2)
-    wait_for_uploader(data_dir)
+    wait_for_last(data_dir)
     assert not marker.exists(), marker.read_text()
-
-
-def test_an_opt_out_while_a_batch_is_in_flight_leaves_nothing_behind(data_dir) -> None:
-    analytics = consented(data_dir)
-    for i in range(3):
-        analytics.event("e", i=i)
-    analytics.spool.append(analytics._buffer)
-
-    class OptOutThenFail:
-        """The user runs `analytics off` while this batch is on the wire, and it then fails."""
-
-        name, max_batch = "posthog", 250
-
-        def send(self, batch: list) -> None:
-            assert Analytics(data_dir=data_dir).disable(permanently=True)
-            raise SinkError("network", "ConnectionError")
-
-        def close(self) -> None:
-            pass
-
-    outcome = deliver(config(data_dir, "http://127.0.0.1:9"), sinks={"posthog": OptOutThenFail()})
-    assert outcome.sent == {}
-    assert Spool(data_dir).count() == 0  # the failed batch was not put back after the opt-out
-    assert list(data_dir.glob("claimed-*")) == []
 
 
 def test_analytics_on_under_do_not_track_stores_consent_but_sends_nothing(
@@ -393,17 +385,27 @@ def test_analytics_on_under_do_not_track_stores_consent_but_sends_nothing(
 ) -> None:
     assert cli("analytics", "on").returncode == 0
     assert cli("--exit", *backend_args(refused_url())).returncode == 0
-    wait_for_uploader(data_dir)
+    wait_for_last(data_dir)
+    wait_for_no_uploaders(data_dir.parents[2])
     (data_dir / "upload.last.json").unlink()
     run = cli(*backend_args(backend.url), "analytics", "on", env={"DO_NOT_TRACK": "1"})
     assert run.returncode == 0
-    time.sleep(1.0)
-    assert backend.requests == [] and not (data_dir / "upload.last.json").exists()
-    assert Spool(data_dir).count() == 2
+    # An uploader is spawned before the CLI exits and lives far longer than this check takes.
+    assert uploaders(data_dir.parents[2]) == [] and not (data_dir / "upload.last.json").exists()
+    assert Spool(data_dir).count() == 2 and backend.requests == []
 
 
 @pytest.mark.parametrize(
-    "content", ['{"time": "x"}', '{"time": 1e300}', '{"time": 5, "sent": [1]}', "[]", "garbage"]
+    "content",
+    [
+        '{"time": "x"}',
+        '{"time": 1e300}',
+        '{"time": 5, "sent": [1]}',
+        '{"time": 5.5, "refused": {"posthog": 1}}',
+        '{"time": 5, "expired": -1}',
+        "[]",
+        "garbage",
+    ],
 )
 def test_a_mangled_delivery_record_never_breaks_status_or_debug(cli, data_dir, content) -> None:
     data_dir.mkdir(parents=True)

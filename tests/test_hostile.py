@@ -86,7 +86,11 @@ def test_sigkill_during_spool_appends_never_blocks_later_sessions(data_dir: Path
     proc.wait(timeout=10)
     assert spool.count() >= 3000
     before = spool.count()
-    later = Analytics(posthog_project_api_key="phc_test", launcher=lambda config: None)
+    later = Analytics(
+        posthog_project_api_key="phc_test",
+        posthog_host="http://127.0.0.1:9",
+        launcher=lambda config: None,
+    )
     assert later.enable()
     later.event("command_ls")
     later.flush()
@@ -172,7 +176,8 @@ def test_a_flood_of_200000_events_stays_in_bounded_memory_and_spool(data_dir: Pa
     flood = """
         import json, resource
         from blackboxai.analytics import Analytics
-        a = Analytics(posthog_project_api_key="phc_test", launcher=lambda config: None)
+        a = Analytics(posthog_project_api_key="phc_test", posthog_host="http://127.0.0.1:9",
+                      launcher=lambda config: None)
         a.opt_in(); a.enable()
         a.event("launched")
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -236,13 +241,8 @@ def test_every_file_analytics_leaves_behind_is_private(cli, data_dir: Path) -> N
     from loopback import refused_url
 
     assert cli("analytics", "on").returncode == 0
-    backend = [
-        "--analytics-posthog-host",
-        refused_url(),
-        "--analytics-posthog-project-api-key",
-        "k",
-    ]
-    assert cli("--exit", *backend).returncode == 0
+    key = ("--analytics-posthog-project-api-key", "phc_test")
+    assert cli("--exit", "--analytics-posthog-host", refused_url(), *key).returncode == 0
     deadline = time.monotonic() + 20
     while not (data_dir / "upload.last.json").exists() and time.monotonic() < deadline:
         time.sleep(0.05)

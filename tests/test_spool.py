@@ -65,3 +65,25 @@ def test_clear_deletes_waiting_and_claimed_events(tmp_path: Path) -> None:
     assert spool.count() == 5
     assert spool.clear() == 5
     assert spool.count() == 0 and list(spool.records()) == []
+
+
+def test_a_put_back_that_is_no_longer_wanted_writes_nothing(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    assert spool.append([line(0)]) is True
+    assert spool.append([line(1)], still_wanted=lambda: False) is False
+    assert [r["id"] for r in spool.records()] == ["0"]
+
+
+def test_events_put_back_go_ahead_of_newer_ones_so_the_bound_drops_them_first(
+    tmp_path: Path,
+) -> None:
+    spool = Spool(tmp_path, max_events=12, max_bytes=10**9)
+    spool.append([line(i) for i in range(5, 10)])  # spooled while a run was sending 0-4
+    with spool.path.open("ab") as handle:
+        handle.write(b'{"id": "torn", "ev')  # and a writer killed mid-line
+    assert spool.put_back([line(i) for i in range(5)], still_wanted=lambda: True)
+    assert [r["id"] for r in spool.records()] == [str(i) for i in range(10)]
+    assert spool.put_back([line(i) for i in range(-8, 0)], still_wanted=lambda: True)
+    ids = [int(str(r["id"])) for r in spool.records()]
+    assert ids == list(range(10 - len(ids), 10)) and spool.dropped() == 18 - len(ids)
+    assert not spool.put_back([line(99)], still_wanted=lambda: False)

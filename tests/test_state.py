@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from blackboxai.analytics import Analytics, fileops
 from blackboxai.analytics.consent import Stored
-from blackboxai.analytics.defaults import MIXPANEL_DEFAULT_HOST, POSTHOG_DEFAULT_HOST
+from blackboxai.analytics.defaults import MIXPANEL_DEFAULT_HOST
 from blackboxai.analytics.state import State, StateError, StateStore
 from blackboxai.analytics.status import collect_status
 
@@ -341,7 +341,7 @@ def test_stored_values_round_trip(
 
 def test_constructor_defaults() -> None:
     analytics = Analytics()
-    assert analytics.posthog[0] == POSTHOG_DEFAULT_HOST and analytics.posthog[1]
+    assert analytics.posthog is None  # no built-in project key: PostHog is no destination
     assert analytics.mixpanel is None
     assert analytics.reporting is False
     assert analytics.log_error is None
@@ -399,7 +399,7 @@ def test_enable_without_stored_consent_does_not_report(data_dir: Path, setup: st
 
 def test_enable_with_stored_consent_reports() -> None:
     assert Analytics().opt_in()
-    analytics = Analytics()
+    analytics = Analytics(posthog_project_api_key="phc_test", posthog_host="http://127.0.0.1:9")
     assert analytics.enable() is True and analytics.reporting is True
     analytics.disable(permanently=False)
     assert analytics.reporting is False

@@ -41,6 +41,10 @@ def _state(ctx: typer.Context) -> tuple[Analytics, Settings]:
     return obj.analytics, obj.settings
 
 
+def _waiting(count: int) -> str:
+    return f"{count} waiting event{'' if count == 1 else 's'}"
+
+
 def _events(count: int) -> str:
     return f"{count} event{'' if count == 1 else 's'}"
 
@@ -93,7 +97,7 @@ def off(ctx: typer.Context) -> None:
     if before == "disabled" and not waiting:
         typer.echo("Analytics were already permanently disabled; nothing changed.")
     else:
-        typer.echo(f"Analytics are permanently disabled. Deleted {_events(waiting)} waiting.")
+        typer.echo(f"Analytics are permanently disabled. Deleted {_waiting(waiting)}.")
 
 
 @analytics_app.command("reset-id")
@@ -109,7 +113,7 @@ def reset_id(ctx: typer.Context) -> None:
         return
     typer.echo(
         f"New anonymous id: {analytics.state.uuid} (was: {old}). "
-        f"Deleted {_events(waiting)} waiting."
+        f"Deleted {_waiting(waiting)}."
     )
 
 
@@ -121,7 +125,7 @@ def pending(
     """List the events waiting to be sent, one JSON object a line, with the backends they await."""
     analytics, _ = _state(ctx)
     if clear:
-        typer.echo(f"Deleted {_events(analytics.clear_pending())} waiting.")
+        typer.echo(f"Deleted {_waiting(analytics.clear_pending())}.")
         return
     count = 0
     for record in analytics.spool.records():

@@ -82,10 +82,9 @@ class Analytics:
         self._outputs: list[Output] = []
         self._reporting = self._closed = False
         self._pid = os.getpid()
-        self.posthog = (
-            posthog_host or POSTHOG_DEFAULT_HOST,
-            posthog_project_api_key or POSTHOG_PROJECT_API_KEY,
-        )
+        # PostHog is a destination only with a project key: the edge files a made-up one nowhere.
+        key = posthog_project_api_key or POSTHOG_PROJECT_API_KEY
+        self.posthog = (posthog_host or POSTHOG_DEFAULT_HOST, key) if key else None
         self.mixpanel = (
             (mixpanel_host or MIXPANEL_DEFAULT_HOST, mixpanel_token) if mixpanel_token else None
         )
@@ -337,8 +336,8 @@ class Analytics:
         from blackboxai.analytics.backends import Backend
 
         found = []
-        if self.posthog[1]:
-            found.append(Backend("posthog", self.posthog[0], self.posthog[1]))
+        if self.posthog:
+            found.append(Backend("posthog", *self.posthog))
         if self.mixpanel:
             found.append(Backend("mixpanel", *self.mixpanel))
         return tuple(found)

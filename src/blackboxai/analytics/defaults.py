@@ -5,22 +5,32 @@ from __future__ import annotations
 __all__ = [
     "BUFFER_EVENTS",
     "DOCS_URL",
+    "EVENT_MAX_AGE_DAYS",
     "MIXPANEL_BATCH",
+    "MIXPANEL_BATCH_BYTES",
     "MIXPANEL_DEFAULT_HOST",
     "POSTHOG_BATCH",
+    "POSTHOG_BATCH_BYTES",
     "POSTHOG_DEFAULT_HOST",
     "POSTHOG_PROJECT_API_KEY",
     "SPOOL_MAX_BYTES",
     "SPOOL_MAX_EVENTS",
+    "UPLOAD_BACKOFF",
     "UPLOAD_CONNECT_TIMEOUT",
     "UPLOAD_LIFETIME",
+    "UPLOAD_LOCK_WAIT",
     "UPLOAD_READ_TIMEOUT",
+    "UPLOAD_REQUEST_TIMEOUT",
+    "UPLOAD_RETRIES",
     "UPLOAD_RETRY_CAP",
+    "UPLOAD_SEND_TIME",
 ]
 
-# The project's PostHog write key. A project API key is public by design (it can
-# only ingest events); maintainers replace it here and nowhere else.
-POSTHOG_PROJECT_API_KEY = "phc_blackboxai_project_key_set_by_maintainers"
+# The project's PostHog write key. A project API key is public by design (it can only ingest
+# events); maintainers set it here and nowhere else. PostHog's edge only checks a key's shape, so
+# a made-up key is answered 200 and filed nowhere: until a real one is set here, PostHog is a
+# destination only when the user configures a key.
+POSTHOG_PROJECT_API_KEY: str | None = None
 POSTHOG_DEFAULT_HOST = "https://us.i.posthog.com"
 MIXPANEL_DEFAULT_HOST = "https://api.mixpanel.com"
 
@@ -34,12 +44,28 @@ BUFFER_EVENTS = 500
 SPOOL_MAX_EVENTS = 10_000
 SPOOL_MAX_BYTES = 5 * 1024 * 1024
 
-# Batch sizes: PostHog's /batch/ takes large batches; Mixpanel's /track takes at most 50.
+# Per request. PostHog's /batch/ takes up to 20 MB; we send at most 250 events, so a crash
+# repeats few. Mixpanel's /import takes 2,000 events and 2 MB (uncompressed) a request.
 POSTHOG_BATCH = 250
-MIXPANEL_BATCH = 50
+POSTHOG_BATCH_BYTES = 10 * 1024 * 1024
+MIXPANEL_BATCH = 2_000
+MIXPANEL_BATCH_BYTES = 1_900_000  # under Mixpanel's 2,097,152, leaving room for the SDK's fields
 
-# The detached uploader: short timeouts, one retry layer, a hard lifetime.
+# The uploader. Each request is bounded as a whole (connect, send, every byte of the answer), so
+# a server that trickles bytes cannot hold it. A run waits for a running one to finish, then
+# sends for at most UPLOAD_SEND_TIME, and starts no request it could not finish by then.
 UPLOAD_CONNECT_TIMEOUT = 3.0
 UPLOAD_READ_TIMEOUT = 5.0
-UPLOAD_RETRY_CAP = 3.0
-UPLOAD_LIFETIME = 60
+UPLOAD_REQUEST_TIMEOUT = 10.0
+UPLOAD_LOCK_WAIT = 65.0
+UPLOAD_SEND_TIME = 60.0
+# The detached process is ended by an alarm past this, whatever it is doing: a backstop only, as
+# progress is saved after every acknowledged batch (a kill repeats at most the batch in flight).
+UPLOAD_LIFETIME = 135
+# Answers that ask to try again (408, 429, 5xx): waits of 2, 4 and 8 s plus up to 1 s of jitter,
+# or what Retry-After asks (up to the cap), never past the end of the run; then a later run.
+UPLOAD_RETRIES = 3
+UPLOAD_BACKOFF = 2.0
+UPLOAD_RETRY_CAP = 30.0
+# An event not delivered within this many days of being recorded is deleted and counted.
+EVENT_MAX_AGE_DAYS = 30

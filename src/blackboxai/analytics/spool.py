@@ -37,18 +37,19 @@ class Spool:
         self._since_check: tuple[int, int] | None = None
 
     # -- sessions ---------------------------------------------------------------
-    def append(self, lines: list[str], *, still_wanted: Callable[[], bool] | None = None) -> None:
+    def append(self, lines: list[str], *, still_wanted: Callable[[], bool] | None = None) -> bool:
         """Append complete lines in one write, then enforce the bound (oldest dropped first).
 
         `still_wanted` is asked under the lock that clear() takes, so a put-back by the
-        uploader can never land after an opt-out has cleared the spool."""
+        uploader can never land after an opt-out has cleared the spool. Returns whether the
+        lines were written (False: `still_wanted` said no)."""
         if not lines:
-            return
+            return True
         ensure_private_dir(self.directory)
         data = ("\n".join(lines) + "\n").encode()
         with locked(self.lock_path):
             if still_wanted is not None and not still_wanted():
-                return
+                return False
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 end = os.fstat(fd).st_size
@@ -61,6 +62,7 @@ class Spool:
             if self._check_due(len(lines), len(data)) and size > self._floor():
                 self._trim()
                 self._since_check = (0, 0)
+        return True
 
     def _floor(self) -> int:
         # A record is well over 100 bytes, so a file smaller than this is within both limits.
@@ -168,3 +170,23 @@ class Spool:
 
     def claimed(self) -> list[Path]:
         return [p for p in self.files() if p != self.path]
+
+    def put_back(self, lines: list[str], *, still_wanted: Callable[[], bool]) -> bool:
+        """Return events that must wait, ahead of those spooled since the claim: they are older,
+        and the bound drops from the front. One atomic replace, under the lock that appends and
+        clear() take; `still_wanted` is asked under it. Returns whether they were written."""
+        if not lines:
+            return True
+        ensure_private_dir(self.directory)
+        with locked(self.lock_path):
+            if not still_wanted():
+                return False
+            try:
+                newer = self.path.read_bytes()
+            except FileNotFoundError:
+                newer = b""
+            if newer and not newer.endswith(b"\n"):
+                newer += b"\n"  # a writer died mid-line: keep the torn line apart
+            atomic_write(self.path, ("\n".join(lines) + "\n").encode() + newer)
+            self._trim()
+        return True

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from blackboxai.analytics.core import Analytics
 
-__all__ = ["collect_status", "delivery_text", "last_delivery", "render_status", "stored_text"]
+__all__ = [
+    "collect_status",
+    "delivery_text",
+    "last_delivery",
+    "refused_text",
+    "render_status",
+    "stored_text",
+]
 
 _STORED_TEXT = {
     "fresh": "not answered yet",
@@ -19,10 +26,6 @@ _STORED_TEXT = {
     "disabled": "permanently disabled",
     "odd": "unreadable",
 }
-_HOW_TO_POSTHOG = (
-    "not configured (no project key: set analytics-posthog-project-api-key, "
-    "BLACKBOXAI_ANALYTICS_POSTHOG_PROJECT_API_KEY or --analytics-posthog-project-api-key)"
-)
 
 
 def stored_text(stored: str) -> str:
@@ -52,7 +55,7 @@ def collect_status(analytics: Analytics) -> dict[str, Any]:
             "declined": list(state.declined) if consented else [],
         },
         "backends": {
-            "posthog": {"host": analytics.posthog[0]} if analytics.posthog[1] else None,
+            "posthog": {"host": analytics.posthog[0]} if analytics.posthog else None,
             "mixpanel": {"host": analytics.mixpanel[0]} if analytics.mixpanel else None,
         },
         "pending": analytics.pending_count(),
@@ -73,6 +76,12 @@ def last_delivery(analytics: Analytics) -> dict[str, Any] | None:
     return None
 
 
+def _counts(value: object, kind: type) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and type(v) is kind for k, v in value.items()
+    )
+
+
 def _well_formed(last: object) -> bool:
     """A file anyone could have edited: check every field we read before trusting it."""
     if not isinstance(last, dict):
@@ -80,12 +89,13 @@ def _well_formed(last: object) -> bool:
     when = last.get("time")
     if isinstance(when, bool) or not isinstance(when, (int, float)) or not 0 <= when < 2**40:
         return False
-    sent, errors = last.get("sent", {}), last.get("errors", {})
+    tallies = [last.get(k, {}) for k in ("sent", "kept", "rejected")]
+    notes = [last.get(k, {}) for k in ("errors", "refused")]
+    numbers = [last.get(k, 0) for k in ("discarded", "expired")]
     return (
-        isinstance(sent, dict)
-        and isinstance(errors, dict)
-        and all(isinstance(k, str) and type(v) is int for k, v in sent.items())
-        and all(isinstance(k, str) and isinstance(v, str) for k, v in errors.items())
+        all(_counts(t, int) for t in tallies)
+        and all(_counts(n, str) for n in notes)
+        and all(type(n) is int and n >= 0 for n in numbers)
     )
 
 
@@ -95,7 +105,32 @@ def delivery_text(last: dict[str, Any] | None) -> str:
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(last.get("time", 0)))
     parts = [f"{name} sent {n}" for name, n in sorted(last.get("sent", {}).items())]
     parts += [f"{name} failed ({why})" for name, why in sorted(last.get("errors", {}).items())]
+    rejected = sorted(last.get("rejected", {}).items())
+    parts += [f"{name} refused {n} as invalid" for name, n in rejected]
+    kept = sum(last.get("kept", {}).values())
+    if kept:
+        parts.append(f"{kept} kept for later")
+    if last.get("expired"):
+        parts.append(f"{last['expired']} expired unsent")
+    if last.get("discarded"):
+        parts.append(f"{last['discarded']} deleted unsent (consent changed)")
     return f"{when}: " + (", ".join(parts) if parts else "nothing to send")
+
+
+# How to fix a refused key or token, and how to name a destination, per service.
+_OPTIONS = {
+    "posthog": "analytics-posthog-project-api-key",
+    "mixpanel": "analytics-mixpanel-token",
+}
+
+
+def refused_text(last: dict[str, Any] | None) -> list[str]:
+    """One line per service whose key or token was refused at the last delivery."""
+    refused = (last or {}).get("refused", {})
+    return [
+        f"{name} {why}: check {_OPTIONS.get(name, 'its key')} (events wait meanwhile)"
+        for name, why in sorted(refused.items())
+    ]
 
 
 def _catalogue_text(c: dict[str, Any]) -> str:
@@ -120,12 +155,19 @@ def render_status(s: dict[str, Any]) -> str:
         f"Anonymous id:  {s['uuid'] or 'none (one is made when you opt in)'}",
         f"State file:    {s['state_file']}",
         f"Catalogue:     {_catalogue_text(s['catalogue'])}",
-        f"PostHog:       {posthog['host'] if posthog else _HOW_TO_POSTHOG}",
+        "PostHog:       "
+        + (
+            posthog["host"]
+            if posthog
+            else "not configured (no project API key: set analytics-posthog-project-api-key, "
+            "BLACKBOXAI_ANALYTICS_POSTHOG_PROJECT_API_KEY or --analytics-posthog-project-api-key)"
+        ),
         f"Mixpanel:      {mixpanel['host'] if mixpanel else 'not configured'}",
         f"Waiting:       {s['pending']} event{'' if s['pending'] == 1 else 's'}"
         + (f" ({s['dropped']} older ones dropped: the queue was full)" if s["dropped"] else ""),
         f"Last delivery: {delivery_text(s['last_delivery'])}",
     ]
+    lines += [f"Refused:       {line}" for line in refused_text(s["last_delivery"])]
     if s["debug"]:
         lines.append("Debug:         on (dry run: events are printed, nothing is sent)")
     return "\n".join(lines)

@@ -1,20 +1,33 @@
-"""One small adapter per vendor SDK behind a two-method seam: send(batch) and close()."""
+"""One small adapter per vendor SDK behind a two-method seam: send(batch) -> Answer, and close()."""
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["ADAPTERS", "Backend", "Record", "Sink", "SinkError"]
+__all__ = [
+    "ADAPTERS",
+    "Answer",
+    "Backend",
+    "Record",
+    "Sink",
+    "event_millis",
+    "load_sink",
+    "retry_after",
+]
 
 # A waiting event as spooled, one JSON object a line:
 #   {"event": str, "properties": {str: scalar}, "user_id": uuid, "time": epoch seconds (float,
 #    millisecond precision), "id": uuid4 (the event's own, stable across resends),
 #    "gen": consent generation it was recorded in, "to": [Backend.to_json(), ...]}
 # The destinations are fixed when the event is recorded: later settings never redirect it.
+# Records of the previous release name their backends only ("to": ["posthog"]): the uploader
+# deletes them unsent (counted as discarded), since where they were meant to go is unknown.
 Record = dict[str, object]
 
-# Backend name -> "module:Class" of its adapter, imported only by the uploader.
+# Backend name -> "module:Class" of its adapter, imported only by the uploader. An adapter is
+# built as Class(host, key, connect_timeout, read_timeout) and follows the Sink protocol.
 ADAPTERS = {
     "posthog": "blackboxai.analytics.backends.posthog_sink:PostHogSink",
     "mixpanel": "blackboxai.analytics.backends.mixpanel_sink:MixpanelSink",
@@ -43,29 +56,58 @@ class Backend:
         return cls(*fields)  # type: ignore[arg-type]
 
 
-class SinkError(Exception):
-    """A batch was not delivered. kind: "network" (stop for this run), "retry" (try once more),
-    or "rejected" (the backend refused it for good: drop and count)."""
+@dataclass(frozen=True)
+class Answer:
+    """What a service said to one request, before anyone decides what it means.
 
-    def __init__(self, kind: str, detail: str, retry_after: float | None = None) -> None:
-        super().__init__(f"{kind}: {detail}")
-        self.kind = kind
-        self.detail = detail
-        self.retry_after = retry_after
+    `status` is the HTTP status, 0 when no answer came (refused, reset, timed out). `failed` names
+    the events the service itself reported invalid while taking the rest (Mixpanel's
+    `failed_records`); `retry_after` is the server's Retry-After in seconds."""
 
-
-def classify_status(status: object, retry_after: float | None = None) -> SinkError:
-    """Map an HTTP answer to what the uploader does: only 408, 429 and 5xx earn a retry."""
-    code = status if isinstance(status, int) else 0
-    if code in (408, 429) or code >= 500 or code == 0:
-        return SinkError("retry", f"HTTP {status}", retry_after)
-    return SinkError("rejected", f"HTTP {status}")
+    status: int
+    failed: tuple[str, ...] = ()
+    retry_after: float | None = None
+    detail: str = ""
 
 
 class Sink(Protocol):
-    name: str
-    max_batch: int
+    """An adapter: one request per send(); never retries, never sleeps, reports what it heard.
 
-    def send(self, batch: list[Record]) -> None: ...
+    A network failure is an Answer with status 0; only an SDK that broke may raise."""
+
+    name: str
+    max_batch: int  # events per request
+    max_bytes: int  # spooled bytes per request (the records' JSON lines)
+
+    def send(self, batch: list[Record]) -> Answer: ...
 
     def close(self) -> None: ...
+
+
+def load_sink(backend: Backend, connect_timeout: float, read_timeout: float) -> Sink:
+    """Build the adapter a destination names; raises if it is unknown or its SDK fails to load."""
+    target = ADAPTERS.get(backend.name)
+    if target is None:
+        raise LookupError(f"no adapter for {backend.name!r}")
+    module, _, cls = target.partition(":")
+    adapter = getattr(importlib.import_module(module), cls)
+    sink: Sink = adapter(backend.host, backend.key, connect_timeout, read_timeout)
+    return sink
+
+
+def retry_after(value: object) -> float | None:
+    """Seconds from a Retry-After header given in seconds; None when absent or a date."""
+    try:
+        seconds = float(str(value))
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds < 86_400 else None
+
+
+def event_millis(record: Record) -> int:
+    """The event's time in whole milliseconds, computed the same way on every resend (the
+    services deduplicate on it). A record without a usable time counts as recorded at epoch 0."""
+    when = record.get("time")
+    if isinstance(when, bool) or not isinstance(when, (int, float)) or not 0 <= when < 2**40:
+        return 0
+    return round(when * 1000)

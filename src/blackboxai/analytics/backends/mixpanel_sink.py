@@ -1,9 +1,12 @@
-"""Mixpanel adapter: the SDK formats each event, its Consumer posts up to 50 per /track request."""
+"""Mixpanel adapter: the SDK formats each event; one documented /import request per batch."""
 
 from __future__ import annotations
 
-from blackboxai.analytics.backends import Record, SinkError
-from blackboxai.analytics.defaults import MIXPANEL_BATCH
+import gzip
+import json
+
+from blackboxai.analytics.backends import Answer, Record, event_millis, retry_after
+from blackboxai.analytics.defaults import MIXPANEL_BATCH, MIXPANEL_BATCH_BYTES
 
 __all__ = ["MixpanelSink"]
 
@@ -19,51 +22,90 @@ class _Collect:
 
 
 class MixpanelSink:
-    """One request per batch through `mixpanel.Consumer` with retries off and a finite timeout
-    (its default is none: a silent host would hang). We never use BufferedConsumer: after a
-    partial failure it can resend a batch that was already delivered."""
+    """Events go to `/import`, which takes events of any age; `/track` silently drops those older
+    than 5 days while answering `status: 1`.
+
+    The request is the documented one (mixpanel/docs openapi/src/ingestion.openapi.yaml): a JSON
+    array, gzip, `?strict=1` so invalid events come back as `failed_records`, and the project token
+    as the Basic-auth user name. The SDK's own path there, `Consumer.send("imports", ...)`, posts
+    form data (`data=...&verbose=1`) without gzip or strict, and calls any answer whose JSON
+    `status` is not 1 an error, yet the documented success answer is `{"code": 200,
+    "num_records_imported": N, "status": "OK"}`: it would report every import as a failure, and
+    a 429 or 401 as a verdict on the data. So the SDK formats the events (`Mixpanel.track`
+    into a collecting consumer: token, `mp_lib`, `$lib_version`) and the HTTP status is read
+    here, on `requests`' session (which the SDK itself uses) with no retries of its own.
+    """
 
     name = "mixpanel"
     max_batch = MIXPANEL_BATCH
+    max_bytes = MIXPANEL_BATCH_BYTES
 
     def __init__(self, host: str, token: str, connect_timeout: float, read_timeout: float):
         import mixpanel  # type: ignore[import-untyped]  # the SDK ships no type hints
         import requests
 
-        self._mp_mod = mixpanel
         self._requests = requests
         self._collect = _Collect()
         self._mp = mixpanel.Mixpanel(token, consumer=self._collect)
-        self._consumer = mixpanel.Consumer(
-            events_url=host.rstrip("/") + "/track",
-            request_timeout=(connect_timeout, read_timeout),
-            retry_limit=0,
-        )
+        self._session = requests.Session()  # its default adapter never retries
+        self._url = host.rstrip("/") + "/import"
+        self._auth = (token, "")
+        self._timeout = (connect_timeout, read_timeout)
 
-    def send(self, batch: list[Record]) -> None:
+    def send(self, batch: list[Record]) -> Answer:
         self._collect.messages.clear()
         for record in batch:
             raw = record.get("properties")
             props: dict[str, object] = dict(raw) if isinstance(raw, dict) else {}
-            # Our id and time override the SDK's fresh ones: a retry is recognisably the same event.
-            props.update({"time": record["time"], "$insert_id": record["id"]})
-            self._mp.track(record["user_id"], record["event"], props)
-        body = "[" + ",".join(self._collect.messages) + "]"
+            # Our id and time override the SDK's fresh ones: a resend is recognisably the same
+            # event ((event, distinct_id, time, $insert_id) is Mixpanel's de-duplication key),
+            # and milliseconds keep the order of events within a second.
+            props.update({"time": event_millis(record), "$insert_id": record.get("id")})
+            self._mp.track(record.get("user_id"), record.get("event"), props)
+        body = gzip.compress(("[" + ",".join(self._collect.messages) + "]").encode())
         try:
-            self._consumer.send("events", body)
-        except self._mp_mod.MixpanelException as exc:
-            cause = exc.__cause__
-            if isinstance(cause, self._requests.exceptions.RequestException):
-                raise SinkError("network", type(cause).__name__) from None
-            # The server answered: {"status": 0} is a verdict on the payload; anything
-            # unreadable (a proxy's 502 page) is worth one more try.
-            if str(exc).startswith("Mixpanel error"):
-                raise SinkError("rejected", "status 0") from None
-            raise SinkError("retry", "unreadable answer") from None
-        except (KeyError, TypeError, ValueError):
-            # The SDK indexes the answer's "status" blindly: a 5xx with some other JSON body
-            # surfaces as a KeyError. The server did answer, so it is worth one more try.
-            raise SinkError("retry", "unreadable answer") from None
+            response = self._session.post(
+                self._url,
+                params={"strict": "1"},
+                data=body,
+                headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+                auth=self._auth,
+                timeout=self._timeout,
+            )
+            text = response.text
+        except self._requests.exceptions.RequestException as exc:
+            return Answer(0, detail=type(exc).__name__)
+        status = response.status_code
+        failed = _failed_ids(text, batch) if status == 400 else ()
+        return Answer(
+            status,
+            failed=failed,
+            retry_after=retry_after(response.headers.get("Retry-After")),
+            detail=f"HTTP {status}",
+        )
 
     def close(self) -> None:
-        self._consumer._session.close()
+        self._session.close()
+
+
+def _failed_ids(text: str, batch: list[Record]) -> tuple[str, ...]:
+    """The ids of the events a strict /import named invalid: by `$insert_id` (the docs spell it
+    both with and without the `$`), else by their index in the batch."""
+    try:
+        records = json.loads(text).get("failed_records")
+    except (ValueError, AttributeError):
+        return ()
+    if not isinstance(records, list):
+        return ()
+    ids = {str(r.get("id")) for r in batch}
+    failed: list[str] = []
+    for item in records:
+        if not isinstance(item, dict):
+            continue
+        named = item.get("$insert_id", item.get("insert_id"))
+        index = item.get("index")
+        if isinstance(named, str) and named in ids:
+            failed.append(named)
+        elif isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(batch):
+            failed.append(str(batch[index].get("id")))
+    return tuple(dict.fromkeys(failed))

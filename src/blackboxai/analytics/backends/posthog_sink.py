@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from blackboxai.analytics.backends import Record, SinkError, classify_status
-from blackboxai.analytics.defaults import POSTHOG_BATCH
+from blackboxai.analytics.backends import Answer, Record, event_millis
+from blackboxai.analytics.defaults import POSTHOG_BATCH, POSTHOG_BATCH_BYTES
 
-__all__ = ["PostHogSink", "to_message"]
+__all__ = ["PostHogSink", "iso_time", "to_message"]
+
+
+def iso_time(record: Record) -> str:
+    """ISO 8601 with milliseconds, e.g. 2026-11-25T04:02:01.234+00:00 (PostHog keeps fractions)."""
+    ms = event_millis(record)
+    stamp = datetime.fromtimestamp(ms // 1000, timezone.utc).replace(microsecond=ms % 1000 * 1000)
+    return stamp.isoformat(timespec="milliseconds")
 
 
 def to_message(record: Record, lib_version: str) -> dict[str, object]:
@@ -22,24 +29,24 @@ def to_message(record: Record, lib_version: str) -> dict[str, object]:
             "$process_person_profile": False,  # anonymous events, no person profiles
         }
     )
-    when = record.get("time")
-    stamp = datetime.fromtimestamp(when if isinstance(when, (int, float)) else 0, timezone.utc)
     return {
         "type": "capture",
-        "event": record["event"],
-        "distinct_id": record["user_id"],
+        "event": record.get("event"),
+        "distinct_id": record.get("user_id"),
         "properties": props,
-        "timestamp": stamp.isoformat(),
-        "uuid": record["id"],
+        "timestamp": iso_time(record),
+        "uuid": record.get("id"),
     }
 
 
 class PostHogSink:
     """Posts to <host>/batch/ with `posthog.request.batch_post` on a session without retries:
-    the uploader is the single retry layer (the SDK's default session retries https on its own)."""
+    the uploader is the single retry layer (the SDK's default session retries https on its own).
+    The SDK adds `sent_at`, with which PostHog corrects the timestamps for clock skew."""
 
     name = "posthog"
     max_batch = POSTHOG_BATCH
+    max_bytes = POSTHOG_BATCH_BYTES
 
     def __init__(self, host: str, api_key: str, connect_timeout: float, read_timeout: float):
         import requests
@@ -50,11 +57,11 @@ class PostHogSink:
         self._ph = ph_request
         self._version = VERSION
         self._session = requests.Session()
-        self._host = host
+        self._host = host.rstrip("/")
         self._key = api_key
         self._timeout = (connect_timeout, read_timeout)
 
-    def send(self, batch: list[Record]) -> None:
+    def send(self, batch: list[Record]) -> Answer:
         messages = [to_message(r, self._version) for r in batch]
         try:
             self._ph.batch_post(
@@ -66,9 +73,11 @@ class PostHogSink:
                 session=self._session,
             )
         except self._ph.APIError as exc:
-            raise classify_status(exc.status, exc.retry_after) from None
+            status = exc.status if isinstance(exc.status, int) else 0
+            return Answer(status, retry_after=exc.retry_after, detail=f"HTTP {exc.status}")
         except self._requests.exceptions.RequestException as exc:
-            raise SinkError("network", type(exc).__name__) from None
+            return Answer(0, detail=type(exc).__name__)
+        return Answer(200)
 
     def close(self) -> None:
         self._session.close()

@@ -1,0 +1,207 @@
+"""One delivery run: claim the waiting events, send each to the destination it was recorded for."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from blackboxai.analytics.backends import Backend, Sink, load_sink
+from blackboxai.analytics.claims import Waiting, batches, load_claimed, seconds, to_line
+from blackboxai.analytics.consent import may_send
+from blackboxai.analytics.defaults import EVENT_MAX_AGE_DAYS
+from blackboxai.analytics.fileops import LockTimeout, locked
+from blackboxai.analytics.outcome import Outcome, save_outcome
+from blackboxai.analytics.progress import Progress
+from blackboxai.analytics.retry import BROKEN, REFUSED, Budget, Sender, Stop
+from blackboxai.analytics.spool import Spool
+from blackboxai.analytics.state import State, StateStore
+from blackboxai.analytics.upload import UploadConfig
+
+__all__ = ["SinkFactory", "deliver"]
+
+SinkFactory = Callable[[Backend], Sink]
+# Events spooled while a run sends are claimed too, for a few rounds, as long as all goes well.
+_ROUNDS = 3
+_MAX_AGE = EVENT_MAX_AGE_DAYS * 86_400.0
+
+
+def deliver(
+    config: UploadConfig,
+    *,
+    sinks: SinkFactory | Mapping[str, Sink] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    now: Callable[[], float] = time.time,
+    rand: Callable[[], float] = random.random,
+) -> Outcome:
+    """One run under the upload lock, which it waits for (up to `config.lock_wait`), then sends for
+    up to `config.send_time`. Never raises: whatever goes wrong is in the Outcome."""
+    outcome = Outcome()
+    directory = Path(config.data_dir)
+    if not directory.is_dir():
+        return outcome
+    try:
+        with locked(directory / "upload.lock", timeout=config.lock_wait):
+            budget = Budget(clock, clock() + config.send_time, config.request_timeout)
+            run = _Run(directory, outcome, _factory(config, sinks), Sender(budget, sleep, rand))
+            try:
+                if run.go(now):
+                    save_outcome(directory, outcome, now())
+            finally:
+                run.close()
+    except LockTimeout:
+        outcome.busy = True
+    except Exception as exc:  # a bug or a disk error: never raised into the CLI or the uploader
+        outcome.errors["uploader"] = f"internal error ({type(exc).__name__})"
+    return outcome
+
+
+def _factory(config: UploadConfig, sinks: SinkFactory | Mapping[str, Sink] | None) -> SinkFactory:
+    """The seam: the real adapters by default; tests pass sinks by destination or by name."""
+    if sinks is None:
+        return lambda b: load_sink(b, config.connect_timeout, config.read_timeout)
+    if isinstance(sinks, Mapping):
+        table = sinks
+        return lambda b: table[b.name]
+    return sinks
+
+
+class _Run:
+    """One run's state: the adapters it built, what it settled, and whether it must stop."""
+
+    def __init__(
+        self, directory: Path, outcome: Outcome, factory: SinkFactory, sender: Sender
+    ) -> None:
+        self.spool = Spool(directory)
+        self.store = StateStore(directory)
+        self.progress = Progress(directory)
+        self.outcome = outcome
+        self.factory = factory
+        self.sender = sender
+        self.sinks: dict[Backend, Sink | str] = {}  # built adapters, or why one could not be
+        self.halted: Stop | None = None  # out of time, or consent moved: start nothing more
+
+    def go(self, now: Callable[[], float]) -> bool:
+        """Claim and send, round by round; True when anything was claimed."""
+        claimed = False
+        for _ in range(_ROUNDS):
+            self.spool.claim()
+            files = self.spool.claimed()
+            if not files:
+                break
+            claimed = True
+            if not self._round(files, now()):
+                break
+        self.outcome.requests.update(self.sender.requests)
+        return claimed
+
+    def close(self) -> None:
+        for sink in self.sinks.values():
+            if not isinstance(sink, str):
+                with contextlib.suppress(Exception):
+                    sink.close()
+
+    # -- one round: the claimed files, start to finish -----------------------------------------
+    def _round(self, files: list[Path], when: float) -> bool:
+        """Send what the files hold, put back what must wait; True when nothing had to wait."""
+        state = self.store.load()
+        groups: dict[Backend, list[Waiting]] = {}
+        waiting: list[Waiting] = []
+        for item in load_claimed(files, self.progress.settled()):
+            if not item.owed or not _allowed(state, item):
+                self._drop(item)  # settled everywhere already, or never to be sent
+            elif when - seconds(item.record) > _MAX_AGE:
+                self.outcome.expired += 1
+            else:
+                waiting.append(item)
+                for backend in item.owed:
+                    groups.setdefault(backend, []).append(item)
+        stops = 0
+        for backend, items in groups.items():
+            items.sort(key=lambda it: seconds(it.record))
+            stops += self._destination(backend, items) is not None
+        kept = self._put_back([it for it in waiting if it.owed])
+        for path in files:  # only now: a kill before this leaves them (and the progress) intact
+            path.unlink(missing_ok=True)
+        self.progress.clear()
+        return not kept and not stops and self.halted is None
+
+    def _destination(self, backend: Backend, items: list[Waiting]) -> Stop | None:
+        """Send one destination's events in batches; a Stop leaves the rest of them waiting."""
+        sink = self._sink(backend)
+        if isinstance(sink, str):
+            return self._stopped(backend, Stop(BROKEN, sink))
+        for batch in batches(items, sink.max_batch, sink.max_bytes):
+            state = self.store.load()
+            if not all(_allowed(state, it) for it in batch):
+                # Opted out, id reset or waiting events cleared since the round began: the
+                # generation moved, so nothing more is sent (what is left is judged at put-back).
+                self.halted = Stop("consent", "consent changed")
+            if self.halted is not None:
+                return self._stopped(backend, self.halted)
+
+            def settle(taken: list[str], refused: list[str], batch: list[Waiting] = batch) -> None:
+                self.progress.add(backend, taken + refused)  # first, before anything else
+                took, done = set(taken), set(taken) | set(refused)
+                for it in batch:
+                    ident = str(it.record.get("id"))
+                    if ident in done and it.owed is not None and backend in it.owed:
+                        it.owed.remove(backend)
+                        it.taken = it.taken or ident in took
+                self.outcome.count(self.outcome.sent, backend.name, len(taken))
+                self.outcome.count(self.outcome.rejected, backend.name, len(refused))
+
+            stop = self.sender.send(sink, [it.record for it in batch], settle)
+            if stop is not None:
+                return self._stopped(backend, stop)
+        return None
+
+    def _stopped(self, backend: Backend, stop: Stop) -> Stop:
+        if stop.reason == "deadline":
+            self.halted = stop  # for every destination: no request could end in time
+        if stop.reason != "consent":  # those events are deleted at put-back, not kept
+            self.outcome.errors[backend.name] = stop.detail
+        if stop.reason == REFUSED:
+            self.outcome.refused[backend.name] = f"{stop.detail} by {backend.host}"
+        return stop
+
+    def _sink(self, backend: Backend) -> Sink | str:
+        if backend not in self.sinks:
+            try:
+                self.sinks[backend] = self.factory(backend)
+            except Exception as exc:  # unknown adapter, SDK missing or broken: keep its events
+                self.sinks[backend] = f"unavailable ({type(exc).__name__})"
+        return self.sinks[backend]
+
+    def _drop(self, item: Waiting) -> None:
+        if not item.taken:
+            self.outcome.discarded += 1
+
+    def _put_back(self, items: list[Waiting]) -> bool:
+        """Return what still waits to the spool, if consent still holds for it; True if any."""
+        state = self.store.load()
+        keep = [it for it in items if _allowed(state, it)]
+        for item in items:
+            if not _allowed(state, item):
+                self._drop(item)
+        lines = [to_line(it) for it in keep]
+
+        def still_wanted() -> bool:  # asked again under the spool lock that an opt-out takes
+            now = self.store.load()
+            return all(_allowed(now, it) for it in keep)
+
+        if not self.spool.put_back(lines, still_wanted=still_wanted):
+            for item in keep:
+                self._drop(item)
+            return False
+        for item in keep:
+            for backend in item.owed or ():
+                self.outcome.count(self.outcome.kept, backend.name)
+        return bool(keep)
+
+
+def _allowed(state: State, item: Waiting) -> bool:
+    return may_send(state.stored, state.uuid, state.generation, item.record)

@@ -1,0 +1,158 @@
+"""The one retry layer: what an answer means (by HTTP status first), waits, splits, deadlines."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from blackboxai.analytics.backends import Answer, Record, Sink
+from blackboxai.analytics.defaults import UPLOAD_BACKOFF, UPLOAD_RETRIES, UPLOAD_RETRY_CAP
+
+__all__ = ["Budget", "Sender", "Stop", "bounded", "classify"]
+
+# Time kept at the end of a run to put back what is left and save the outcome.
+FINISH_MARGIN = 1.0
+
+# What an answer means for the records of the request it answers.
+OK = "ok"  # taken: all of them, except those the service named invalid (dropped, counted)
+SPLIT = "split"  # refused as a whole for something in it (400, 413): halve, to isolate it
+REJECT = "reject"  # a single event the service refused for good: a verdict on the data itself
+RETRY = "retry"  # try again after a wait (408, 429, 5xx)
+NO_ANSWER = "no-answer"  # unreachable or timed out: nothing more for this destination this run
+REFUSED = "refused"  # 401/403: the key or token is refused; keep everything, say so in status
+BROKEN = "broken"  # the adapter raised: an SDK that changed or broke; keep everything
+OTHER = "other"  # any other answer (404, 405, a 3xx): not a verdict on the data; keep
+
+
+def classify(answer: Answer, size: int) -> str:
+    """Only a verdict on the data itself (a 400/413 pinned on one event, or an event named in
+    `failed`) ever drops data; everything else keeps it for a later try."""
+    status = answer.status
+    if status < 0:
+        return BROKEN
+    if status == 0:
+        return NO_ANSWER
+    if 200 <= status < 300 or (status == 400 and answer.failed):
+        return OK
+    if status in (400, 413):
+        return SPLIT if size > 1 else REJECT
+    if status in (401, 403):
+        return REFUSED
+    if status in (408, 429) or status >= 500:
+        return RETRY
+    return OTHER
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Why a destination gets nothing more in this run; its remaining events wait for a later."""
+
+    reason: str  # one of the verdicts above, or "deadline"
+    detail: str
+
+
+@dataclass
+class Budget:
+    """The run's end on an injected monotonic clock: no request starts unless it can end in time."""
+
+    clock: Callable[[], float]
+    end: float
+    request_timeout: float
+
+    def left(self) -> float:
+        return self.end - self.clock()
+
+    def room_for_request(self, wait: float = 0.0) -> bool:
+        return self.left() - wait >= self.request_timeout + FINISH_MARGIN
+
+
+def bounded(call: Callable[[], Answer], seconds: float) -> Answer:
+    """Run one request with a bound on its whole duration. A read timeout applies to each recv,
+    so a server that sends a byte every few seconds would hold a plain call forever; here the
+    caller moves on and the worker thread (a daemon) is abandoned to end with the process."""
+    box: list[Answer | BaseException] = []
+
+    def work() -> None:
+        try:
+            box.append(call())
+        except BaseException as exc:  # handed to the caller, never raised in the thread
+            box.append(exc)
+
+    worker = threading.Thread(target=work, name="blackboxai-upload-request", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if not box:
+        return Answer(0, detail="timed out")
+    result = box[0]
+    if isinstance(result, BaseException):
+        return Answer(-1, detail=f"SDK error {type(result).__name__}")
+    return result
+
+
+Settle = Callable[[list[str], list[str]], None]  # (taken ids, refused-for-good ids)
+
+
+@dataclass
+class Sender:
+    """Sends one destination's batches: retries what the status says to retry, splits what must
+    be isolated, and reports each decided request at once through `settle` (progress per batch)."""
+
+    budget: Budget
+    sleep: Callable[[float], None]
+    rand: Callable[[], float]
+    requests: dict[str, int] = field(default_factory=dict)
+
+    def send(self, sink: Sink, batch: list[Record], settle: Settle) -> Stop | None:
+        """Deliver `batch` as far as possible; a Stop means the rest of it was not decided."""
+        parts = [batch]
+        while parts:
+            part = parts.pop(0)
+            answer, stop = self._attempt(sink, part)
+            if stop is not None:
+                return stop
+            assert answer is not None
+            verdict = classify(answer, len(part))
+            ids = [str(r.get("id")) for r in part]
+            if verdict == OK:
+                failed = set(answer.failed)
+                settle([i for i in ids if i not in failed], [i for i in ids if i in failed])
+            elif verdict == REJECT:
+                settle([], ids)
+            elif verdict == SPLIT:
+                half = len(part) // 2
+                parts[:0] = [part[:half], part[half:]]
+            else:
+                return Stop(verdict, _describe(verdict, answer))
+        return None
+
+    def _attempt(self, sink: Sink, part: list[Record]) -> tuple[Answer | None, Stop | None]:
+        """One request, and the retries its answers ask for, within the run's budget."""
+        for attempt in range(UPLOAD_RETRIES + 1):
+            if not self.budget.room_for_request():
+                return None, Stop("deadline", "out of time for this run")
+            self.requests[sink.name] = self.requests.get(sink.name, 0) + 1
+            answer = bounded(lambda: sink.send(part), self.budget.request_timeout)
+            verdict = classify(answer, len(part))
+            if verdict != RETRY:
+                if verdict in (NO_ANSWER, BROKEN):
+                    return None, Stop(verdict, _describe(verdict, answer))
+                return answer, None
+            wait = UPLOAD_BACKOFF * 2**attempt + self.rand()
+            if answer.retry_after is not None:
+                if answer.retry_after > UPLOAD_RETRY_CAP:
+                    return None, Stop(RETRY, _describe(RETRY, answer))
+                wait = max(wait, answer.retry_after)
+            if attempt == UPLOAD_RETRIES or not self.budget.room_for_request(wait):
+                return None, Stop(RETRY, _describe(RETRY, answer))
+            self.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _describe(verdict: str, answer: Answer) -> str:
+    detail = answer.detail or f"HTTP {answer.status}"
+    if verdict == REFUSED:
+        return f"key refused ({detail})"
+    if verdict == RETRY:
+        return f"{detail}, retry later"
+    return detail

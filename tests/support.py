@@ -1,0 +1,209 @@
+"""Test doubles and builders for delivery: sinks in memory, spooled records, uploader processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from blackboxai.analytics import Analytics
+from blackboxai.analytics.backends import Answer, Record
+from blackboxai.analytics.backends import Backend as Destination
+from blackboxai.analytics.consent import Stored
+from blackboxai.analytics.outcome import LAST_FILE
+from blackboxai.analytics.spool import Spool
+from blackboxai.analytics.state import StateStore
+from blackboxai.analytics.upload import CONFIG_ENV, UploadConfig
+
+__all__ = [
+    "FAILURES",
+    "OMIT",
+    "Destination",
+    "FailingSink",
+    "MemorySink",
+    "config",
+    "mixpanel_at",
+    "posthog_at",
+    "spooled",
+    "start_uploader",
+    "uploaders",
+    "wait_for_last",
+    "wait_for_no_uploaders",
+]
+
+KEY = "phc_test"
+OMIT = ...  # a field value for spooled(): leave the field out
+TOKEN = "mp_token"
+
+
+def posthog_at(url: str, key: str = KEY) -> Destination:
+    return Destination("posthog", url, key)
+
+
+def mixpanel_at(url: str, token: str = TOKEN) -> Destination:
+    return Destination("mixpanel", url, token)
+
+
+class MemorySink:
+    """A Sink that keeps every batch it is given and answers from a script (default: 200).
+
+    `answers` items are Answers, HTTP statuses, or functions of the batch returning either."""
+
+    def __init__(
+        self,
+        name: str = "posthog",
+        *,
+        max_batch: int = 250,
+        max_bytes: int = 10**9,
+        answers: Iterable[Answer | int | Callable[[list[Record]], Answer | int]] = (),
+    ) -> None:
+        self.name = name
+        self.max_batch = max_batch
+        self.max_bytes = max_bytes
+        self.batches: list[list[Record]] = []
+        self.closed = False
+        self._answers = list(answers)
+
+    @property
+    def ids(self) -> list[str]:
+        return [str(r["id"]) for batch in self.batches for r in batch]
+
+    def send(self, batch: list[Record]) -> Answer:
+        self.batches.append([dict(r) for r in batch])
+        answer = self._answers.pop(0) if self._answers else Answer(200)
+        if callable(answer):
+            answer = answer(batch)
+        return Answer(answer) if isinstance(answer, int) else answer
+
+    def close(self) -> None:
+        self.closed = True
+
+
+FAILURES: dict[str, Answer] = {
+    "network": Answer(0, detail="ConnectionError"),
+    "timeout": Answer(0, detail="timed out"),
+    "429": Answer(429, retry_after=0, detail="HTTP 429"),
+    "503": Answer(503, detail="HTTP 503"),
+    "401": Answer(401, detail="HTTP 401"),
+    "403": Answer(403, detail="HTTP 403"),
+    "400": Answer(400, detail="HTTP 400"),
+    "413": Answer(413, detail="HTTP 413"),
+    "404": Answer(404, detail="HTTP 404"),
+}
+
+
+class FailingSink(MemorySink):
+    """Fails every request the same way (a FAILURES kind); "raise" raises, as a broken SDK."""
+
+    def __init__(self, kind: str, name: str = "posthog", **kwargs: Any) -> None:
+        super().__init__(name, **kwargs)
+        self.kind = kind
+
+    def send(self, batch: list[Record]) -> Answer:
+        self.batches.append([dict(r) for r in batch])
+        if self.kind == "raise":
+            raise RuntimeError("an SDK bug")
+        return FAILURES[self.kind]
+
+
+def spooled(data_dir: Path, n: int, **fields: Any) -> list[Record]:
+    """Write `n` valid spool records as a consented session would, and return them.
+
+    Consent is stored first if it is not. Defaults: event "e", properties {"i": index}, the
+    stored id and generation, times 1 ms apart ending now, a fresh uuid4, no destination. Any
+    field may be given, as a value or a function of the index (`time=lambda i: t0 + i`);
+    `to` takes Destinations or raw JSON values (an old-format record: `to=["posthog"]`)."""
+    state = StateStore(data_dir).load()
+    if state.stored is not Stored.CONSENTED or state.uuid is None:
+        assert Analytics(data_dir=data_dir).opt_in()
+        state = StateStore(data_dir).load()
+    now = time.time()
+    records: list[Record] = []
+    for i in range(n):
+        record: Record = {
+            "event": "e",
+            "properties": {"i": i},
+            "user_id": state.uuid,
+            "time": round(now - (n - i) / 1000, 3),
+            "id": str(uuid.uuid4()),
+            "gen": state.generation,
+            "to": [],
+        }
+        for key, value in fields.items():
+            record[key] = value(i) if callable(value) else value
+            if value is OMIT:
+                del record[key]
+        to = record["to"]
+        assert isinstance(to, list)
+        record["to"] = [d.to_json() if isinstance(d, Destination) else d for d in to]
+        records.append(record)
+    Spool(data_dir).append([json.dumps(r, separators=(",", ":")) for r in records])
+    return records
+
+
+def config(data_dir: Path, **bounds: float) -> UploadConfig:
+    """Short bounds for tests; any may be overridden."""
+    values = {
+        "connect_timeout": 1.0,
+        "read_timeout": 1.0,
+        "request_timeout": 3.0,
+        "lock_wait": 20.0,
+        "send_time": 30.0,
+        **bounds,
+    }
+    return UploadConfig(str(data_dir), **values)
+
+
+def start_uploader(data_dir: Path, **bounds: float) -> subprocess.Popen[bytes]:
+    """The real uploader process, as `launch()` runs it, but a child we can wait on or kill."""
+    from blackboxai.analytics.upload import BOOTSTRAP
+
+    env = {**os.environ, CONFIG_ENV: config(data_dir, **bounds).to_json()}
+    return subprocess.Popen([sys.executable, "-c", BOOTSTRAP], env=env)
+
+
+def wait_for_last(data_dir: Path, timeout: float = 30, after: float = 0.0) -> dict[str, Any]:
+    """upload.last.json once a run (ending after `after`, epoch seconds) has written it."""
+    path = data_dir / LAST_FILE
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            last: dict[str, Any] = json.loads(path.read_text())
+            if last["time"] >= after:
+                return last
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
+    raise AssertionError("no delivery run finished")
+
+
+def wait_for_no_uploaders(home: Path, timeout: float = 30) -> None:
+    """Until every uploader of this HOME has exited (one that wrote its outcome is ending)."""
+    deadline = time.monotonic() + timeout
+    while uploaders(home):
+        if time.monotonic() > deadline:
+            raise AssertionError("an uploader is still running")
+        time.sleep(0.02)
+
+
+def uploaders(home: Path) -> list[int]:
+    """Pids of uploader processes running with this HOME (detached: not our children)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if b"blackboxai.analytics.upload" not in (proc / "cmdline").read_bytes():
+                continue
+            env = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if f"HOME={home}".encode() in env:
+            found.append(int(proc.name))
+    return found
