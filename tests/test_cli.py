@@ -582,6 +582,7 @@ def test_a_hostile_checkout_cannot_collect_waiting_events(
     result = cli("analytics", "send")
     assert backend.posthog == []
     assert "kept 2 for later" in result.stdout
+    assert result.returncode == 1  # events had to be kept: the exit status says so
     assert f"ignoring analytics-posthog-host in config file {repo['git-root']}" in result.stderr
 
 

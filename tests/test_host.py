@@ -240,8 +240,9 @@ def test_an_unexpected_error_is_one_line_exit_1_and_an_exception_event_without_t
     assert len(err.strip().splitlines()) == 1 and "RuntimeError" in err
     exception = next(e for e in events(log) if e["event"] == "exception")["properties"]
     assert exception["type"] == "RuntimeError"
-    assert "blackboxai.session.chat:run_loop:" in exception["frames"]
-    assert all(frame.startswith("blackboxai") for frame in exception["frames"].split(" > "))
+    assert "session.chat:run_loop:" in exception["frames"]
+    frames = exception["frames"].split(" < ")
+    assert all(frame.count(":") == 2 for frame in frames)  # module:function:line, nothing else
     assert events(log)[-1]["properties"]["reason"] == "error"
     assert_private(log, "private/notes.txt", KEY, str(tmp_path))
 

@@ -476,8 +476,8 @@ def test_exception_properties_report_type_and_blackboxai_frames_only() -> None:
     props = exception_properties(info.value)
     assert props == {
         "type": "blackboxai.fake_mod.FakeError",
-        "frames": f"blackboxai.fake_mod:outer:{_line('return inner')}"
-        f" > blackboxai.fake_mod:inner:{_line('raise FakeError')}",
+        "frames": f"fake_mod:inner:{_line('raise FakeError')}"
+        f" < fake_mod:outer:{_line('return inner')}",  # innermost first: it survives any cut
     }
     dumped = json.dumps(props)
     for forbidden in (token, "/home/ann", "notes.txt", "hunter2", "password", "raise", ".py"):
@@ -491,13 +491,15 @@ def test_exception_frames_from_other_modules_are_excluded() -> None:
     assert exception_properties(info.value) == {"type": "blackboxai_other.FakeError", "frames": ""}
 
 
-def test_exception_frames_are_bounded_to_the_last_twenty() -> None:
+def test_exception_frames_keep_the_innermost_whole_frames_within_255_characters() -> None:
     fake = _fake_module("blackboxai.deep")
     with pytest.raises(ValueError) as info:
         fake.recurse(30)
-    frames = exception_properties(info.value)["frames"].split(" > ")
-    assert len(frames) == 20
-    assert frames[-1] == f"blackboxai.deep:recurse:{_line('raise ValueError')}"
+    text = exception_properties(info.value)["frames"]
+    frames = text.split(" < ")
+    assert len(text) <= 255 and 10 < len(frames) <= 20  # whole frames, as many as fit
+    assert frames[0] == f"deep:recurse:{_line('raise ValueError')}"  # the one that raised
+    assert all(frame.startswith("deep:recurse:") for frame in frames)
 
 
 def test_exception_type_names_builtins_plainly_and_others_qualified() -> None:

@@ -27,6 +27,8 @@ def _group(ctx: typer.Context) -> None:
         raise typer.Exit(0)
 
 
+_SEND_LOCK_WAIT = 5.0  # seconds `analytics send` waits for a running uploader
+
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
@@ -112,8 +114,7 @@ def reset_id(ctx: typer.Context) -> None:
         typer.echo("No anonymous id to reset: one is made only when you opt in.")
         return
     typer.echo(
-        f"New anonymous id: {analytics.state.uuid} (was: {old}). "
-        f"Deleted {_waiting(waiting)}."
+        f"New anonymous id: {analytics.state.uuid} (was: {old}). Deleted {_waiting(waiting)}."
     )
 
 
@@ -147,7 +148,8 @@ def send(ctx: typer.Context) -> None:
         count = analytics.pending_count()
         typer.echo(f"Dry run (analytics debug): {_events(count)} would be sent; nothing was sent.")
         return
-    outcome = deliver(UploadConfig(str(analytics.data_dir)))
+    # In the foreground, wait only briefly for a background run to finish its batch.
+    outcome = deliver(UploadConfig(str(analytics.data_dir), lock_wait=_SEND_LOCK_WAIT))
     if outcome.busy:
         raise _fail("another delivery is running; try again shortly")
     for name in sorted(set(outcome.sent) | set(outcome.errors) | set(outcome.kept)):
@@ -157,6 +159,8 @@ def send(ctx: typer.Context) -> None:
         typer.echo(line)
     if not (outcome.sent or outcome.errors):
         typer.echo("Nothing to send.")
+    if not outcome.complete:
+        raise typer.Exit(1)  # some events had to be kept: a script should know
 
 
 @analytics_app.command()

@@ -34,6 +34,7 @@ _SCAN_LIMIT = 4 * MAX_STRING
 # Shortest secret any pattern matches ("bearer" + space + 8, "xoxb-" + 10 chars): see _may_match.
 _MIN_MATCH = 15
 _MAX_FRAMES = 20
+_MAX_FRAMES_TEXT = 255  # Mixpanel's limit for a string property
 _MAX_SAFE_INT = 2**53  # beyond this JSON consumers (JavaScript) silently lose precision
 
 # "sk-" and "bearer" must start a token: no alphanumeric before them, unless it is a JSON-escaped
@@ -340,6 +341,18 @@ def exception_properties(exc: BaseException) -> dict[str, str]:
         if isinstance(mod, str) and (mod == "blackboxai" or mod.startswith("blackboxai.")):
             frames.append((mod, tb.tb_frame.f_code.co_name, tb.tb_lineno))
         tb = tb.tb_next
-    # Format only the last frames: a RecursionError can carry a thousand of them.
-    text = " > ".join(f"{m}:{f}:{n}" for m, f, n in frames[-_MAX_FRAMES:])
-    return {"type": kind[:200], "frames": text}
+    return {"type": kind[:200], "frames": _frames_text(frames)}
+
+
+def _frames_text(frames: list[tuple[str, str, object]]) -> str:
+    """Innermost frame first, whole frames only, within what every backend keeps (Mixpanel cuts
+    strings at 255 characters): the frame that raised is the one that must survive."""
+    text = ""
+    for module, function, line in reversed(frames[-_MAX_FRAMES:]):
+        short = module.removeprefix("blackboxai.")
+        frame = f"{short}:{function}:{line}"
+        joined = f"{text} < {frame}" if text else frame
+        if len(joined) > _MAX_FRAMES_TEXT:
+            break
+        text = joined
+    return text
