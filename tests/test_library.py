@@ -1,0 +1,294 @@
+"""Analytics as a library: the promises of issue #13 (and #15) hold for any caller, in any order.
+
+Observed through the real spool, the audit log and the state file; the uploader is replaced
+by the `launcher` seam, and the one destination is a loopback port nothing listens on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from blackboxai.analytics import Analytics
+from blackboxai.analytics.consent import Stored, may_send
+from blackboxai.analytics.defaults import BUFFER_EVENTS
+from blackboxai.analytics.spool import Spool
+from blackboxai.analytics.state import State, StateStore
+from blackboxai.analytics.upload import UploadConfig
+
+HOST = "http://127.0.0.1:9"  # nothing listens there; nothing may reach beyond 127.0.0.1
+KEY = "phc_test"
+POSTHOG = {"name": "posthog", "host": HOST, "key": KEY}
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "library.md"
+
+
+class Launches:
+    """The launcher seam: remembers each uploader start instead of spawning one."""
+
+    def __init__(self) -> None:
+        self.configs: list[UploadConfig] = []
+
+    def __call__(self, config: UploadConfig) -> None:
+        self.configs.append(config)
+
+
+def make(data_dir: Path, *, env: dict[str, str] | None = None, **kwargs: Any) -> Analytics:
+    """An embedded Analytics as a careful caller builds it: its own data dir and destination."""
+    kwargs.setdefault("launcher", Launches())
+    kwargs.setdefault("tty", False)
+    return Analytics(
+        data_dir=data_dir,
+        posthog_host=HOST,
+        posthog_project_api_key=KEY,
+        env={} if env is None else env,
+        **kwargs,
+    )
+
+
+def consent(data_dir: Path) -> str:
+    """The user says yes through another Analytics object, as another process would."""
+    other = Analytics(data_dir=data_dir)
+    assert other.opt_in()
+    assert other.user_id is not None
+    return other.user_id
+
+
+def spooled(data_dir: Path) -> list[dict[str, Any]]:
+    return list(Spool(data_dir).records())
+
+
+def names(data_dir: Path) -> list[str]:
+    return [str(r["event"]) for r in spooled(data_dir)]
+
+
+def logged(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def stored(data_dir: Path) -> State:
+    return StateStore(data_dir).load()
+
+
+def write_aider_state(data_dir: Path) -> str:
+    """A state file in aider's format (no generation, no catalogue version): consent to v1."""
+    ident = str(uuid.uuid4())
+    data_dir.mkdir(parents=True, exist_ok=True)
+    body = {"uuid": ident, "asked_opt_in": True, "permanently_disable": False}
+    (data_dir / "analytics.json").write_text(json.dumps(body))
+    return ident
+
+
+def put_back(data_dir: Path, lines: list[str]) -> None:
+    """What an uploader does with a batch it could not send: append it again, under the spool
+    lock, only if the consent rule (consent.may_send) still allows every record."""
+    store = StateStore(data_dir)
+
+    def wanted() -> bool:
+        state = store.load()
+        return all(
+            may_send(state.stored, state.uuid, state.generation, json.loads(line)) for line in lines
+        )
+
+    Spool(data_dir).append(lines, still_wanted=wanted)
+
+
+def python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60
+    )
+
+
+@dataclasses.dataclass
+class Model:
+    """Shaped like aider's Model: a dataclass whose repr shows its name."""
+
+    name: str
+    edit_format: str = "diff"
+
+
+PRIVATE = "ft:gpt-4o:acme-corp:secret-project:9x8y7z"
+
+
+# -- one gate: the rules win over enable() -----------------------------------------------------
+
+
+def test_without_consent_enable_reports_nothing_and_writes_nothing_to_the_data_dir(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "log.jsonl"
+    launches = Launches()
+    analytics = make(data_dir, logfile=log, tty=True, launcher=launches)
+    assert analytics.need_to_ask(None) is True
+    assert analytics.enable() is False
+    analytics.event("launched")
+    analytics.flush()
+    assert analytics.pending_count() == 0
+    assert analytics.disable(permanently=False)
+    assert analytics.enable() is False
+    analytics.event("exit", reason="eof")
+    analytics.close()
+    assert analytics.user_id is None and analytics.reporting is False
+    assert not data_dir.exists()
+    assert launches.configs == []
+    assert [(r["event"], r["user_id"]) for r in logged(log)] == [
+        ("launched", None),
+        ("exit", None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("env", "flag"),
+    [
+        ({"DO_NOT_TRACK": "1"}, None),
+        ({"DO_NOT_TRACK": "1"}, True),
+        ({"CI": "true"}, None),
+        ({"GITHUB_ACTIONS": "true"}, None),
+        ({}, False),
+    ],
+    ids=[
+        "do-not-track",
+        "do-not-track-with-analytics-flag",
+        "ci",
+        "github-actions",
+        "no-analytics",
+    ],
+)
+def test_a_session_rule_against_reporting_wins_over_enable_and_over_a_yes(
+    data_dir: Path, tmp_path: Path, env: dict[str, str], flag: bool | None
+) -> None:
+    ident = consent(data_dir)
+    log = tmp_path / "log.jsonl"
+    launches = Launches()
+    analytics = make(data_dir, env=env, tty=True, logfile=log, launcher=launches)
+    assert analytics.need_to_ask(flag) is False
+    assert analytics.enable() is False
+    analytics.event("launched")
+    assert analytics.opt_in()  # a yes stored during the session changes nothing
+    assert analytics.enable() is False
+    analytics.event("exit", reason="eof")
+    analytics.flush()
+    analytics.close()
+    assert spooled(data_dir) == []
+    assert launches.configs == []
+    assert [r["user_id"] for r in logged(log)] == [ident, ident]  # the log still records
+
+
+def test_decide_false_holds_like_need_to_ask_false(data_dir: Path) -> None:
+    consent(data_dir)
+    launches = Launches()
+    analytics = make(data_dir, launcher=launches)
+    assert analytics.decide(False).report is False
+    assert analytics.enable() is False
+    analytics.event("launched")
+    analytics.close()
+    assert spooled(data_dir) == [] and launches.configs == []
+
+
+def test_ci_reports_only_with_an_explicit_analytics_flag(data_dir: Path) -> None:
+    consent(data_dir)
+    analytics = make(data_dir, env={"CI": "1"})
+    assert analytics.need_to_ask(True) is False  # never asked in CI, even with the flag
+    assert analytics.enable() is True
+    analytics.event("launched")
+    analytics.close()
+    assert names(data_dir) == ["launched"]
+
+
+@pytest.mark.xfail(
+    strict=True, reason="decide(False) after enable() is applied only at the next flush()"
+)
+def test_no_analytics_given_after_enable_still_wins(data_dir: Path) -> None:
+    consent(data_dir)
+    launches = Launches()
+    analytics = make(data_dir, launcher=launches)
+    assert analytics.enable() is True
+    assert analytics.need_to_ask(False) is False  # --no-analytics, read after enable()
+    for _ in range(BUFFER_EVENTS):  # the buffer spills to the spool on its own
+        analytics.event("command_help")
+    analytics.close()
+    assert spooled(data_dir) == []
+    assert launches.configs == []
+
+
+ORDERS = {
+    "ask-yes-enable": ("ask", "yes", "enable"),
+    "enable-yes": ("enable", "yes"),
+    "ask-enable-yes": ("ask", "enable", "yes"),
+    "enable-ask-yes": ("enable", "ask", "yes"),
+    "yes-ask-enable": ("yes", "ask", "enable"),
+    "ask-analytics-flag-enable-yes": ("ask-flag", "enable", "yes"),
+}
+
+
+@pytest.mark.parametrize("order", ORDERS.values(), ids=ORDERS.keys())
+def test_asking_answering_and_enabling_in_any_order_deliver_what_follows_consent(
+    data_dir: Path, tmp_path: Path, order: tuple[str, ...]
+) -> None:
+    log = tmp_path / "log.jsonl"
+    launches = Launches()
+    analytics = make(data_dir, tty=True, logfile=log, launcher=launches)
+    analytics.event("launched")  # before any consent: never sent
+    steps: dict[str, Callable[[], object]] = {
+        "ask": lambda: analytics.need_to_ask(None),
+        "ask-flag": lambda: analytics.need_to_ask(True),
+        "yes": analytics.opt_in,
+        "enable": analytics.enable,
+    }
+    for step in order:
+        steps[step]()
+    assert analytics.reporting is True
+    analytics.event("exit", reason="eof")
+    analytics.close()
+
+    state = stored(data_dir)
+    assert state.stored is Stored.CONSENTED and state.uuid == analytics.user_id
+    [record] = spooled(data_dir)
+    assert record["event"] == "exit"
+    assert record["properties"]["reason"] == "eof"
+    assert record["to"] == [POSTHOG]
+    assert record["gen"] == state.generation
+    assert record["user_id"] == state.uuid
+    assert uuid.UUID(str(record["id"])).version == 4
+    assert record["id"] == logged(log)[-1]["id"]  # the same event the user's log shows
+    assert [c.data_dir for c in launches.configs] == [str(data_dir)]  # one uploader, at close
+
+
+def test_each_event_is_fixed_to_every_configured_destination(data_dir: Path) -> None:
+    consent(data_dir)
+    analytics = make(data_dir, mixpanel_token="mp_token", mixpanel_host="http://127.0.0.1:9/mp")
+    assert analytics.enable()
+    analytics.event("launched")
+    analytics.close()
+    [record] = spooled(data_dir)
+    assert record["to"] == [
+        POSTHOG,
+        {"name": "mixpanel", "host": "http://127.0.0.1:9/mp", "key": "mp_token"},
+    ]
+
+
+@pytest.mark.parametrize("change", ["opted-out-elsewhere", "state-deleted", "state-garbled"])
+def test_stored_consent_is_read_again_before_events_move(data_dir: Path, change: str) -> None:
+    consent(data_dir)
+    launches = Launches()
+    analytics = make(data_dir, launcher=launches)
+    assert analytics.enable()
+    analytics.event("launched")
+    if change == "opted-out-elsewhere":
+        assert Analytics(data_dir=data_dir).disable(permanently=True)
+    elif change == "state-deleted":
+        (data_dir / "analytics.json").unlink()
+    else:
+        (data_dir / "analytics.json").write_text("{not json")
+    analytics.event("exit", reason="eof")
+    analytics.flush()
+    analytics.close()
+    assert spooled(data_dir) == []
+    assert launches.configs == []
