@@ -484,3 +484,59 @@ def test_an_opt_out_elsewhere_stops_this_session_from_starting_an_uploader(
     analytics.close()
     assert spooled(data_dir) == []
     assert launches.configs == []
+
+
+# -- no identifier before consent --------------------------------------------------------------
+
+
+def test_an_opt_out_before_consent_stores_no_identifier(data_dir: Path) -> None:
+    analytics = make(data_dir)
+    assert analytics.disable(permanently=True)
+    state = json.loads((data_dir / "analytics.json").read_text())
+    assert state["uuid"] is None and state["permanently_disable"] is True
+    assert analytics.user_id is None
+    assert {p.name for p in data_dir.iterdir()} <= {
+        "analytics.json",
+        "analytics.json.lock",
+        "spool.lock",
+    }
+
+
+def test_log_lines_carry_the_id_from_the_moment_of_consent(data_dir: Path, tmp_path: Path) -> None:
+    log = tmp_path / "log.jsonl"
+    analytics = make(data_dir, logfile=log, tty=True)
+    analytics.event("launched")
+    assert analytics.need_to_ask(None)
+    assert analytics.opt_in()
+    analytics.event("exit", reason="eof")
+    analytics.close()
+    assert [r["user_id"] for r in logged(log)] == [None, analytics.user_id]
+
+
+@pytest.mark.parametrize("why", ["not-enabled", "do-not-track", "no-analytics", "opted-out"])
+def test_once_an_id_exists_log_lines_carry_it_whether_or_not_the_session_reports(
+    data_dir: Path, tmp_path: Path, why: str
+) -> None:
+    ident = consent(data_dir)
+    log = tmp_path / "log.jsonl"
+    analytics = make(
+        data_dir, logfile=log, env={"DO_NOT_TRACK": "1"} if why == "do-not-track" else {}
+    )
+    if why == "no-analytics":
+        analytics.need_to_ask(False)
+    if why == "opted-out":
+        assert analytics.disable(permanently=True)
+    if why != "not-enabled":
+        assert analytics.enable() is False
+    analytics.event("launched")
+    analytics.close()
+    assert [r["user_id"] for r in logged(log)] == [ident]
+    assert spooled(data_dir) == []
+
+
+@pytest.mark.xfail(strict=True, reason="review_catalogue() stores its answer without consent")
+def test_review_catalogue_before_consent_writes_nothing(data_dir: Path) -> None:
+    analytics = make(data_dir)
+    analytics.review_catalogue(True)
+    analytics.close()
+    assert not data_dir.exists()
