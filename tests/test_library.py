@@ -9,13 +9,17 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
+import re
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pexpect
 import pytest
 
 from blackboxai.analytics import Analytics
@@ -25,6 +29,7 @@ from blackboxai.analytics.handoff import LAUNCH_AFTER
 from blackboxai.analytics.spool import Spool
 from blackboxai.analytics.state import State, StateStore
 from blackboxai.analytics.upload import UploadConfig
+from loopback import refused_url
 
 HOST = "http://127.0.0.1:9"  # nothing listens there; nothing may reach beyond 127.0.0.1
 KEY = "phc_test"
@@ -973,3 +978,75 @@ def test_an_event_named_like_a_catalogued_property_is_withheld(data_dir: Path) -
     analytics.event("*.python_version")
     analytics.close()
     assert spooled(data_dir) == []
+
+
+# -- docs/library.md: its example runs as written ----------------------------------------------
+
+
+def example(tmp_path: Path) -> Path:
+    blocks = re.findall(r"^```python\n(.*?)^```$", DOCS.read_text(), flags=re.S | re.M)
+    assert len(blocks) == 1, "docs/library.md has one complete python example"
+    script = tmp_path / "mytool.py"
+    script.write_text(blocks[0])
+    return script
+
+
+def wait_for_spooled(data_dir: Path, ids: set[str], timeout: float = 20) -> list[dict[str, Any]]:
+    """Until every id is waiting: an uploader started by the example may be moving files."""
+    deadline = time.monotonic() + timeout
+    while True:
+        records = spooled(data_dir)
+        if ids <= {r["id"] for r in records} or time.monotonic() > deadline:
+            return records
+        time.sleep(0.05)
+
+
+def test_the_example_in_docs_library_md_asks_once_then_reports_and_honours_no_analytics(
+    isolated: Path, tmp_path: Path
+) -> None:
+    script = example(tmp_path)
+    data_dir = isolated / "home" / ".local" / "share" / "mytool"
+    log = tmp_path / "events.jsonl"
+    env = {**os.environ, "MYTOOL_POSTHOG_HOST": refused_url()}
+    argv = [str(script), "--analytics-log", str(log)]
+
+    # First run, on a terminal: the question, a yes, then the tool's own output only.
+    child = pexpect.spawn(sys.executable, [*argv, "greet"], env=env, encoding="utf-8", timeout=30)
+    child.expect(r"Allow it\? \[y/N\] ")
+    child.sendline("y")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert child.before.replace("\r\n", "\n") == "y\nHello!\n"
+    state = stored(data_dir)
+    assert state.stored is Stored.CONSENTED
+
+    # Second run, in a pipe: not asked again, reports. Third: --no-analytics, records only.
+    second = subprocess.run(
+        [sys.executable, *argv, "count"], env=env, capture_output=True, text=True
+    )
+    assert (second.returncode, second.stdout, second.stderr) == (0, "45\n", "")
+    third = subprocess.run(
+        [sys.executable, *argv, "greet", "--no-analytics"], env=env, capture_output=True, text=True
+    )
+    assert (third.returncode, third.stdout, third.stderr) == (0, "Hello!\n", "")
+
+    lines = logged(log)
+    assert [r["event"] for r in lines] == ["launched", "command", "exit"] * 3
+    assert {r["user_id"] for r in lines} == {state.uuid}
+    reported = {r["id"] for r in lines[:6]}
+    records = wait_for_spooled(data_dir, reported)
+    assert {r["id"] for r in records} == reported  # nothing from the --no-analytics run
+    for record in records:
+        assert record["to"] == [
+            {"name": "posthog", "host": env["MYTOOL_POSTHOG_HOST"], "key": "phc_mytool_project_key"}
+        ]
+        assert record["gen"] == state.generation and record["user_id"] == state.uuid
+    assert sorted(r["properties"].get("name", "-") for r in records) == [
+        "-",
+        "-",
+        "-",
+        "-",
+        "count",
+        "greet",
+    ]
