@@ -37,6 +37,8 @@ def open_log(path: str) -> AuditLog:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | nonblock, 0o600)
     except OSError as exc:
         raise LogError(f"cannot open analytics log {shown_path(path)}: {_why(path, exc)}") from None
+    except (ValueError, UnicodeError):  # a NUL byte, or a name the file system cannot encode
+        raise LogError(f"cannot open analytics log {path!r}: it is not a valid file name") from None
     if nonblock:
         os.set_blocking(fd, True)  # then ordinary blocking writes, one complete line each
     return AuditLog(path, fd)

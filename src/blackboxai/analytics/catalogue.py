@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
 __all__ = [
+    "EMPTY",
     "Item",
     "catalogue_items",
     "catalogue_version",
     "load_catalogue",
     "new_items",
+    "read_catalogue",
     "render_catalogue",
     "render_markdown",
     "validate_record",
@@ -37,12 +40,35 @@ class Item(NamedTuple):
     name: str  # "exit", "exit.reason", "*.python_version"
     since: int
     description: str
+    event: bool = False  # an event (not a property)
+
+
+# A catalogue that describes nothing: what an unreadable catalogue falls back to.
+EMPTY: dict[str, Any] = {"version": 1, "versions": {}, "system_properties": {}, "events": {}}
 
 
 @cache
 def load_catalogue() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(_PATH.read_text(encoding="utf-8"))
-    return data
+    """blackboxai's own catalogue, shipped with the package."""
+    return read_catalogue(_PATH)
+
+
+def read_catalogue(source: Mapping[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
+    """A catalogue from a mapping or a JSON file, checked for the shape consent relies on:
+    a version, and a `since` on every event and property. Raises ValueError otherwise."""
+    if isinstance(source, Mapping):
+        data = dict(source)
+    else:
+        data = json.loads(Path(source).read_text(encoding="utf-8"))
+    version = data.get("version") if isinstance(data, dict) else None
+    if type(version) is not int or version < 1:
+        raise ValueError("a catalogue needs a whole-number version")
+    catalogue = {"versions": {}, "system_properties": {}, **data}
+    for spec in [*catalogue["system_properties"].values(), *catalogue["events"].values()]:
+        specs = [spec, *spec.get("properties", {}).values()]
+        if not all(type(s.get("since")) is int and 1 <= s["since"] <= version for s in specs):
+            raise ValueError("every catalogue entry needs a `since` version")
+    return catalogue
 
 
 def catalogue_version(catalogue: dict[str, Any] | None = None) -> int:
@@ -58,7 +84,7 @@ def catalogue_items(catalogue: dict[str, Any] | None = None) -> dict[str, Item]:
             f"*.{prop}", spec["since"], f"{prop}, on every event: {spec['meaning']}"
         )
     for name, spec in catalogue["events"].items():
-        items[name] = Item(name, spec["since"], f"the {name} event: {spec['when']}")
+        items[name] = Item(name, spec["since"], f"the {name} event: {spec['when']}", event=True)
         for prop, pspec in spec["properties"].items():
             key = f"{name}.{prop}"
             items[key] = Item(key, pspec["since"], f"{prop}, on {name}: {pspec['meaning']}")
@@ -80,15 +106,18 @@ def withheld_items(
         item = items.get(key)
         return item is None or item.since > agreed or key in declined
 
-    if held(event):
+    if held(event) or not items[event].event:  # "exit.reason" names a property, not an event
         return (event,)
     return tuple(key for key in (_item_key(items, event, p) for p in props) if held(key))
 
 
-@cache
-def withholder(agreed: int, declined: tuple[str, ...]) -> functools.partial[tuple[str, ...]]:
-    """withheld_items for one user's agreement, with the shipped catalogue."""
-    return functools.partial(withheld_items, catalogue_items(), agreed, frozenset(declined))
+def withholder(
+    catalogue: dict[str, Any], agreed: int, declined: tuple[str, ...]
+) -> functools.partial[tuple[str, ...]]:
+    """withheld_items for one user's agreement with one catalogue."""
+    return functools.partial(
+        withheld_items, catalogue_items(catalogue), agreed, frozenset(declined)
+    )
 
 
 def new_items(

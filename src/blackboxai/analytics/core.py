@@ -16,7 +16,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from blackboxai.analytics.consent import Decision, Stored, decide, do_not_track, in_ci
 from blackboxai.analytics.contain import Containment
@@ -45,7 +45,9 @@ class Analytics:
     """Opt-in, anonymous analytics. No public method raises into the host.
 
     Session inputs (`env`, `tty`) default to the process's own; the seams (`spool`,
-    `launcher`, `clock`, `withhold`) default to the real ones, for embedding and for tests.
+    `launcher`, `clock`) default to the real ones, for embedding and for tests. `catalogue`
+    (a mapping, or the path of a JSON file, in catalogue.json's format) is what consent covers:
+    blackboxai's own by default; a program embedding this class passes its own.
     """
 
     def __init__(
@@ -65,14 +67,16 @@ class Analytics:
         spool: Spool | None = None,
         launcher: Launcher | None = None,
         clock: Callable[[], float] = time.time,
-        withhold: Withhold | None = None,
+        catalogue: Mapping[str, Any] | str | os.PathLike[str] | None = None,
     ) -> None:
         self.debug = debug
         self.contained = Containment(verbose=debug, stream=debug_stream)
         self.last_error: str | None = None
         self.log_error: str | None = None
         self._debug_stream = debug_stream
-        self._env, self._tty, self._clock, self._withhold = env, tty, clock, withhold
+        self._env, self._tty, self._clock = env, tty, clock
+        self._catalogue = None if catalogue is None else self._read_catalogue(catalogue)
+        self._withholders: dict[tuple[int, tuple[str, ...]], Withhold] = {}
         self._spool, self._launcher = spool, launcher
         self._flag: bool | None = None  # the session's --analytics / --no-analytics
         self._flag_source = "--analytics"
@@ -165,7 +169,7 @@ class Analytics:
             self.last_error = f"cannot store analytics settings: {type(exc).__name__}"
             return False
         self.last_error = None
-        self._apply(self._decide())
+        self._decide()
         return True
 
     # -- consent ---------------------------------------------------------------------------------
@@ -207,6 +211,7 @@ class Analytics:
             tty=tty,
             unseen=bool(self.unseen_items()),
         )
+        self._apply(self._decision)  # the mode always follows the latest decision
         return self._decision
 
     def need_to_ask(self, args_analytics: bool | None) -> bool:
@@ -217,7 +222,7 @@ class Analytics:
         """Report from now on if the consent rules allow it. They are applied again at every
         change of the stored state, and before events move towards the network."""
         self._wanted = True
-        self._apply(self.decide())
+        self.decide()
         return self._reporting
 
     def opt_in(self) -> bool:
@@ -225,7 +230,7 @@ class Analytics:
         is made now if there is none. Reporting starts if enable() was called."""
         from blackboxai.analytics.catalogue import catalogue_version
 
-        version = catalogue_version()
+        version = catalogue_version(self.catalogue)
         return self._store_change(lambda s: s.consented(version, str(uuid.uuid4())))
 
     def disable(self, permanently: bool) -> bool:
@@ -242,6 +247,7 @@ class Analytics:
 
     def reset_id(self) -> bool:
         """A new anonymous id (if there was one); events waiting under the old one are dropped."""
+        self.state = self._load_state()  # another process may have changed it since
         if self.state.problem is not None:  # it might hold an opt-out we cannot read: keep it
             self.last_error = (
                 f"{self.state_path} is unusable ({self.state.problem}); "
@@ -263,14 +269,18 @@ class Analytics:
             return []
         from blackboxai.analytics.catalogue import new_items
 
-        return new_items(self.state.catalogue_version, self.state.declined)
+        return new_items(self.state.catalogue_version, self.state.declined, self.catalogue)
 
     def review_catalogue(self, accept: bool) -> bool:
         """The answer to what the catalogue added: Yes agrees to the current version; No
         remembers those entries as declined (never sent), and the rest carries on."""
         from blackboxai.analytics.catalogue import catalogue_version
 
-        version = catalogue_version()
+        self.state = self._load_state()
+        if self.state.stored is not Stored.CONSENTED:  # nothing is written before consent
+            self.last_error = "there is no consent to extend: opt in first"
+            return False
+        version = catalogue_version(self.catalogue)
         declined = () if accept else tuple(item.name for item in self.unseen_items())
         return self._store_change(lambda s: s.reviewed(version, declined))
 
@@ -294,12 +304,34 @@ class Analytics:
                 with self.contained.guard(type(output).__name__):
                     output.write(event)
 
-    def _withholder(self) -> Withhold | None:
-        if self._withhold is not None or self.state.stored is not Stored.CONSENTED:
-            return self._withhold
-        from blackboxai.analytics.catalogue import withholder
+    @property
+    def catalogue(self) -> dict[str, Any]:
+        """What consent covers: the events and properties, each with the version that added it."""
+        if self._catalogue is None:
+            from blackboxai.analytics.catalogue import load_catalogue
 
-        return withholder(self.state.catalogue_version, self.state.declined)
+            self._catalogue = load_catalogue()
+        return self._catalogue
+
+    def _read_catalogue(self, source: Mapping[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
+        from blackboxai.analytics.catalogue import EMPTY, read_catalogue
+
+        try:
+            return read_catalogue(source)
+        except Exception as exc:  # fail closed: with nothing described, nothing is sent
+            self.contained.record("catalogue", exc)
+            return EMPTY
+
+    def _withholder(self) -> Withhold | None:
+        """Withholding applies to consent: without it nothing is sent anyway."""
+        if self.state.stored is not Stored.CONSENTED:
+            return None
+        key = (self.state.catalogue_version, self.state.declined)
+        if key not in self._withholders:
+            from blackboxai.analytics.catalogue import withholder
+
+            self._withholders[key] = withholder(self.catalogue, *key)
+        return self._withholders[key]
 
     def _open_log(self, path: str) -> None:
         from blackboxai.analytics.auditlog import LogError, open_log
@@ -363,7 +395,7 @@ class Analytics:
         if self._handoff is None:
             return
         with self.contained.guard("flush"):
-            self._apply(self.decide())
+            self.decide()
             if self._reporting:
                 self._handoff.flush()
 
@@ -375,6 +407,7 @@ class Analytics:
     def clear_pending(self) -> int:
         """Delete every waiting event. A running uploader stops after the batch in flight, and
         nothing it deleted ever comes back: the consent generation moves on."""
+        self.state = self._load_state()
         if self.state.stored is Stored.CONSENTED:
             self._store_change(State.cleared)
         return self._clear()

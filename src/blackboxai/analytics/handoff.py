@@ -52,7 +52,7 @@ class Handoff:
         self.data_dir = data_dir
         self.spool = spool if spool is not None else Spool(data_dir)
         self._store = StateStore(data_dir)
-        self._launcher = launcher or _spawn
+        self._launcher = launcher if launcher is not None else _spawn
         self._limit = limit
         self._launch_after = launch_after
         self._lines: dict[tuple[str | None, int], list[str]] = {}
@@ -91,8 +91,8 @@ class Handoff:
         groups, self._lines, self._buffered = self._lines, {}, 0
         for (user_id, generation), lines in groups.items():
             wanted = functools.partial(self.allowed, user_id, generation)
-            self.spool.append(lines, still_wanted=wanted)
-            self._spooled += len(lines)
+            if self.spool.append(lines, still_wanted=wanted):  # refused: consent ended
+                self._spooled += len(lines)
         self.reap()
         if self._spooled >= self._launch_after and not self._launched:
             self.launch()

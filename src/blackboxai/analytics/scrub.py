@@ -152,7 +152,10 @@ def scrub_text(text: str, home: str | None = None) -> str:
 def _json_default(obj: object) -> object:
     if isinstance(obj, (set, frozenset)):
         return sorted(obj, key=repr)
-    return "<bytes>" if isinstance(obj, (bytes, bytearray, memoryview)) else _stringify(obj)
+    if isinstance(obj, (bytes, bytearray, memoryview)):
+        return "<bytes>"
+    name = _object_name(obj)  # a Model inside a list is still a model name
+    return redact_model(name) if name is not None else _stringify(obj)
 
 
 def _stringify(value: object) -> str:
@@ -170,7 +173,7 @@ def _stringify(value: object) -> str:
     except Exception:
         pass  # e.g. circular, too deep, or keys of mixed types: fall back to str()
     try:
-        return str(value)
+        return str.__str__(str(value))  # a plain str: a subclass could dodge the scrubber
     except Exception:
         return "<unprintable>"
 
