@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from blackboxai.analytics import Analytics, fileops
+from blackboxai.analytics.backends import Backend as Destination
 from blackboxai.analytics.consent import Stored
 from blackboxai.analytics.defaults import MIXPANEL_DEFAULT_HOST
 from blackboxai.analytics.state import State, StateError, StateStore
@@ -341,8 +342,7 @@ def test_stored_values_round_trip(
 
 def test_constructor_defaults() -> None:
     analytics = Analytics()
-    assert analytics.posthog is None  # no built-in project key: PostHog is no destination
-    assert analytics.mixpanel is None
+    assert analytics.destinations == ()  # no built-in project key: PostHog is no destination
     assert analytics.reporting is False
     assert analytics.log_error is None
 
@@ -354,9 +354,13 @@ def test_constructor_takes_every_backend_setting() -> None:
         mixpanel_token="mp_t",
         mixpanel_host="http://127.0.0.1:9/mp",
     )
-    assert analytics.posthog == ("http://127.0.0.1:9/ph", "phc_k")
-    assert analytics.mixpanel == ("http://127.0.0.1:9/mp", "mp_t")
-    assert Analytics(mixpanel_token="t").mixpanel == (MIXPANEL_DEFAULT_HOST, "t")
+    assert analytics.destinations == (
+        Destination("posthog", "http://127.0.0.1:9/ph", "phc_k"),
+        Destination("mixpanel", "http://127.0.0.1:9/mp", "mp_t"),
+    )
+    assert Analytics(mixpanel_token="t").destinations == (
+        Destination("mixpanel", MIXPANEL_DEFAULT_HOST, "t"),
+    )
 
 
 def test_logfile_takes_a_path_and_records_every_event(tmp_path: Path) -> None:

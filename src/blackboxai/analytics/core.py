@@ -1,15 +1,14 @@
 """The Analytics façade: the one gate between a program's events and the network.
 
-Whatever code calls it, it reports only with stored consent and a session decision that allows
-it, and re-checks both whenever events move towards the network. The work is elsewhere: the
-pipeline (scrub, stamp, outputs), the hand-off (spool, uploader), the state file and its
-transitions, and the pure consent rules.
+Whatever code calls it, it reports only with stored consent and a run whose inputs allow it,
+and it checks both again whenever events move towards the network. The work is elsewhere: the
+consent gate (state file, inputs, the pure rules), the pipeline (scrub, stamp, outputs) and
+the hand-off (spool, detached uploader).
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import time
 import uuid
 import weakref
@@ -18,36 +17,32 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
-from blackboxai.analytics.consent import Decision, Stored, decide, do_not_track, in_ci
+from blackboxai.analytics.backends import destinations
+from blackboxai.analytics.consent import Decision, Stored
 from blackboxai.analytics.contain import Containment
-from blackboxai.analytics.defaults import (
-    MIXPANEL_DEFAULT_HOST,
-    POSTHOG_DEFAULT_HOST,
-    POSTHOG_PROJECT_API_KEY,
-)
-from blackboxai.analytics.pipeline import DebugPrinter, Output, Withhold, stamp
-from blackboxai.analytics.state import State, StateError, StateStore
+from blackboxai.analytics.gate import CatalogueSource, Gate
+from blackboxai.analytics.pipeline import DebugPrinter, Output, stamp
+from blackboxai.analytics.state import State, StateStore
 from blackboxai.analytics.system import system_properties
 
 if TYPE_CHECKING:
     from blackboxai.analytics.auditlog import AuditLog
-    from blackboxai.analytics.backends import Backend
     from blackboxai.analytics.catalogue import Item
     from blackboxai.analytics.handoff import Handoff, Launcher
     from blackboxai.analytics.spool import Spool
 
 __all__ = ["Analytics"]
 
-_KEEP = object()  # decide(): keep the session's analytics flag as it is
+_KEEP = object()  # decide(): keep the run's analytics flag as it is
 
 
 class Analytics:
     """Opt-in, anonymous analytics. No public method raises into the host.
 
-    Session inputs (`env`, `tty`) default to the process's own; the seams (`spool`,
-    `launcher`, `clock`) default to the real ones, for embedding and for tests. `catalogue`
-    (a mapping, or the path of a JSON file, in catalogue.json's format) is what consent covers:
-    blackboxai's own by default; a program embedding this class passes its own.
+    Run inputs (`env`, `tty`) default to the process's own; the seams (`spool`, `launcher`,
+    `clock`) default to the real ones, for embedding and for tests. `catalogue` (a mapping, or
+    the path of a JSON file, in catalogue.json's format) is what consent covers: blackboxai's
+    own by default; a program that embeds this class passes its own.
     """
 
     def __init__(
@@ -67,38 +62,28 @@ class Analytics:
         spool: Spool | None = None,
         launcher: Launcher | None = None,
         clock: Callable[[], float] = time.time,
-        catalogue: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        catalogue: CatalogueSource | None = None,
     ) -> None:
         self.debug = debug
         self.contained = Containment(verbose=debug, stream=debug_stream)
-        self.last_error: str | None = None
         self.log_error: str | None = None
-        self._debug_stream = debug_stream
-        self._env, self._tty, self._clock = env, tty, clock
-        self._catalogue = None if catalogue is None else self._read_catalogue(catalogue)
-        self._withholders: dict[tuple[int, tuple[str, ...]], Withhold] = {}
+        self._debug_stream, self._clock = debug_stream, clock
         self._spool, self._launcher = spool, launcher
-        self._flag: bool | None = None  # the session's --analytics / --no-analytics
-        self._flag_source = "--analytics"
         self._wanted = False  # the caller asked to report (enable()) and has not disabled it
-        self._decision: Decision | None = None
         self._handoff: Handoff | None = None
         self._outputs: list[Output] = []
         self._reporting = self._closed = False
-        self._pid = os.getpid()
-        # PostHog is a destination only with a project key: the edge files a made-up one nowhere.
-        key = posthog_project_api_key or POSTHOG_PROJECT_API_KEY
-        self.posthog = (posthog_host or POSTHOG_DEFAULT_HOST, key) if key else None
-        self.mixpanel = (
-            (mixpanel_host or MIXPANEL_DEFAULT_HOST, mixpanel_token) if mixpanel_token else None
+        self.destinations = destinations(
+            posthog_host, posthog_project_api_key, mixpanel_token, mixpanel_host
         )
         self._log: AuditLog | None = None
         self._logfile = os.path.expanduser(os.fspath(logfile)) if logfile is not None else None
         if self._logfile is not None:
             self._open_log(self._logfile)
         self._data_dir = Path(data_dir) if data_dir is not None else None
-        self._store: StateStore | None = None
-        self.state = self._load_state()
+        self.gate = Gate(
+            lambda: self.data_dir, self.contained, env=env, tty=tty, catalogue=catalogue
+        )
         self._apply(None)
         if permanently_disable:
             self.disable(permanently=True)
@@ -125,12 +110,7 @@ class Analytics:
         """The facts about this machine that every event carries."""
         return dict(system_properties())
 
-    @property
-    def failures(self) -> int:
-        """How many internal failures were contained (shown only with the debug setting)."""
-        return self.contained.failures
-
-    # -- state -----------------------------------------------------------------------------------
+    # -- where things are, and what went wrong -------------------------------------------------
     @property
     def data_dir(self) -> Path:
         if self._data_dir is None:
@@ -140,43 +120,37 @@ class Analytics:
         return self._data_dir
 
     @property
+    def state(self) -> State:
+        return self.gate.state
+
+    @property
     def store(self) -> StateStore:
-        if self._store is None:
-            self._store = StateStore(self.data_dir)
-        return self._store
+        return self.gate.store
 
     @property
     def state_path(self) -> Path:
         return self.store.path
 
-    def _load_state(self) -> State:
-        try:
-            return self.store.load()
-        except Exception as exc:  # e.g. no home directory at all
-            self.contained.record("state", exc)
-            return State(problem=f"it cannot be located ({type(exc).__name__})")
+    @property
+    def catalogue(self) -> dict[str, Any]:
+        """What consent covers: every event and property, with the version that added it."""
+        return self.gate.catalogue
 
-    def _store_change(self, change: Callable[[State], State]) -> bool:
-        """Apply one of State's transitions to the stored state (an explicit choice: an
-        unusable file is replaced), then apply the consent rules to the result."""
-        try:
-            self.state = self.store.update(change, overwrite_odd=True)
-        except StateError as exc:
-            self.last_error = str(exc)
-            return False
-        except Exception as exc:
-            self.contained.record("state", exc)
-            self.last_error = f"cannot store analytics settings: {type(exc).__name__}"
-            return False
-        self.last_error = None
-        self._decide()
-        return True
+    @property
+    def last_error(self) -> str | None:
+        """Why the last choice could not be stored, in one line (None when it was)."""
+        return self.gate.last_error
+
+    @property
+    def failures(self) -> int:
+        """How many internal failures were contained (shown only with the debug setting)."""
+        return self.contained.failures
 
     # -- consent ---------------------------------------------------------------------------------
     @property
     def decision(self) -> Decision | None:
-        """The consent rules' latest verdict for this session (None before any was asked for)."""
-        return self._decision
+        """The consent rules' latest verdict for this run (None before any was asked for)."""
+        return self.gate.decision
 
     @property
     def reporting(self) -> bool:
@@ -190,29 +164,14 @@ class Analytics:
         tty: bool | None = None,
         flag_source: str | None = None,
     ) -> Decision:
-        """The consent rules for the stored state (read afresh) and this session's inputs.
-        `args_analytics`, the session's analytics flag (None: not given), is remembered."""
+        """The consent rules for the stored state (read afresh) and this run's inputs.
+        `args_analytics`, the run's analytics flag (None: not given), is remembered."""
         if args_analytics is not _KEEP:
-            self._flag = args_analytics if isinstance(args_analytics, bool) else None
-        self._flag_source = flag_source or self._flag_source
-        self._tty = self._tty if tty is None else tty
-        self.state = self._load_state()
-        return self._decide()
-
-    def _decide(self) -> Decision:
-        env = os.environ if self._env is None else self._env
-        tty = self._tty if self._tty is not None else _isatty(sys.stdin) and _isatty(sys.stdout)
-        self._decision = decide(
-            self.state.stored,
-            self._flag,
-            flag_source=self._flag_source,
-            dnt=do_not_track(env),
-            ci=in_ci(env),
-            tty=tty,
-            unseen=bool(self.unseen_items()),
-        )
-        self._apply(self._decision)  # the mode always follows the latest decision
-        return self._decision
+            self.gate.flag = args_analytics if isinstance(args_analytics, bool) else None
+        self.gate.flag_source = flag_source or self.gate.flag_source
+        self.gate.tty = self.gate.tty if tty is None else tty
+        self.gate.load()
+        return self._apply(self.gate.decide())
 
     def need_to_ask(self, args_analytics: bool | None) -> bool:
         """Whether to ask the opt-in question now (never on a pipe, in CI, or once answered)."""
@@ -228,61 +187,52 @@ class Analytics:
     def opt_in(self) -> bool:
         """Store consent (the question's Yes, or `analytics on`) to the current catalogue; an id
         is made now if there is none. Reporting starts if enable() was called."""
-        from blackboxai.analytics.catalogue import catalogue_version
-
-        version = catalogue_version(self.catalogue)
-        return self._store_change(lambda s: s.consented(version, str(uuid.uuid4())))
+        version = self.gate.version()
+        return self._store(lambda s: s.consented(version, str(uuid.uuid4())))
 
     def disable(self, permanently: bool) -> bool:
-        """Stop reporting in this session; permanently also stores the opt-out and deletes
-        every waiting event (a running uploader stops after the batch in flight)."""
+        """Stop reporting in this run; permanently also stores the opt-out and deletes every
+        waiting event (a running uploader stops after the batch in flight)."""
         self._wanted = False
-        self._apply(self._decision)
+        self._apply(self.gate.decision)
         if not permanently:
             return True
-        if not self._store_change(State.opted_out):
-            return False
-        self._clear()
-        return True
+        return self._store(State.opted_out) and self._clear() >= 0
 
     def reset_id(self) -> bool:
         """A new anonymous id (if there was one); events waiting under the old one are dropped."""
-        self.state = self._load_state()  # another process may have changed it since
-        if self.state.problem is not None:  # it might hold an opt-out we cannot read: keep it
-            self.last_error = (
-                f"{self.state_path} is unusable ({self.state.problem}); "
+        state = self.gate.load()  # another process may have changed it since
+        if state.problem is not None:  # it might hold an opt-out we cannot read: keep it
+            self.gate.last_error = (
+                f"{self.state_path} is unusable ({state.problem}); "
                 "run `blackboxai analytics off` to replace it with an opt-out"
             )
             return False
-        if self.state.stored is Stored.FRESH:
+        if state.stored is Stored.FRESH:
             return True  # nothing stored, nothing to reset: no file is written before consent
         new = str(uuid.uuid4())
-        if not self._store_change(lambda s: s.id_reset(new)):
-            return False
-        self._clear()
-        return True
+        return self._store(lambda s: s.id_reset(new)) and self._clear() >= 0
 
     def unseen_items(self) -> list[Item]:
         """Catalogue entries newer than what the user agreed to (and not declined): recorded
         in the audit log, but not sent until the user has seen them."""
-        if self.state.stored is not Stored.CONSENTED:
-            return []
-        from blackboxai.analytics.catalogue import new_items
-
-        return new_items(self.state.catalogue_version, self.state.declined, self.catalogue)
+        return self.gate.unseen()
 
     def review_catalogue(self, accept: bool) -> bool:
         """The answer to what the catalogue added: Yes agrees to the current version; No
         remembers those entries as declined (never sent), and the rest carries on."""
-        from blackboxai.analytics.catalogue import catalogue_version
-
-        self.state = self._load_state()
-        if self.state.stored is not Stored.CONSENTED:  # nothing is written before consent
-            self.last_error = "there is no consent to extend: opt in first"
+        if self.gate.load().stored is not Stored.CONSENTED:  # nothing is written before consent
+            self.gate.last_error = "there is no consent to extend: opt in first"
             return False
-        version = catalogue_version(self.catalogue)
-        declined = () if accept else tuple(item.name for item in self.unseen_items())
-        return self._store_change(lambda s: s.reviewed(version, declined))
+        version = self.gate.version()
+        declined = () if accept else tuple(item.name for item in self.gate.unseen())
+        return self._store(lambda s: s.reviewed(version, declined))
+
+    def _store(self, transition: Callable[[State], State]) -> bool:
+        stored = self.gate.change(transition)
+        if stored:
+            self._apply(self.gate.decide())
+        return stored
 
     # -- events ----------------------------------------------------------------------------------
     def event(self, event_name: str, main_model: object = None, **kwargs: object) -> None:
@@ -293,45 +243,13 @@ class Analytics:
             return
         with self.contained.guard("event"):
             properties = kwargs if main_model is None else {"main_model": main_model, **kwargs}
+            user, withhold = self.state.uuid, self.gate.withholder()
             event = stamp(
-                event_name,
-                properties,
-                user_id=self.state.uuid,
-                clock=self._clock,
-                withhold=self._withholder(),
+                event_name, properties, user_id=user, clock=self._clock, withhold=withhold
             )
             for output in self._outputs:
                 with self.contained.guard(type(output).__name__):
                     output.write(event)
-
-    @property
-    def catalogue(self) -> dict[str, Any]:
-        """What consent covers: the events and properties, each with the version that added it."""
-        if self._catalogue is None:
-            from blackboxai.analytics.catalogue import load_catalogue
-
-            self._catalogue = load_catalogue()
-        return self._catalogue
-
-    def _read_catalogue(self, source: Mapping[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
-        from blackboxai.analytics.catalogue import EMPTY, read_catalogue
-
-        try:
-            return read_catalogue(source)
-        except Exception as exc:  # fail closed: with nothing described, nothing is sent
-            self.contained.record("catalogue", exc)
-            return EMPTY
-
-    def _withholder(self) -> Withhold | None:
-        """Withholding applies to consent: without it nothing is sent anyway."""
-        if self.state.stored is not Stored.CONSENTED:
-            return None
-        key = (self.state.catalogue_version, self.state.declined)
-        if key not in self._withholders:
-            from blackboxai.analytics.catalogue import withholder
-
-            self._withholders[key] = withholder(self.catalogue, *key)
-        return self._withholders[key]
 
     def _open_log(self, path: str) -> None:
         from blackboxai.analytics.auditlog import LogError, open_log
@@ -341,7 +259,7 @@ class Analytics:
         except LogError as exc:
             self.log_error = str(exc)
 
-    def _apply(self, decision: Decision | None) -> None:
+    def _apply(self, decision: Decision | None) -> Decision:
         """The one place that sets the mode, as the outputs events go to: the audit log always;
         the dry-run printer with the debug setting; the spool buffer only when the caller
         enabled reporting and the rules allow it. Anything buffered under a decision that no
@@ -360,19 +278,7 @@ class Analytics:
             self._handoff.discard()
         if self._handoff is not None:
             self._handoff.active = self._reporting
-
-    @property
-    def destinations(self) -> tuple[Backend, ...]:
-        """Where this session's events go: PostHog when a project key is known, Mixpanel when
-        a token is set. Fixed into each event as it is recorded."""
-        from blackboxai.analytics.backends import Backend
-
-        found = []
-        if self.posthog:
-            found.append(Backend("posthog", *self.posthog))
-        if self.mixpanel:
-            found.append(Backend("mixpanel", *self.mixpanel))
-        return tuple(found)
+        return decision  # type: ignore[return-value]  # None only from the constructor
 
     # -- the hand-off ----------------------------------------------------------------------------
     @property
@@ -407,9 +313,8 @@ class Analytics:
     def clear_pending(self) -> int:
         """Delete every waiting event. A running uploader stops after the batch in flight, and
         nothing it deleted ever comes back: the consent generation moves on."""
-        self.state = self._load_state()
-        if self.state.stored is Stored.CONSENTED:
-            self._store_change(State.cleared)
+        if self.gate.load().stored is Stored.CONSENTED:
+            self._store(State.cleared)
         return self._clear()
 
     def _clear(self) -> int:
@@ -419,7 +324,7 @@ class Analytics:
 
     def close(self) -> None:
         """Hand buffered events to the spool and start a detached uploader; never waits on the
-        network. Again (or at interpreter exit, for a caller that forgot it), it does nothing."""
+        network. Again (or when collected, or at exit, for a caller that forgot), a no-op."""
         if self._closed:
             return
         self._closed = True
@@ -441,10 +346,3 @@ class Analytics:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _isatty(stream: object) -> bool:
-    try:
-        return bool(stream.isatty())  # type: ignore[attr-defined]
-    except Exception:
-        return False

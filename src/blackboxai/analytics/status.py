@@ -39,6 +39,7 @@ def collect_status(analytics: Analytics) -> dict[str, Any]:
 
     decision = analytics.decision
     state = analytics.state
+    hosts = {backend.name: backend.host for backend in analytics.destinations}
     consented = state.stored.value == "consented"
     return {
         "reporting": analytics.reporting,
@@ -55,8 +56,8 @@ def collect_status(analytics: Analytics) -> dict[str, Any]:
             "declined": list(state.declined) if consented else [],
         },
         "backends": {
-            "posthog": {"host": analytics.posthog[0]} if analytics.posthog else None,
-            "mixpanel": {"host": analytics.mixpanel[0]} if analytics.mixpanel else None,
+            name: ({"host": hosts[name]} if name in hosts else None)
+            for name in ("posthog", "mixpanel")
         },
         "pending": analytics.pending_count(),
         "dropped": analytics.spool.dropped(),

@@ -12,6 +12,7 @@ __all__ = [
     "Backend",
     "Record",
     "Sink",
+    "destinations",
     "event_millis",
     "load_sink",
     "retry_after",
@@ -54,6 +55,30 @@ class Backend:
         if not all(isinstance(f, str) and f for f in fields):
             return None
         return cls(*fields)  # type: ignore[arg-type]
+
+
+def destinations(
+    posthog_host: str | None,
+    posthog_key: str | None,
+    mixpanel_token: str | None,
+    mixpanel_host: str | None,
+) -> tuple[Backend, ...]:
+    """Where a run's events go: PostHog when a project key is known (the edge answers 200 to a
+    made-up key and files the events nowhere, so there is no placeholder), Mixpanel when a
+    token is set. Fixed into each event as it is recorded."""
+    from blackboxai.analytics.defaults import (
+        MIXPANEL_DEFAULT_HOST,
+        POSTHOG_DEFAULT_HOST,
+        POSTHOG_PROJECT_API_KEY,
+    )
+
+    found = []
+    key = posthog_key or POSTHOG_PROJECT_API_KEY
+    if key:
+        found.append(Backend("posthog", posthog_host or POSTHOG_DEFAULT_HOST, key))
+    if mixpanel_token:
+        found.append(Backend("mixpanel", mixpanel_host or MIXPANEL_DEFAULT_HOST, mixpanel_token))
+    return tuple(found)
 
 
 @dataclass(frozen=True)
