@@ -282,6 +282,7 @@ def repo(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
         "cwd": sub / CONFIG_NAME,
         "--config": isolated / "flag.yml",
         "logs": isolated,
+        "root": root,
     }
 
 
@@ -310,7 +311,11 @@ def set_layers(
 @pytest.mark.parametrize("top", ["defaults", *LAYERS])
 def test_analytics_log_comes_from_the_highest_layer(repo: dict[str, Path], top: str) -> None:
     layers = [] if top == "defaults" else LAYERS[: LAYERS.index(top) + 1]
-    logs = {layer: repo["logs"] / f"log-{layer.strip('-')}.jsonl" for layer in LAYERS}
+    # The project's own files may only name a log inside the project.
+    where = {"git-root": repo["root"], "cwd": repo["root"]}
+    logs = {
+        layer: where.get(layer, repo["logs"]) / f"log-{layer.strip('-')}.jsonl" for layer in LAYERS
+    }
     args, env = set_layers(repo, {layer: str(logs[layer]) for layer in layers}, "analytics-log")
     result = invoke(*args, "--exit", env=env)
     assert result.exit_code == 0, result.stderr

@@ -53,7 +53,7 @@ def prepare(
     failed = None
     if opt_out:
         first = Analytics()
-        failed = apply_disable(first, Settings(values={"analytics-disable": True}))
+        failed = apply_disable(first, Settings(analytics_disable=True))
         first.close()
     try:
         settings = load_settings(cli_values, env=os.environ, home=Path.home(), config=config)
