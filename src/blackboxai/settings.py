@@ -44,24 +44,26 @@ _FALSE = ("0", "false", "no", "off")
 
 
 def _check(option: str, value: Any, where: str) -> Any:
-    """Validate a value's type; raise ConfigError naming where it came from."""
+    """Validate a value's type; raise ConfigError naming where it came from (`where`: a file
+    and line, a variable, or the flag itself)."""
     spec = OPTIONS[option]
+    what = where if where == f"--{option}" else f"{where}: {option}"
     if spec.kind is Kind.BOOL and not isinstance(value, bool):
-        raise ConfigError(f"{where}: {option} must be true or false, not {describe(value)}")
+        raise ConfigError(f"{what} must be true or false, not {describe(value)}")
     if spec.kind in (Kind.STR, Kind.PATH) and not isinstance(value, str):
-        raise ConfigError(f"{where}: {option} must be a string, not {describe(value)}")
+        raise ConfigError(f"{what} must be a string, not {describe(value)}")
     if spec.kind is Kind.PATH and not value:
-        raise ConfigError(f"{where}: {option} needs a file name, not an empty string")
+        raise ConfigError(f"{what} needs a file name, not an empty string")
     if spec.kind is Kind.CHOICE and (not isinstance(value, str) or value not in spec.choices):
         choices = ", ".join(spec.choices)
-        raise ConfigError(f"{where}: {option} must be one of {choices}, not {describe(value)}")
+        raise ConfigError(f"{what} must be one of {choices}, not {describe(value)}")
     if spec.kind is Kind.PATHS:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{where}: {option} must be a path or a list of paths")
+            raise ConfigError(f"{what} must be a path or a list of paths")
         if not all(value):
-            raise ConfigError(f"{where}: {option} needs file names, not an empty string")
+            raise ConfigError(f"{what} needs file names, not an empty string")
         return tuple(value)
     return value
 
@@ -109,37 +111,51 @@ def read_config(
             warnings.append(_refused(key, key, at, "cannot choose where data or keys go"))
             continue
         checked = _check(key, value, at)
-        if OPTIONS[key].kind is Kind.PATH:
-            checked = str(path.parent / expand_home(checked, home))
-        elif OPTIONS[key].kind is Kind.PATHS:
-            checked = tuple(str(path.parent / expand_home(p, home)) for p in checked)
         if trusted:
-            values[key] = checked
+            values[key] = _absolute(key, checked, path.parent, home)
             continue
         ats = [f"config file {shown(path)}, line {n}" for n in item_lines]
-        kept = _from_project(key, checked, checkout_root(path.parent, home), at, ats, warnings)
+        kept = _from_project(key, checked, path.parent, home, (at, ats), warnings)
         if kept is not None:
             values[key] = kept
     return values, warnings
 
 
+def _absolute(option: str, value: Any, base: Path, home: Path) -> Any:
+    """A path from a config file: `~` is the home, a relative one starts at the file's directory
+    (so a git-root file means the same from every subdirectory)."""
+    kind = OPTIONS[option].kind
+    if kind is Kind.PATH:
+        return str(base / expand_home(value, home))
+    if kind is Kind.PATHS:
+        return tuple(str(base / expand_home(entry, home)) for entry in value)
+    return value
+
+
 def _from_project(
-    option: str, value: Any, root: Path, at: str, item_ats: list[str], warnings: list[str]
+    option: str,
+    value: Any,
+    base: Path,
+    home: Path,
+    where: tuple[str, list[str]],
+    warnings: list[str],
 ) -> Any:
-    """What a project's file may set: the more private value, and paths inside its checkout."""
-    spec = OPTIONS[option]
+    """What a project's file may set: the more private value, and paths inside its checkout
+    (`where`: the key's place, and each list item's)."""
+    spec, (at, item_ats) = OPTIONS[option], where
     if spec.trust is Trust.PRIVATE and value is not spec.private:
         what = f"{option}: {'true' if value else 'false'}"
         warnings.append(_refused(option, what, at, "can only make analytics more private"))
         return None
     if spec.trust is not Trust.INSIDE:
         return value
-    paths = value if spec.kind is Kind.PATHS else (value,)
-    if len(item_ats) != len(paths):
-        item_ats = [at] * len(paths)
+    entries = value if spec.kind is Kind.PATHS else (value,)
+    if len(item_ats) != len(entries):
+        item_ats = [at] * len(entries)
+    root = checkout_root(base, home)
     kept = []
-    for entry, entry_at in zip(paths, item_ats, strict=True):
-        real = confine(Path(entry), root)
+    for entry, entry_at in zip(entries, item_ats, strict=True):
+        real = confine(base / expand_home(entry, home), root)
         if real is None:
             warnings.append(
                 f"blackboxai: ignoring {option} {describe(entry)} in {entry_at}: it leads "
