@@ -15,7 +15,7 @@ from typer.testing import CliRunner, Result
 
 from blackboxai import __version__
 from blackboxai.analytics import Analytics
-from blackboxai.cli import app
+from blackboxai.commands import app
 from blackboxai.settings import CONFIG_NAME, OPTIONS
 from fake_openai import FakeOpenAI
 from loopback import Backend, refused_url
