@@ -23,9 +23,18 @@ from loopback import Backend, refused_url
 SYSTEM_KEYS = {"python_version", "os_platform", "os_release", "machine", "blackboxai_version"}
 
 
+def runner() -> CliRunner:
+    """stdout and stderr kept apart: click 8.2+ always does; click 8.1 (typer < 0.24 allows
+    it) needs mix_stderr=False, an argument that click 8.2 removed."""
+    try:
+        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
+    except TypeError:
+        return CliRunner()
+
+
 def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
     """The app in-process; the environment is passed explicitly, the cwd is the test's."""
-    return CliRunner().invoke(app, list(args), env={**os.environ, **(env or {})})
+    return runner().invoke(app, list(args), env={**os.environ, **(env or {})})
 
 
 def status(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:

@@ -8,10 +8,10 @@ import os
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from blackboxai.commands import app
 from blackboxai.options import CONFIG_NAME, OPTIONS
+from test_cli import runner
 
 OPTED_OUT = "Analytics are now permanently disabled; nothing will be sent.\n"
 LONG = "/tmp/" + "x" * 5000
@@ -50,7 +50,7 @@ def test_a_misspelt_command_is_one_line_and_exit_2_and_starts_nothing(
 
 
 def test_the_typer_path_says_the_same() -> None:
-    result = CliRunner().invoke(app, ["status"], env=dict(os.environ))
+    result = runner().invoke(app, ["status"], env=dict(os.environ))
     assert result.exit_code == 2
     assert result.stderr == (
         "blackboxai: no such file or command: 'status' "
