@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from blackboxai.argv import Invocation, from_params, parse, suggest
 from blackboxai.commands import FILES_KEY, app
-from blackboxai.options import COMMANDS, OPTIONS, Kind, ident
+from blackboxai.options import OPTIONS
 
 
 def typer_reads(argv: Sequence[str]) -> Invocation:
@@ -99,27 +99,6 @@ def test_the_common_session_command_lines_take_the_fast_path(
 )
 def test_help_subcommands_and_mistakes_go_to_the_typer_app(argv: list[str]) -> None:
     assert parse(argv) is None
-
-
-def test_the_typer_root_declares_exactly_the_registry_and_the_command_line_options() -> None:
-    """A new option is a registry entry plus one Typer parameter; this notices a missing one."""
-    command = typer.main.get_command(app)
-    params = {p.name: p for p in command.params}
-    assert set(params) == {ident(n) for n in OPTIONS} | {"message", "config", "exit_", "version"}
-    for name, spec in OPTIONS.items():
-        param = params[ident(name)]
-        assert param.opts == [f"--{name}"], name  # type: ignore[attr-defined]
-        negation = [f"--no-{name}"] if spec.negatable else []
-        assert param.secondary_opts == negation, name  # type: ignore[attr-defined]
-        assert param.is_flag is (spec.kind is Kind.BOOL), name  # type: ignore[attr-defined]
-        assert param.multiple is (spec.kind is Kind.PATHS), name  # type: ignore[attr-defined]
-
-
-def test_the_command_names_the_fast_path_knows_are_the_apps() -> None:
-    group = typer.main.get_command(app)
-    assert set(group.commands) == set(COMMANDS)  # type: ignore[attr-defined]
-    for name, commands in COMMANDS.items():
-        assert list(group.commands[name].commands) == list(commands)  # type: ignore[attr-defined]
 
 
 def test_a_session_started_the_fast_way_never_imports_typer_or_pydantic(isolated) -> None:
