@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -137,3 +139,24 @@ def test_help_shows_every_option_once_with_its_default_and_the_commands(cli) -> 
 def test_only_the_first_file_stands_where_a_command_would(cli) -> None:
     result = cli("notes.md", "status", "--exit")
     assert (result.returncode, result.stderr) == (0, "")
+
+
+@pytest.mark.parametrize("args", [["--exit"], ["analytics", "status"]], ids=" ".join)
+def test_a_reader_that_went_away_ends_the_opt_out_quietly_on_both_paths(
+    data_dir: Path, args: list[str]
+) -> None:
+    """The opt-out's one line meets a closed pipe: it is stored all the same, exit 1, silent."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "blackboxai", "--analytics-disable", *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (1, "")
+    assert json.loads((data_dir / "analytics.json").read_text())["permanently_disable"] is True

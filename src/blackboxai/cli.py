@@ -33,6 +33,9 @@ def main(prog_name: str | None = None) -> None:
     except KeyboardInterrupt:  # as click reports it on the Typer path
         print("\nAborted!", file=sys.stderr)
         sys.exit(1)
+    except BrokenPipeError:  # our reader went away: exit 1 quietly, as click does
+        _silence_stdout()
+        sys.exit(1)
     except Exception as exc:
         print(f"blackboxai: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
         sys.exit(1)
@@ -98,6 +101,15 @@ def _mistake(invocation: Invocation) -> str | None:
     if meant is not None and not os.path.lexists(first):
         return f"no such file or command: {first!r} (did you mean {meant!r}?)"
     return None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    import contextlib
+    import os
+
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def say(message: str) -> None:
