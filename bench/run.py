@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Callable, Iterator
 
 from children import warm_up
+from cli_startup import TARGET, measure_cli_startup
 from common import Backend, Sizes, Workspace, wait_until
 from events import measure_events
 from exit_time import measure_exit
@@ -29,6 +30,11 @@ QUICK = Sizes(3, 200, 1, 3, 1, 3.0, False, 20_000)
 
 TARGETS: list[tuple[str, str, Callable[[Measure], tuple[str, bool]]]] = [
     ("1a", "import ratio >= 10x", lambda m: (m.ratio_text(), m.ratio >= 10)),
+    (
+        "1e",
+        f"`blackboxai --exit` CPU <= {TARGET}x a bare argparse CLI",
+        lambda m: (f"{m.ours / m.base:.2f}x", m.ours / m.base <= TARGET),
+    ),
     (
         "2c",
         "event() median >= 5x cheaper than direct posthog.capture path",
@@ -115,6 +121,8 @@ def run_sections(ws: Workspace, sizes: Sizes, only: str, report: Report) -> None
         if "1" in only:
             with section(report, "1. start-up (inside the child, interpreter start excluded)"):
                 measure_startup(ws, sizes, ok.url, report)
+            with section(report, "1e-1f. CLI start-up CPU (whole process, user+sys)"):
+                measure_cli_startup(ws, sizes, ok.url, report)
         if "2" in only:
             with section(report, "2. event() cost on the caller"):
                 measure_events(ws, sizes, ok, report)

@@ -16,7 +16,7 @@ from typer.testing import CliRunner, Result
 from blackboxai import __version__
 from blackboxai.analytics import Analytics
 from blackboxai.analytics.backends import Backend as Destination
-from blackboxai.cli import app
+from blackboxai.commands import app
 from blackboxai.settings import CONFIG_NAME, OPTIONS
 from fake_openai import FakeOpenAI
 from loopback import Backend, refused_url
@@ -25,9 +25,18 @@ from support import spooled
 SYSTEM_KEYS = {"python_version", "os_platform", "os_release", "machine", "blackboxai_version"}
 
 
+def runner() -> CliRunner:
+    """stdout and stderr kept apart: click 8.2+ always does; click 8.1 (typer < 0.24 allows
+    it) needs mix_stderr=False, an argument that click 8.2 removed."""
+    try:
+        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
+    except TypeError:
+        return CliRunner()
+
+
 def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
     """The app in-process; the environment is passed explicitly, the cwd is the test's."""
-    return CliRunner().invoke(app, list(args), env={**os.environ, **(env or {})})
+    return runner().invoke(app, list(args), env={**os.environ, **(env or {})})
 
 
 def status(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -286,6 +295,7 @@ def repo(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
         "cwd": sub / CONFIG_NAME,
         "--config": isolated / "flag.yml",
         "logs": isolated,
+        "root": root,
     }
 
 
@@ -314,7 +324,11 @@ def set_layers(
 @pytest.mark.parametrize("top", ["defaults", *LAYERS])
 def test_analytics_log_comes_from_the_highest_layer(repo: dict[str, Path], top: str) -> None:
     layers = [] if top == "defaults" else LAYERS[: LAYERS.index(top) + 1]
-    logs = {layer: repo["logs"] / f"log-{layer.strip('-')}.jsonl" for layer in LAYERS}
+    # The project's own files may only name a log inside the project.
+    where = {"git-root": repo["root"], "cwd": repo["root"]}
+    logs = {
+        layer: where.get(layer, repo["logs"]) / f"log-{layer.strip('-')}.jsonl" for layer in LAYERS
+    }
     args, env = set_layers(repo, {layer: str(logs[layer]) for layer in layers}, "analytics-log")
     result = invoke(*args, "--exit", env=env)
     assert result.exit_code == 0, result.stderr

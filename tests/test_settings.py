@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from blackboxai.options import Trust, ident
 from blackboxai.settings import (
     CONFIG_NAME,
     OPTIONS,
@@ -64,7 +65,7 @@ def test_defaults_apply_when_nothing_is_configured(tree: dict[str, Path]) -> Non
     assert s.analytics_log is None
     assert s.model == "gpt-4o-mini"
     assert s.edit_format == "whole"
-    assert s.file == []
+    assert s.file == ()
     assert s.source("analytics-log") == "--analytics-log"  # unset: named by its flag
     assert s.warnings == ()
 
@@ -76,9 +77,16 @@ def test_unknown_attribute_is_an_attribute_error(tree: dict[str, Path]) -> None:
 
 @pytest.mark.parametrize("top", LAYERS)
 def test_each_layer_overrides_every_layer_below(tree: dict[str, Path], top: str) -> None:
-    """Set analytics-log in every layer up to `top`; the value and its source come from `top`."""
+    """Set analytics-log in every layer up to `top`; the value and its source come from `top`.
+    (The project's files name logs inside the project: they may name no other.)"""
     layers = LAYERS[: LAYERS.index(top) + 1]
-    value = {layer: str(tree["tmp"] / f"{layer.strip('-')}.jsonl") for layer in layers}
+    inside = {"git-root", "cwd"}
+    value = {
+        layer: str(
+            tree["root" if layer in inside else "tmp"].resolve() / f"{layer.strip('-')}.jsonl"
+        )
+        for layer in layers
+    }
     files = {
         "home": tree["home"] / CONFIG_NAME,
         "git-root": tree["root"] / CONFIG_NAME,
@@ -219,12 +227,13 @@ def test_a_bad_edit_format_variable_is_an_error_naming_it(tree: dict[str, Path])
 def test_an_empty_variable_is_ignored(tree: dict[str, Path]) -> None:
     write(tree["cwd"] / CONFIG_NAME, "analytics-log: from-file.jsonl\n")
     s = load(tree, env={"BLACKBOXAI_ANALYTICS_LOG": "", "BLACKBOXAI_ANALYTICS": ""})
-    assert s.analytics_log == "from-file.jsonl" and s.analytics is None
+    assert s.analytics_log == str(tree["cwd"].resolve() / "from-file.jsonl")
+    assert s.analytics is None
 
 
 def test_file_variable_is_split_on_the_path_separator(tree: dict[str, Path]) -> None:
     s = load(tree, env={"BLACKBOXAI_FILE": f"a.py{os.pathsep}{os.pathsep}b/c.py"})
-    assert s.file == ["a.py", "b/c.py"]
+    assert s.file == ("a.py", "b/c.py")  # relative to the current directory, as given
 
 
 def test_openai_variables_sit_between_files_and_our_own_variables(tree: dict[str, Path]) -> None:
@@ -255,7 +264,8 @@ def test_every_option_is_read_from_yaml(tmp_path: Path) -> None:
     )
     values, warnings = read_config(path)
     assert set(values) == set(OPTIONS)
-    assert values["file"] == ["one.py"]  # a single path becomes a list
+    assert values["file"] == (str(tmp_path / "one.py"),)  # one path is a list of one, made
+    assert values["analytics-log"] == str(tmp_path / "log.jsonl")  # absolute from the file's dir
     assert values["analytics"] is True and values["edit-format"] == "diff"
     assert warnings == []
 
@@ -415,10 +425,9 @@ DESTINATIONS_AND_KEYS = {
 }
 
 
-def test_the_trusted_only_constant_names_every_destination_and_key() -> None:
-    from blackboxai.settings import TRUSTED_ONLY
-
-    assert set(TRUSTED_ONLY) == set(DESTINATIONS_AND_KEYS)
+def test_the_registry_keeps_every_destination_and_key_from_project_files() -> None:
+    user_only = {name for name, spec in OPTIONS.items() if spec.trust is Trust.USER}
+    assert user_only == set(DESTINATIONS_AND_KEYS)
 
 
 @pytest.mark.parametrize("option", sorted(DESTINATIONS_AND_KEYS))
@@ -429,7 +438,7 @@ def test_a_project_file_cannot_set_a_destination_or_key(
     path = tree["root" if layer == "git-root" else "cwd"] / CONFIG_NAME
     write(path, f"model: from-the-repo\n{option}: {DESTINATIONS_AND_KEYS[option]}\n")
     s = load(tree)
-    assert s.values.get(option) is None and getattr(s, option.replace("-", "_")) is None
+    assert getattr(s, ident(option)) is None
     assert s.model == "from-the-repo"  # the rest of the file still applies
     assert len(s.warnings) == 1
     warning = s.warnings[0]
@@ -464,7 +473,8 @@ def test_home_and_config_files_may_set_destinations_and_keys(
     path = tree["home"] / CONFIG_NAME if layer == "home" else tree["tmp"] / "mine.yml"
     write(path, text)
     s = load(tree, config=path if layer == "--config" else None)
-    assert dict(s.values) == DESTINATIONS_AND_KEYS and s.warnings == ()
+    assert {k: getattr(s, ident(k)) for k in DESTINATIONS_AND_KEYS} == DESTINATIONS_AND_KEYS
+    assert s.warnings == ()
 
 
 def test_a_config_file_named_with_the_flag_is_trusted_even_in_the_project(
@@ -484,19 +494,22 @@ def test_a_home_that_is_also_the_git_root_stays_trusted(tmp_path: Path) -> None:
     assert (s.openai_api_base, s.warnings) == ("http://mine", ())
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
+def test_a_project_file_may_set_the_rest_within_the_project(tree: dict[str, Path]) -> None:
+    write(
+        tree["cwd"] / CONFIG_NAME,
         "analytics: false\nanalytics-disable: true\nanalytics-log: x.jsonl\n"
-        "analytics-debug: true\nmodel: m\nedit-format: diff\nfile: [a.py]\n"
-    ],
-)
-def test_a_project_file_may_set_everything_else(tree: dict[str, Path], text: str) -> None:
-    write(tree["cwd"] / CONFIG_NAME, text)
+        "analytics-debug: true\nmodel: m\nedit-format: diff\nfile: [a.py]\n",
+    )
     s = load(tree)
+    here = tree["cwd"].resolve()
     assert s.warnings == ()
-    assert (s.analytics, s.analytics_disable, s.analytics_log) == (False, True, "x.jsonl")
-    assert (s.analytics_debug, s.model, s.edit_format, s.file) == (True, "m", "diff", ["a.py"])
+    assert (s.analytics, s.analytics_disable, s.analytics_log) == (
+        False,
+        True,
+        str(here / "x.jsonl"),
+    )
+    assert (s.analytics_debug, s.model, s.edit_format) == (True, "m", "diff")
+    assert s.file == (str(here / "a.py"),)
 
 
 # -- bad values are described, never printed whole ------------------------------------------------
@@ -542,7 +555,7 @@ def test_an_alias_bomb_is_a_quick_one_line_error(tmp_path: Path) -> None:
         [sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=10
     )
     last = result.stderr.splitlines()[-1]
-    assert last.startswith("blackboxai.settings.ConfigError: ") and "a list" in last, last
+    assert last.startswith("blackboxai.configfile.ConfigError: ") and "a list" in last, last
 
 
 def test_a_long_unknown_key_is_shortened_in_its_warning(tmp_path: Path) -> None:
@@ -583,16 +596,17 @@ def test_a_deleted_current_directory_is_a_config_error(
     assert str(info.value) == "the current directory no longer exists"
 
 
-def test_a_project_file_cannot_add_files_from_outside_the_project(tmp_path) -> None:
+def test_a_project_file_cannot_add_files_from_outside_the_project(tmp_path: Path) -> None:
     home, work = tmp_path / "h", tmp_path / "w"
     home.mkdir()
     work.mkdir()
-    (work / ".blackboxai.conf.yml").write_text(
-        "file: [src/app.py, /etc/passwd, ~/.ssh/id_rsa, ../../secret.txt]\n"
+    path = write(
+        work / CONFIG_NAME, "file: [src/app.py, /etc/passwd, ~/.ssh/id_rsa, ../../secret.txt]\n"
     )
     settings = load_settings({}, env={}, cwd=work, home=home)
-    assert settings.file == ["src/app.py"]
-    assert len([w for w in settings.warnings if "only add files inside the project" in w]) == 3
-    (home / ".blackboxai.conf.yml").write_text("file: [/etc/hosts]\n")  # the user's own file
-    (work / ".blackboxai.conf.yml").unlink()
-    assert load_settings({}, env={}, cwd=work, home=home).file == ["/etc/hosts"]
+    assert settings.file == (str(work.resolve() / "src" / "app.py"),)
+    ignored = [w for w in settings.warnings if "leads outside the project" in w]
+    assert len(ignored) == 3 and all(f"config file {path}, line 1" in w for w in ignored)
+    (home / CONFIG_NAME).write_text("file: [/etc/hosts]\n")  # the user's own file
+    path.unlink()
+    assert load_settings({}, env={}, cwd=work, home=home).file == ("/etc/hosts",)

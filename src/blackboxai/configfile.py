@@ -1,0 +1,106 @@
+"""One YAML config file read safely: its data and each key's line, or a one-line ConfigError.
+
+Messages describe bad values and paths briefly: a YAML alias can stand for millions of strings,
+and a path can be thousands of characters long.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = ["ConfigError", "describe", "hashable", "load_yaml", "shown"]
+
+_SHOWN = 60  # at most this much of a bad value goes into a message
+_PATH_SHOWN = 160  # and of a path
+
+
+class ConfigError(Exception):
+    """Bad configuration: one line naming the file (and line) or the variable."""
+
+
+def describe(value: object) -> str:
+    """A bad value, briefly: a container only by its kind (YAML aliases can make it huge)."""
+    if isinstance(value, (dict, list, set)):
+        return "a mapping" if isinstance(value, dict) else f"a {type(value).__name__}"
+    if isinstance(value, int) and value.bit_length() > 64:
+        return "a very large number"  # repr() even refuses past 4300 digits
+    text = repr(value[: _SHOWN + 1] if isinstance(value, (str, bytes)) else value)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
+def shown(path: object) -> str:
+    """A path for a one-line message: control characters escaped, a long one cut in the middle."""
+    text = str(path)
+    if len(text) > _PATH_SHOWN:
+        half = (_PATH_SHOWN - 3) // 2
+        text = text[:half] + "..." + text[-half:]
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
+def load_yaml(path: Path) -> tuple[object, dict[object, tuple[int, list[int]]]]:
+    """The file's data and, by top-level key, its line and its list items' lines."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except IsADirectoryError:
+        raise ConfigError(f"config file {shown(path)} is a directory") from None
+    except FileNotFoundError:
+        raise ConfigError(f"config file {shown(path)} does not exist") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {shown(path)} cannot be read: {exc.reason}") from None
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__  # str(exc) would repeat the whole path
+        raise ConfigError(f"config file {shown(path)} cannot be read: {why}") from None
+    try:
+        return yaml.safe_load(text), _lines(yaml.compose(text, Loader=yaml.SafeLoader))
+    except RecursionError:
+        raise ConfigError(f"config file {shown(path)}: nested too deeply") from None
+    except (ValueError, OverflowError) as exc:  # good YAML that Python refuses: 2024-13-45
+        reason = str(exc).split(";")[0].split(":")[0][:_SHOWN]
+        raise ConfigError(
+            f"config file {shown(path)}: a value is out of range ({reason})"
+        ) from None
+    except yaml.reader.ReaderError as exc:  # a control character: no mark, but a position
+        line = text.count("\n", 0, exc.position) + 1
+        raise ConfigError(
+            f"config file {shown(path)}, line {line}: special characters are not allowed"
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"config file {shown(path)}{where}: {problem}") from None
+
+
+def hashable(key: object) -> object:
+    try:
+        hash(key)
+    except TypeError:
+        return repr(key)
+    return key
+
+
+def _lines(node: object) -> dict[object, tuple[int, list[int]]]:
+    """Each top-level key's line and its list items' lines, by constructed key (so `null:` and
+    `1.5:` work too). Walks nodes only: an alias is one node, however much it stands for."""
+    import yaml
+
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    loader = yaml.SafeLoader("")
+    lines: dict[object, tuple[int, list[int]]] = {}
+    for key_node, value_node in node.value:
+        try:
+            key = loader.construct_object(key_node, deep=True)
+        except yaml.YAMLError:
+            continue
+        items = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+        # the last duplicate wins, as in the data
+        lines[hashable(key)] = (
+            key_node.start_mark.line + 1,
+            [n.start_mark.line + 1 for n in items],
+        )
+    return lines

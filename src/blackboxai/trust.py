@@ -1,0 +1,62 @@
+"""Path trust: where a project's config file may point. `confine()` is the one check.
+
+A cloned repository is not its user. Its `.blackboxai.conf.yml` can name a file whose string
+looks harmless but leads elsewhere (`notes.md -> ../.ssh/id_rsa`, `docs -> ~`), so the check is
+made on the resolved path, symlinks followed, never on the string.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["checkout_root", "confine", "expand_home", "git_root"]
+
+
+def confine(path: Path, root: Path) -> Path | None:
+    """`path`'s real location if it lies inside `root`'s real location, else None.
+
+    A relative `path` is taken from the current directory: join it to its base first.
+    A path that cannot be resolved (a symlink loop) is outside.
+    """
+    try:
+        real = path.resolve()
+        real_root = root.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: RuntimeError before Python 3.13
+        return None
+    return real if real.is_relative_to(real_root) else None
+
+
+def expand_home(value: str, home: Path) -> str:
+    """`~` and `~/...` mean the home directory: YAML and variables get no shell to expand them."""
+    if value == "~":
+        return str(home)
+    for prefix in {"~/", "~" + os.sep}:
+        if value.startswith(prefix):
+            return str(home / value[len(prefix) :])
+    return value
+
+
+def git_root(start: Path) -> Path | None:
+    """The enclosing git work tree, found by walking up (no subprocess on the start-up path)."""
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists():
+            return directory
+    return None
+
+
+def checkout_root(directory: Path, home: Path) -> Path:
+    """The checkout that a project's config file in `directory` belongs to: its git work tree,
+    or `directory` itself outside git. A work tree that holds the home directory (dotfiles kept
+    in git) is no checkout: a tarball unpacked under it must not reach ~/.ssh."""
+    root = git_root(directory)
+    if root is None or _holds(root, home):
+        return directory
+    return root
+
+
+def _holds(outer: Path, inner: Path) -> bool:
+    try:
+        return inner.resolve().is_relative_to(outer.resolve())
+    except (OSError, RuntimeError):
+        return True  # in doubt, the narrower root

@@ -1,0 +1,251 @@
+"""Path trust and the project-file rules: a checkout's config can only make things more private,
+and never names a file outside the checkout, whatever its strings or symlinks say."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from blackboxai.options import CONFIG_NAME, OPTIONS, Trust
+from blackboxai.settings import Settings, load_settings
+from blackboxai.trust import checkout_root, confine, expand_home
+
+
+def make_repo(path: Path) -> Path:
+    """A real git work tree (`git init`), or a bare `.git` directory where git is missing."""
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        subprocess.run(["git", "init", "-q", str(path)], check=True, timeout=30)
+    except (OSError, subprocess.CalledProcessError):
+        (path / ".git").mkdir()
+    return path
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> dict[str, Path]:
+    """A home with a private key, and a cloned repository beside it."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_rsa").write_text("-----BEGIN PRIVATE KEY-----\n")
+    repo = make_repo(tmp_path / "clone")
+    (repo / "src").mkdir()
+    (repo / "src" / "app.py").write_text("print('hi')\n")
+    return {"home": home, "repo": repo, "tmp": tmp_path}
+
+
+def load(world: dict[str, Path], cwd: Path | None = None, **kw: object) -> Settings:
+    return load_settings({}, env={}, home=world["home"], cwd=cwd or world["repo"], **kw)  # type: ignore[arg-type]
+
+
+def project(world: dict[str, Path], text: str, where: Path | None = None) -> Path:
+    path = (where or world["repo"]) / CONFIG_NAME
+    path.write_text(text)
+    return path
+
+
+# -- confine --------------------------------------------------------------------------------------
+
+
+def test_confine_follows_a_symlinked_file_out_of_the_root(world: dict[str, Path]) -> None:
+    link = world["repo"] / "notes.md"
+    link.symlink_to("../home/.ssh/id_rsa")
+    assert confine(link, world["repo"]) is None
+
+
+def test_confine_follows_a_symlinked_directory_out_of_the_root(world: dict[str, Path]) -> None:
+    (world["repo"] / "docs").symlink_to(world["home"] / ".ssh")
+    assert confine(world["repo"] / "docs" / "id_rsa", world["repo"]) is None
+
+
+def test_confine_keeps_a_path_inside_and_returns_where_it_really_is(
+    world: dict[str, Path],
+) -> None:
+    (world["repo"] / "alias.py").symlink_to("src/app.py")
+    real = (world["repo"] / "src" / "app.py").resolve()
+    assert confine(world["repo"] / "alias.py", world["repo"]) == real
+    assert confine(world["repo"] / "src" / ".." / "src" / "app.py", world["repo"]) == real
+    assert confine(world["repo"] / "not-yet.py", world["repo"]) == real.parent.parent / "not-yet.py"
+
+
+@pytest.mark.parametrize("entry", ["../outside.txt", "/etc/passwd", "src/../../x"])
+def test_confine_refuses_dot_dot_and_absolute_paths_outside(
+    world: dict[str, Path], entry: str
+) -> None:
+    assert confine(world["repo"] / entry, world["repo"]) is None
+
+
+def test_a_symlink_loop_is_outside(world: dict[str, Path]) -> None:
+    (world["repo"] / "a").symlink_to("b")
+    (world["repo"] / "b").symlink_to("a")
+    assert confine(world["repo"] / "a", world["repo"]) is None
+
+
+def test_a_root_reached_through_a_symlink_still_holds_its_files(world: dict[str, Path]) -> None:
+    via = world["tmp"] / "via"
+    via.symlink_to(world["repo"])
+    assert confine(via / "src" / "app.py", via) == (world["repo"] / "src" / "app.py").resolve()
+
+
+# -- the checkout and ~ ---------------------------------------------------------------------------
+
+
+def test_the_checkout_is_the_git_work_tree_or_the_files_own_directory(
+    world: dict[str, Path],
+) -> None:
+    sub = world["repo"] / "pkg" / "sub"
+    sub.mkdir(parents=True)
+    plain = world["tmp"] / "plain" / "dir"
+    plain.mkdir(parents=True)
+    assert checkout_root(sub, world["home"]) == world["repo"]
+    assert checkout_root(plain, world["home"]) == plain
+
+
+def test_a_home_kept_in_git_is_not_a_checkout(world: dict[str, Path]) -> None:
+    """Dotfiles in git: a tarball unpacked under ~ must not reach ~/.ssh through `..`."""
+    make_repo(world["home"])
+    unpacked = world["home"] / "Downloads" / "tool"
+    unpacked.mkdir(parents=True)
+    assert checkout_root(unpacked, world["home"]) == unpacked
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("~", "H"), ("~/log.jsonl", "H/log.jsonl"), ("a/~/b", "a/~/b"), ("~bob/x", "~bob/x")],
+)
+def test_tilde_means_the_home_directory(value: str, expected: str) -> None:
+    assert expand_home(value, Path("H")) == expected
+
+
+# -- the project-file rules in load_settings ------------------------------------------------------
+
+
+def test_symlinks_out_of_the_checkout_are_dropped_with_a_warning_naming_file_and_line(
+    world: dict[str, Path],
+) -> None:
+    repo = world["repo"]
+    (repo / "notes.md").symlink_to("../home/.ssh/id_rsa")
+    (repo / "docs").symlink_to(world["home"] / ".ssh")
+    path = project(
+        world,
+        "model: m\nfile:\n  - src/app.py\n  - notes.md\n  - docs/id_rsa\n  - ~/.ssh/id_rsa\n",
+    )
+    s = load(world)
+    assert s.file == (str((repo / "src" / "app.py").resolve()),)
+    assert s.model == "m"  # the rest of the file still applies
+    assert [w.split(": it leads")[0] for w in s.warnings] == [
+        f"blackboxai: ignoring file {entry!r} in config file {path}, line {line}"
+        for entry, line in [("notes.md", 4), ("docs/id_rsa", 5), ("~/.ssh/id_rsa", 6)]
+    ]
+
+
+@pytest.mark.parametrize("log", ["../.bashrc", "/tmp/elsewhere.jsonl", "~/.bashrc", "link/x.jsonl"])
+def test_a_project_cannot_point_the_analytics_log_outside_the_checkout(
+    world: dict[str, Path], log: str
+) -> None:
+    (world["repo"] / "link").symlink_to(world["home"])
+    path = project(world, f"analytics-log: {log}\n")
+    s = load(world)
+    assert s.analytics_log is None
+    [warning] = s.warnings
+    assert "ignoring analytics-log" in warning and f"config file {path}, line 1" in warning
+
+
+def test_a_project_log_inside_the_checkout_is_kept(world: dict[str, Path]) -> None:
+    project(world, "analytics-log: logs/events.jsonl\n")
+    s = load(world)
+    assert s.analytics_log == str(world["repo"].resolve() / "logs" / "events.jsonl")
+    assert s.source("analytics-log") == str(world["repo"] / CONFIG_NAME)
+
+
+def test_a_git_root_config_is_read_against_the_git_root_from_any_subdirectory(
+    world: dict[str, Path],
+) -> None:
+    sub = world["repo"] / "pkg" / "sub"
+    sub.mkdir(parents=True)
+    project(world, "file: [src/app.py]\nanalytics-log: events.jsonl\n")
+    at_root, below = load(world), load(world, cwd=sub)
+    assert at_root.file == below.file == (str((world["repo"] / "src" / "app.py").resolve()),)
+    assert at_root.analytics_log == below.analytics_log
+    assert below.warnings == ()
+
+
+def test_a_cwd_config_in_a_subdirectory_may_name_files_elsewhere_in_its_checkout(
+    world: dict[str, Path],
+) -> None:
+    sub = world["repo"] / "pkg"
+    sub.mkdir()
+    project(world, "file: [../src/app.py, ../../home/.ssh/id_rsa]\n", where=sub)
+    s = load(world, cwd=sub)
+    assert s.file == (str((world["repo"] / "src" / "app.py").resolve()),)
+    assert len(s.warnings) == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "value"),
+    [
+        ("analytics: true", None),
+        ("analytics-disable: false", False),
+        ("analytics-debug: false", False),
+    ],
+)
+def test_a_project_file_cannot_make_analytics_less_private(
+    world: dict[str, Path], line: str, value: object
+) -> None:
+    path = project(world, f"model: m\n{line}\n")
+    s = load(world)
+    option = line.split(":")[0]
+    assert getattr(s, option.replace("-", "_")) is value
+    [warning] = s.warnings
+    assert warning.startswith(f"blackboxai: ignoring {line} in config file {path}, line 2: ")
+    assert "can only make analytics more private" in warning
+    assert f"BLACKBOXAI_{option.upper().replace('-', '_')}" in warning
+
+
+def test_a_project_cannot_undo_the_users_own_choices(world: dict[str, Path]) -> None:
+    (world["home"] / CONFIG_NAME).write_text(
+        "analytics: false\nanalytics-disable: true\nanalytics-debug: true\n"
+    )
+    project(world, "analytics: true\nanalytics-disable: false\nanalytics-debug: false\n")
+    s = load(world)
+    assert (s.analytics, s.analytics_disable, s.analytics_debug) == (False, True, True)
+    home_file = str(world["home"] / CONFIG_NAME)
+    assert s.source("analytics") == s.source("analytics-disable") == home_file
+    assert len(s.warnings) == 3
+
+
+def test_a_project_may_turn_analytics_off_and_is_named_for_it(world: dict[str, Path]) -> None:
+    path = project(world, "analytics: false\nanalytics-disable: true\nanalytics-debug: true\n")
+    s = load(world)
+    assert (s.analytics, s.analytics_disable, s.analytics_debug, s.warnings) == (
+        False,
+        True,
+        True,
+        (),
+    )
+    assert s.source("analytics") == str(path)
+
+
+def test_the_users_own_files_variables_and_flags_keep_full_power(world: dict[str, Path]) -> None:
+    secret = str(world["home"] / ".ssh" / "id_rsa")
+    (world["home"] / CONFIG_NAME).write_text(
+        "analytics: true\nfile: [~/.ssh/id_rsa]\nanalytics-log: ../outside.jsonl\n"
+    )
+    s = load(world)
+    assert (s.analytics, s.file, s.warnings) == (True, (secret,), ())
+    assert s.analytics_log == str(world["home"] / ".." / "outside.jsonl")  # from the file's dir
+    env = {"BLACKBOXAI_FILE": f"~/.ssh/id_rsa{os.pathsep}rel.py", "BLACKBOXAI_ANALYTICS": "1"}
+    s = load_settings({}, env=env, home=world["home"], cwd=world["repo"])
+    assert s.file == (secret, "rel.py") and s.analytics is True
+    s = load_settings({"file": [secret]}, env={}, home=world["home"], cwd=world["repo"])
+    assert s.file == (secret,)
+
+
+def test_every_option_has_a_trust_class_and_paths_are_confined() -> None:
+    by_trust = {t: {n for n, s in OPTIONS.items() if s.trust is t} for t in Trust}
+    assert by_trust[Trust.INSIDE] == {"analytics-log", "file"}
+    assert by_trust[Trust.PRIVATE] == {"analytics", "analytics-disable", "analytics-debug"}
+    assert by_trust[Trust.ANY] == {"model", "edit-format"}
+    assert {OPTIONS[n].private for n in by_trust[Trust.PRIVATE]} <= {True, False}
