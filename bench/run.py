@@ -29,7 +29,14 @@ FULL = Sizes(7, 2_000, 3, 15, 3, 60.0, True, 200_000)
 QUICK = Sizes(3, 200, 1, 3, 1, 3.0, False, 20_000)
 
 TARGETS: list[tuple[str, str, Callable[[Measure], tuple[str, bool]]]] = [
-    ("1a", "import ratio >= 10x", lambda m: (m.ratio_text(), m.ratio >= 10)),
+    # What the analytics layer adds to a CLI that already loaded Typer (issue #13): the import
+    # of the layer in a bare interpreter (1a) is context, not a target, since a CLI has already
+    # paid for most of what it imports (dataclasses, json, pathlib, typing).
+    (
+        "1f",
+        "CPU added to a Typer CLI >= 5x less than the direct SDKs",
+        lambda m: (m.ratio_text(), m.ratio >= 5),
+    ),
     (
         "1e",
         f"`blackboxai --exit` CPU <= {TARGET}x a bare argparse CLI",

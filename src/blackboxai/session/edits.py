@@ -10,6 +10,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from blackboxai.options import EDIT_FORMATS  # declared once, with the options
 from blackboxai.session.diff import DiffEdit, apply_blocks, parse_diff, replace_once
 from blackboxai.session.files import display_path, read_text, write_atomic
 from blackboxai.session.markup import clean_path, looks_like_file
@@ -33,7 +34,6 @@ __all__ = [
     "write_atomic",
 ]
 
-EDIT_FORMATS = ("whole", "diff")
 
 # Every EditFailure.reason; they go into analytics as edit_failed.reason, so the set is fixed.
 FAILURE_REASONS = ("no_match", "not_in_chat", "malformed", "ambiguous_fence", "write_error")
