@@ -96,6 +96,7 @@ def session(
                         "/drop",
                         "/model gpt-4o",
                         "/analytics",
+                        "/undo",
                     ]
                 )
             )
@@ -149,6 +150,15 @@ def main() -> int:
             (work / name).write_text(content)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("BLACKBOXAI_", "OPENAI_"))}
         env.update(HOME=str(home), XDG_DATA_HOME=str(home / ".local/share"), DO_NOT_TRACK="1")
+        # An opted-in user, as the sample is meant to show (an id exists only after consent);
+        # DO_NOT_TRACK, --no-analytics and no configured backend keep anything from leaving.
+        subprocess.run(
+            [sys.executable, "-m", "blackboxai", "analytics", "on"],
+            env=env,
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
         with FakeOpenAI() as api:
             while not log.exists() or len(log.read_text().splitlines()) < args.events:
                 session(rng, work, api, log, env)
