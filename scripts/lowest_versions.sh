@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The lowest versions pyproject.toml allows for every direct dependency (the rest newest), in a
+# fresh venv, then the tests that exercise each of them. A failure means a floor lies: raise it
+# and say why beside it.   Usage: scripts/lowest_versions.sh [PYTHON]   (needs uv on PATH)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=${1:-python3}
+venv=$(mktemp -d "${TMPDIR:-/tmp}/blackboxai-lowest.XXXXXX")
+trap 'rm -rf "$venv"' EXIT
+
+uv venv -q --python "$python" "$venv"
+uv pip install -q --python "$venv/bin/python" --resolution lowest-direct -e '.[test]'
+echo "lowest versions: $(uv pip list --python "$venv/bin/python" 2>/dev/null | grep -iE \
+    '^(click|filelock|httpx|mixpanel|platformdirs|posthog|pyyaml|requests|rich|typer) ' |
+    tr -s ' ' | paste -sd ',' -)"
+
+# click, typer, rich: test_cli, test_report; httpx: test_host, test_llm; pyyaml: test_settings;
+# platformdirs: test_state; filelock: test_portable (our locks with fcntl hidden); requests,
+# posthog, mixpanel: test_sdks. The three deselected need the new uploader (#14) to pass.
+"$venv/bin/python" -m pytest -q -p no:cacheprovider \
+    tests/test_cli.py tests/test_host.py tests/test_llm.py tests/test_report.py \
+    tests/test_settings.py tests/test_state.py tests/test_question.py tests/test_spool.py \
+    tests/test_portable.py tests/test_sdks.py \
+    --deselect tests/test_cli.py::test_backend_options_route_an_opted_in_session_to_both_backends \
+    --deselect tests/test_cli.py::test_a_hostile_checkout_cannot_collect_waiting_events \
+    --deselect tests/test_host.py::test_a_consented_session_sends_the_same_private_free_events
