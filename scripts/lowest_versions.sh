@@ -9,15 +9,17 @@ venv=$(mktemp -d "${TMPDIR:-/tmp}/blackboxai-lowest.XXXXXX")
 trap 'rm -rf "$venv"' EXIT
 
 uv venv -q --python "$python" "$venv"
-uv pip install -q --python "$venv/bin/python" --resolution lowest-direct -e '.[test]'
-echo "lowest versions: $(uv pip list --python "$venv/bin/python" 2>/dev/null | grep -iE \
+py=$venv/bin/python
+[[ -d $venv/Scripts ]] && py=$venv/Scripts/python.exe  # Windows
+uv pip install -q --python "$py" --resolution lowest-direct -e '.[test]'
+echo "lowest versions: $(uv pip list --python "$py" 2>/dev/null | grep -iE \
     '^(click|filelock|httpx|mixpanel|platformdirs|posthog|pyyaml|requests|rich|typer) ' |
     tr -s ' ' | paste -sd ',' -)"
 
 # click, typer, rich: test_cli, test_report; httpx: test_host, test_llm; pyyaml: test_settings;
 # platformdirs: test_state; filelock: test_portable (our locks with fcntl hidden); requests,
 # posthog, mixpanel: test_sdks. The three deselected need the new uploader (#14) to pass.
-"$venv/bin/python" -m pytest -q -p no:cacheprovider \
+"$py" -m pytest -q -p no:cacheprovider \
     tests/test_cli.py tests/test_host.py tests/test_llm.py tests/test_report.py \
     tests/test_settings.py tests/test_state.py tests/test_question.py tests/test_spool.py \
     tests/test_portable.py tests/test_sdks.py \
