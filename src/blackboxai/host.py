@@ -170,7 +170,7 @@ def _exit_on_hangup() -> Callable[[], None]:
         raise Terminated(signum)
 
     previous = {}
-    for name in ("SIGTERM", "SIGHUP"):
+    for name in ("SIGTERM", "SIGHUP", "SIGBREAK"):  # SIGBREAK: Ctrl-Break on Windows
         signum = getattr(signal, name, None)
         if signum is not None:
             with contextlib.suppress(ValueError, OSError):  # not the main thread: leave it

@@ -71,8 +71,16 @@ def main() -> int:
         import warnings
 
         warnings.simplefilter("ignore")
-        if hasattr(signal, "alarm"):  # a backstop: a run ends well before by its own bounds
+        # A backstop: a run ends well before by its own bounds. Without SIGALRM (Windows), a
+        # daemon timer ends the process just the same.
+        if hasattr(signal, "alarm"):
             signal.alarm(UPLOAD_LIFETIME)
+        else:
+            import threading
+
+            timer = threading.Timer(UPLOAD_LIFETIME, os._exit, (1,))
+            timer.daemon = True
+            timer.start()
         for name in ("posthog", "mixpanel", "urllib3", "requests"):
             logging.getLogger(name).disabled = True
         try:

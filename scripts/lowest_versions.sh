@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The lowest versions pyproject.toml allows for every direct dependency (the rest newest), in a
+# fresh venv, then the tests that exercise each of them. A failure means a floor lies: raise it
+# and say why beside it.   Usage: scripts/lowest_versions.sh [PYTHON]   (needs uv on PATH)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=${1:-python3}
+venv=$(mktemp -d "${TMPDIR:-/tmp}/blackboxai-lowest.XXXXXX")
+trap 'rm -rf "$venv"' EXIT
+
+uv venv -q --python "$python" "$venv"
+py=$venv/bin/python
+[[ -d $venv/Scripts ]] && py=$venv/Scripts/python.exe  # Windows
+uv pip install -q --python "$py" --resolution lowest-direct -e '.[test]'
+echo "lowest versions: $(uv pip list --python "$py" 2>/dev/null | grep -iE \
+    '^(click|filelock|httpx|mixpanel|platformdirs|posthog|pyyaml|requests|rich|typer) ' |
+    tr -s ' ' | paste -sd ',' -)"
+
+# typer (and its click), rich: test_cli, test_usage, test_argv, test_report; httpx: test_host,
+# test_llm; pyyaml: test_settings; platformdirs: test_state; filelock: test_portable (our locks
+# with fcntl hidden); requests, posthog, mixpanel: test_ingestion (each adapter through its SDK)
+# and test_delivery (the real uploader).
+"$py" -m pytest -q -p no:cacheprovider \
+    tests/test_cli.py tests/test_usage.py tests/test_argv.py tests/test_host.py \
+    tests/test_llm.py tests/test_report.py tests/test_settings.py tests/test_state.py \
+    tests/test_question.py tests/test_spool.py tests/test_portable.py \
+    tests/test_ingestion.py tests/test_delivery.py
