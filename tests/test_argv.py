@@ -81,6 +81,12 @@ def test_the_common_session_command_lines_take_the_fast_path(
     assert typer_reads(argv) == expected
 
 
+def test_after_a_double_dash_a_command_name_is_a_file_to_chat_about() -> None:
+    invocation = parse(["--exit", "--", "analytics", "on"])
+    assert invocation is not None and invocation.files == ("analytics", "on")
+    assert invocation.literal and invocation.exit_now
+
+
 @pytest.mark.parametrize(
     "argv",
     [
@@ -89,7 +95,6 @@ def test_the_common_session_command_lines_take_the_fast_path(
         ["--version"],
         ["analytics", "status"],
         ["--no-analytics", "analytics", "off"],
-        ["--", "analytics"],  # the root group takes it as the command, so must we
         ["--bogus"],
         ["--exit=1"],
         ["--model"],

@@ -115,7 +115,8 @@ def test_a_git_root_config_means_the_same_from_a_subdirectory(
 
 
 def status(cli: Any, env: dict[str, str] | None = None, *args: str) -> tuple[dict[str, Any], str]:
-    result = cli(*args, "analytics", "status", "--json", env=env)
+    key = {"BLACKBOXAI_ANALYTICS_POSTHOG_PROJECT_API_KEY": "phc_test"}  # somewhere to report to
+    result = cli(*args, "analytics", "status", "--json", env={**key, **(env or {})})
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout), result.stderr
 

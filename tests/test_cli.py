@@ -40,7 +40,9 @@ def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
 
 
 def status(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
-    result = invoke(*args, "analytics", "status", "--json", env=env)
+    """`analytics status --json`, with a PostHog key set: no destination means no reporting."""
+    key = {"BLACKBOXAI_ANALYTICS_POSTHOG_PROJECT_API_KEY": "phc_test"}
+    result = invoke(*args, "analytics", "status", "--json", env={**key, **(env or {})})
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -233,7 +235,10 @@ def test_session_reports_only_as_the_analytics_flag_allows(
         *flags,
         "--analytics-debug",
         "--exit",
-        env={"BLACKBOXAI_ANALYTICS_POSTHOG_HOST": refused_url()},
+        env={
+            "BLACKBOXAI_ANALYTICS_POSTHOG_HOST": refused_url(),
+            "BLACKBOXAI_ANALYTICS_POSTHOG_PROJECT_API_KEY": "phc_test",
+        },
     )
     assert result.exit_code == 0, result.stderr
     assert f"analytics debug: reporting: {reporting}" in result.stderr
@@ -739,3 +744,23 @@ def test_an_opt_out_in_a_deleted_current_directory_is_stored(
     assert_one_line_error(result, "the current directory no longer exists", after=OPTED_OUT)
     assert result.stdout == ""
     assert opted_out(data_dir)
+
+
+def test_analytics_off_says_what_it_deleted_and_the_state_it_leaves(cli, data_dir: Path) -> None:
+    waiting(data_dir, refused_url())
+    result = cli("analytics", "off")
+    assert result.returncode == 0
+    assert result.stderr == OPTED_OUT + " Deleted 2 waiting events.\n"  # what changed
+    assert result.stdout == "Analytics are permanently disabled; nothing will be sent.\n"
+    again = cli("analytics", "off")
+    assert (again.stderr, again.stdout) == ("", result.stdout)  # nothing changed this time
+
+
+def test_clearing_over_an_unreadable_state_file_says_what_could_not_be_done(
+    cli, data_dir: Path
+) -> None:
+    waiting(data_dir, refused_url())
+    (data_dir / "analytics.json").write_text("{torn")
+    result = cli("analytics", "pending", "--clear")
+    assert result.returncode == 1
+    assert "could not clear everything" in result.stderr and "unusable" in result.stderr

@@ -326,3 +326,13 @@ def test_a_log_path_that_is_a_fifo_nobody_reads_is_a_clear_error_not_a_hang(cli,
         run.stderr.strip()
         == f"blackboxai: cannot open analytics log {fifo}: it is a pipe that nothing is reading"
     )
+
+
+def test_a_termination_signal_is_never_swallowed_by_the_analytics_layer() -> None:
+    from blackboxai.host import Terminated
+
+    containment = Containment()
+    # SIGTERM arrives while the layer records an event: it must reach the session's handler.
+    with pytest.raises(Terminated), containment.guard("event"):
+        raise Terminated(signal.SIGTERM)
+    assert containment.failures == 0

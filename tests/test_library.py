@@ -1088,3 +1088,41 @@ def test_a_catalogue_that_cannot_be_read_describes_nothing_so_nothing_is_sent(
     analytics.event("launched")
     analytics.close()
     assert analytics.failures >= 1 and list(Spool(data_dir).records()) == []
+
+
+def test_an_event_whose_name_has_dots_withholds_exactly_its_own_new_properties(
+    data_dir: Path,
+) -> None:
+    system = ("python_version", "os_platform", "os_release", "machine", "blackboxai_version")
+    catalogue = {
+        "version": 2,
+        "system_properties": {p: {"since": 1} for p in system},  # meaning, when: optional
+        "events": {
+            "file.open": {"since": 1, "properties": {"path_depth": {"since": 2}, "n": {"since": 1}}}
+        },
+    }
+    analytics = Analytics(
+        posthog_project_api_key="phc_test",
+        launcher=lambda config: None,
+        catalogue={**catalogue, "version": 1, "events": {"file.open": {"since": 1}}},
+    )
+    assert analytics.opt_in()  # agreed to version 1
+    upgraded = Analytics(
+        posthog_project_api_key="phc_test", launcher=lambda config: None, catalogue=catalogue
+    )
+    assert upgraded.enable()
+    upgraded.event("file.open", path_depth=3, n=1)
+    assert upgraded.review_catalogue(False)  # no, and it stays no
+    upgraded.event("file.open", path_depth=4, n=2)
+    upgraded.close()
+    sent = [r["properties"] for r in Spool(data_dir).records()]
+    assert [p.get("n") for p in sent] == [1, 2]
+    assert all("path_depth" not in p for p in sent)
+
+
+def test_a_catalogue_without_descriptions_still_works_and_says_what_is_new() -> None:
+    catalogue = {"version": 2, "events": {"a": {"since": 1}, "b": {"since": 2}}}
+    analytics = Analytics(posthog_project_api_key="phc_test", catalogue=catalogue)
+    assert analytics.opt_in()
+    assert [i.name for i in analytics.unseen_items()] == []  # agreed to version 2 just now
+    assert analytics.enable() and analytics.failures == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -249,3 +250,55 @@ def test_every_option_has_a_trust_class_and_paths_are_confined() -> None:
     assert by_trust[Trust.PRIVATE] == {"analytics", "analytics-disable", "analytics-debug"}
     assert by_trust[Trust.ANY] == {"model", "edit-format"}
     assert {OPTIONS[n].private for n in by_trust[Trust.PRIVATE]} <= {True, False}
+
+
+# -- the repository's own .git, and the project file itself -------------------------------------
+
+
+@pytest.mark.parametrize("entry", [".git/config", ".git/hooks/post-checkout", "src/../.git/HEAD"])
+def test_nothing_in_the_repositorys_own_git_directory_is_the_projects(
+    world: dict[str, Path], entry: str
+) -> None:
+    assert confine(world["repo"] / entry, world["repo"]) is None
+    project(world, f"file: [{entry}]\nanalytics-log: .git/hooks/post-merge\n")
+    s = load(world)
+    assert s.file == () and s.analytics_log is None
+    assert len(s.warnings) == 2  # each one line, naming the file and line
+
+
+def test_a_project_file_that_links_outside_the_checkout_is_not_read(
+    world: dict[str, Path],
+) -> None:
+    secret = world["home"] / "shadow.yml"
+    secret.write_text("root:*:20228:0:99999:7:: 1\nmodel: leaked\n")
+    (world["repo"] / CONFIG_NAME).symlink_to(secret)
+    s = load(world)
+    assert s.model != "leaked"
+    [warning] = s.warnings
+    assert "a link to a file outside the project" in warning and "root:" not in warning
+
+
+def test_a_huge_config_file_is_one_clear_error_not_gigabytes_of_memory(
+    world: dict[str, Path],
+) -> None:
+    from blackboxai.configfile import ConfigError
+
+    with (world["repo"] / CONFIG_NAME).open("wb") as handle:
+        handle.truncate(2 * 1024 * 1024)  # sparse: no disk, but far too large for settings
+    with pytest.raises(ConfigError, match="too large to be a settings file"):
+        load(world)
+
+
+def test_a_project_value_cannot_draw_on_the_users_terminal(world: dict[str, Path]) -> None:
+    forged = "n/\x1b[2K\rAnalytics are permanently disabled./x"
+    project(world, f'analytics-log: "{forged.encode("unicode_escape").decode()}"\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "blackboxai", "--exit"],
+        cwd=world["repo"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HOME": str(world["home"])},
+        timeout=60,
+    )
+    assert "\x1b" not in result.stderr and "\r" not in result.stderr
+    assert len(result.stderr.splitlines()) == 1  # one warning line, escapes shown escaped

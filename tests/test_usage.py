@@ -165,3 +165,29 @@ def test_a_reader_that_went_away_never_stops_the_opt_out_on_either_path(
         os.close(write_end)
     assert (done.returncode, done.stderr) == (code, OPTED_OUT)
     assert json.loads((data_dir / "analytics.json").read_text())["permanently_disable"] is True
+
+
+def test_a_double_dash_makes_command_names_files_and_runs_no_command(cli, data_dir: Path) -> None:
+    result = cli("--exit", "--", "analytics", "on")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert not data_dir.exists()  # `analytics on` did not run: no consent was stored
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--analytics-disable", "--bogus", "--exit"],
+        ["--analytics-disable=1", "--exit"],
+        ["--analytics-disable", "--model"],
+        ["--bogus", "analytics", "off"],
+    ],
+    ids=" ".join,
+)
+def test_a_usage_mistake_beside_an_opt_out_never_stops_it(
+    cli, data_dir: Path, args: list[str]
+) -> None:
+    assert cli("analytics", "on").returncode == 0
+    result = cli(*args)
+    assert result.returncode == 2  # the mistake is still reported
+    assert result.stderr.startswith(OPTED_OUT)  # but only after the opt-out was stored
+    assert json.loads((data_dir / "analytics.json").read_text())["permanently_disable"] is True

@@ -91,15 +91,15 @@ def on(ctx: typer.Context) -> None:
 @analytics_app.command()
 def off(ctx: typer.Context) -> None:
     """Permanently opt out; events waiting to be sent are deleted."""
+    # Start-up stored the opt-out before reading any setting, and said on stderr what it changed
+    # (choice.apply_disable): a broken setting can never block it. Here: the state, as it is.
     analytics, _ = _state(ctx)
-    before = analytics.state.stored.value
-    waiting = analytics.pending_count()
-    if not analytics.disable(permanently=True):
+    if analytics.state.stored.value != "disabled":  # pragma: no cover - start-up always did it
         raise _fail(f"could not turn analytics off: {analytics.last_error}")
-    if before == "disabled" and not waiting:
-        typer.echo("Analytics were already permanently disabled; nothing changed.")
-    else:
-        typer.echo(f"Analytics are permanently disabled. Deleted {_waiting(waiting)}.")
+    typer.echo("Analytics are permanently disabled; nothing will be sent.")
+    left = analytics.pending_count()
+    if left:  # the opt-out holds, but some files could not be deleted
+        raise _fail(f"{_waiting(left)} could not be deleted (they will never be sent)")
 
 
 @analytics_app.command("reset-id")
@@ -126,7 +126,13 @@ def pending(
     """List the events waiting to be sent, one JSON object a line, with the backends they await."""
     analytics, _ = _state(ctx)
     if clear:
-        typer.echo(f"Deleted {_waiting(analytics.clear_pending())}.")
+        deleted = analytics.clear_pending()
+        if analytics.last_error:
+            raise _fail(f"could not clear everything: {analytics.last_error}")
+        left = analytics.pending_count()
+        if left:
+            raise _fail(f"{_waiting(left)} could not be deleted")
+        typer.echo(f"Deleted {_waiting(deleted)}.")
         return
     count = 0
     for record in analytics.spool.records():

@@ -31,6 +31,9 @@ class Invocation:
     message: str | None = None
     config: str | None = None
     exit_now: bool = False
+    # The files came after `--`: names, never commands, whatever they say. Only the fast path
+    # sees a `--` before the first file (Typer gets no such line), so it takes no part in ==.
+    literal: bool = field(default=False, compare=False)
 
 
 # flag -> (destination, action). Destinations are option names, or the command-line-only
@@ -61,6 +64,7 @@ def parse(argv: Sequence[str]) -> Invocation | None:
         arg = args[i]
         i += 1
         if arg == "--":
+            extra["literal"] = not files  # `-- analytics on` chats about two files
             files.extend(args[i:])
             break
         if arg == "-" or not arg.startswith("-"):
@@ -88,7 +92,7 @@ def parse(argv: Sequence[str]) -> Invocation | None:
             attached = args[i]  # taken even when it starts with "-", as click does
             i += 1
         target[dest] = (*_strs(target.get(dest)), attached) if action == "append" else attached
-    if files and files[0] in COMMANDS:
+    if files and files[0] in COMMANDS and not extra.get("literal"):
         return None
     return _invocation(values, files, extra)
 
@@ -107,6 +111,7 @@ def _invocation(
         message=message if isinstance(message, str) else None,
         config=config if isinstance(config, str) else None,
         exit_now=extra.get("exit") is True,
+        literal=extra.get("literal") is True,
     )
 
 

@@ -32,13 +32,18 @@ def decide(analytics: Analytics, settings: Settings, *, tty: bool | None = None)
 
 
 def apply_disable(analytics: Analytics) -> int | None:
-    """Store a permanent opt-out; an exit status if it could not be stored."""
+    """Store a permanent opt-out and say what it changed; an exit status if it could not be
+    stored. Events it could not delete are never sent: the consent they were recorded under
+    has ended."""
     was_disabled = analytics.state.stored is Stored.DISABLED
+    waiting = analytics.pending_count()
     if not analytics.disable(permanently=True):
         err(f"blackboxai: could not disable analytics: {analytics.last_error}")
         return 1
-    if not was_disabled:
-        err(OPTED_OUT)
+    deleted = waiting - analytics.pending_count()
+    if not was_disabled or deleted:
+        plural = "" if deleted == 1 else "s"
+        err(OPTED_OUT + (f" Deleted {deleted} waiting event{plural}." if deleted else ""))
     return None
 
 
@@ -79,11 +84,11 @@ def _store(analytics: Analytics, answer: bool | None) -> None:
 
 
 def _debug_lines(analytics: Analytics) -> None:
-    from blackboxai.analytics.status import delivery_text, last_delivery
+    from blackboxai.analytics.status import collect_status, delivery_text, last_delivery
 
-    decision = analytics.decision
-    why = decision.why if decision else "not decided"
-    err(f"analytics debug: reporting: {'yes' if decision and decision.report else 'no'} ({why})")
+    status = collect_status(analytics)
+    verdict = "yes" if status["would_report"] else "no"
+    err(f"analytics debug: reporting: {verdict} ({status['why']})")
     if analytics.state.problem:
         err(f"analytics debug: state file {analytics.state_path}: {analytics.state.problem}")
     err(f"analytics debug: last delivery: {delivery_text(last_delivery(analytics))}")

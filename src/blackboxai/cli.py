@@ -16,7 +16,11 @@ if TYPE_CHECKING:
     from blackboxai.analytics import Analytics
     from blackboxai.settings import Settings
 
-__all__ = ["begin", "main", "start"]
+__all__ = ["OptOutStored", "begin", "main", "start"]
+
+
+class OptOutStored(int):
+    """Passed to the Typer app as `ctx.obj`: whether main() already stored an opt-out."""
 
 
 def main(prog_name: str | None = None) -> None:
@@ -26,8 +30,13 @@ def main(prog_name: str | None = None) -> None:
         invocation = parse(args)
         if invocation is None:
             from blackboxai.commands import app
+            from blackboxai.host import asks_opt_out, store_opt_out
 
-            app(args=args, prog_name=prog_name or "blackboxai")  # reads, runs and exits
+            early = asks_opt_out(args)
+            if early:  # before click can refuse a mistake beside it
+                store_opt_out()
+            # obj tells the root callback the opt-out was already stored (or tried): not twice
+            app(args=args, prog_name=prog_name or "blackboxai", obj=OptOutStored(early))
             return
         code = start(invocation)
     except KeyboardInterrupt:  # as click reports it on the Typer path
@@ -42,11 +51,13 @@ def main(prog_name: str | None = None) -> None:
     sys.exit(code)
 
 
-def start(invocation: Invocation) -> int:
-    """A whole session from its command line; its exit status."""
+def start(invocation: Invocation, *, stored: bool = False) -> int:
+    """A whole session from its command line; its exit status. `stored`: main() has already
+    stored the opt-out this command line asks for."""
     from blackboxai.host import run
 
-    begun = begin(invocation, opt_out=invocation.values.get("analytics-disable") is True)
+    asked = invocation.values.get("analytics-disable") is True
+    begun = begin(invocation, opt_out=asked and not stored)
     if isinstance(begun, int):
         return begun
     settings, tracker = begun
@@ -101,7 +112,7 @@ def _mistake(invocation: Invocation) -> str | None:
 
     if invocation.config == "":
         return "--config needs a file name, not an empty string"
-    first = invocation.files[0] if invocation.files else ""
+    first = invocation.files[0] if invocation.files and not invocation.literal else ""
     meant = suggest(first)
     if meant is not None and not os.path.lexists(first):
         return f"no such file or command: {first!r} (did you mean {meant!r}?)"

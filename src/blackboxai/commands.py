@@ -152,13 +152,16 @@ def root(
 ) -> None:
     """The parameters declare the options for Typer; their values are read back from
     `ctx.params` by `from_params`, the same Invocation the fast path builds from argv."""
+    from blackboxai.cli import OptOutStored
+
     invocation = from_params(ctx.params, ctx.meta.get(FILES_KEY, ()))
+    stored = isinstance(ctx.obj, OptOutStored) and bool(ctx.obj)  # by main(), before parsing
     if ctx.invoked_subcommand is None:
-        raise typer.Exit(start(invocation))
+        raise typer.Exit(start(invocation, stored=stored))
     from blackboxai.host import decide, wants_opt_out
 
     asked = invocation.values.get("analytics-disable") is True
-    opt_out = asked or wants_opt_out(ctx.meta.get(ARGS_KEY, []))
+    opt_out = (asked or wants_opt_out(ctx.meta.get(ARGS_KEY, []))) and not stored
     begun = begin(invocation, opt_out=opt_out, session=False)
     if isinstance(begun, int):
         raise typer.Exit(begun)

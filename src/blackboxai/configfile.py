@@ -14,6 +14,7 @@ __all__ = ["ConfigError", "describe", "hashable", "load_yaml", "shown"]
 
 _SHOWN = 60  # at most this much of a bad value goes into a message
 _PATH_SHOWN = 160  # and of a path
+_MAX_BYTES = 1 << 20  # a settings file is a few lines: far more is not one to parse
 
 
 class ConfigError(Exception):
@@ -44,6 +45,8 @@ def load_yaml(path: Path) -> tuple[object, dict[object, tuple[int, list[int]]]]:
     import yaml
 
     try:
+        if path.stat().st_size > _MAX_BYTES:
+            raise ConfigError(f"config file {shown(path)} is too large to be a settings file")
         text = path.read_text(encoding="utf-8")
     except IsADirectoryError:
         raise ConfigError(f"config file {shown(path)} is a directory") from None

@@ -38,6 +38,24 @@ def wants_opt_out(args: list[str]) -> bool:
     return args[:2] == ["analytics", "off"] and not {"-h", "--help"} & set(args[2:])
 
 
+def asks_opt_out(argv: list[str]) -> bool:
+    """Whether a whole command line asks for a permanent opt-out, read before any parser can
+    refuse it: `--analytics-disable` (even misused) before `--`, or `analytics off`."""
+    words = argv[: argv.index("--")] if "--" in argv else argv
+    if any(w == "--analytics-disable" or w.startswith("--analytics-disable=") for w in words):
+        return True
+    return any(wants_opt_out(words[i:]) for i, w in enumerate(words) if w == "analytics")
+
+
+def store_opt_out() -> int | None:
+    """Store a permanent opt-out with nothing but the defaults (no settings are read, so no
+    broken setting can stop it); an exit status if it could not be stored, said on stderr."""
+    first = Analytics()
+    failed = apply_disable(first)
+    first.close()
+    return failed
+
+
 def prepare(
     cli_values: dict[str, object],
     *,
@@ -51,13 +69,9 @@ def prepare(
     Subcommands (`session=False`) record no events, so they do not open the audit log."""
     from blackboxai.settings import ConfigError, load_settings
 
-    failed = None
-    if opt_out:
-        first = Analytics()
-        failed = apply_disable(first)
-        first.close()
+    failed = store_opt_out() if opt_out else None
     try:
-        settings = load_settings(cli_values, env=os.environ, home=Path.home(), config=config)
+        settings = load_settings(cli_values, env=os.environ, home=_home(), config=config)
     except ConfigError as exc:
         raise StartError(str(exc)) from None
     if failed is not None:
@@ -97,6 +111,13 @@ def run(
         exit_now=exit_now,
         status=lambda: render_status(collect_status(tracker)),
     )
+
+
+def _home() -> Path:
+    try:
+        return Path.home()
+    except RuntimeError:  # no HOME and no passwd entry
+        raise StartError("cannot find your home directory: set HOME") from None
 
 
 def err(message: str) -> None:
@@ -154,8 +175,10 @@ def run_session(
     return code
 
 
-class Terminated(Exception):
-    """SIGTERM or SIGHUP (the terminal closed): end like any other exit, events kept."""
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP (the terminal closed): end like any other exit, events kept. Not an
+    Exception, like KeyboardInterrupt: no `except Exception` (the analytics layer contains its
+    own failures with one) may swallow it."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)

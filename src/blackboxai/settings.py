@@ -240,6 +240,12 @@ def load_settings(
     warnings: list[str] = []
     cwd = current_directory() if cwd is None else cwd
     for path, trusted in config_layers(cwd, home, config):
+        if not trusted and confine(path, checkout_root(path.parent, home)) is None:
+            warnings.append(
+                f"blackboxai: ignoring config file {shown(path)}: it is a link to a file "
+                "outside the project, which a checkout cannot make blackboxai read"
+            )
+            continue
         found, notes = read_config(path, trusted=trusted, home=home)
         warnings.extend(notes)
         values.update(found)

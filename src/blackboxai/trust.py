@@ -17,14 +17,17 @@ def confine(path: Path, root: Path) -> Path | None:
     """`path`'s real location if it lies inside `root`'s real location, else None.
 
     A relative `path` is taken from the current directory: join it to its base first.
-    A path that cannot be resolved (a symlink loop) is outside.
+    A path that cannot be resolved (a symlink loop) is outside, and so is anything in the
+    repository's own `.git` directory: its config and hooks run code, and are not the project.
     """
     try:
         real = path.resolve()
         real_root = root.resolve()
     except (OSError, RuntimeError):  # a symlink loop: RuntimeError before Python 3.13
         return None
-    return real if real.is_relative_to(real_root) else None
+    if not real.is_relative_to(real_root) or ".git" in real.relative_to(real_root).parts:
+        return None
+    return real
 
 
 def expand_home(value: str, home: Path) -> str:

@@ -21,8 +21,10 @@ class LogError(Exception):
 
 
 def shown_path(path: str) -> str:
-    """A path for a one-line message: long ones keep their start and their end."""
-    return path if len(path) <= _SHOWN else f"{path[:30]}…{path[-(_SHOWN - 31) :]}"
+    """A path for a one-line message: long ones keep their start and their end, and control
+    characters are escaped (a checkout's config could otherwise draw on the user's terminal)."""
+    text = path if len(path) <= _SHOWN else f"{path[:30]}…{path[-(_SHOWN - 31) :]}"
+    return text if text.isprintable() else repr(text)[1:-1]
 
 
 def open_log(path: str) -> AuditLog:

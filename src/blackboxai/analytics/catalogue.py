@@ -41,6 +41,7 @@ class Item(NamedTuple):
     since: int
     description: str
     event: bool = False  # an event (not a property)
+    owner: str = "*"  # the event a property belongs to ("*": every event); an event's own name
 
 
 # A catalogue that describes nothing: what an unreadable catalogue falls back to.
@@ -54,21 +55,47 @@ def load_catalogue() -> dict[str, Any]:
 
 
 def read_catalogue(source: Mapping[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
-    """A catalogue from a mapping or a JSON file, checked for the shape consent relies on:
-    a version, and a `since` on every event and property. Raises ValueError otherwise."""
-    if isinstance(source, Mapping):
-        data = dict(source)
-    else:
-        data = json.loads(Path(source).read_text(encoding="utf-8"))
-    version = data.get("version") if isinstance(data, dict) else None
+    """A catalogue from a mapping or a JSON file, made whole: a version, and a `since` (at most
+    that version) on every event and property are required; `when`, `meaning`, `properties`
+    and `versions` may be left out. Raises ValueError for anything else."""
+    data = _mapping(source if isinstance(source, Mapping) else _json_file(source))
+    version = data.get("version")
     if type(version) is not int or version < 1:
         raise ValueError("a catalogue needs a whole-number version")
-    catalogue = {"versions": {}, "system_properties": {}, **data}
-    for spec in [*catalogue["system_properties"].values(), *catalogue["events"].values()]:
-        specs = [spec, *spec.get("properties", {}).values()]
-        if not all(type(s.get("since")) is int and 1 <= s["since"] <= version for s in specs):
+
+    def since(spec: object) -> int:
+        value = _mapping(spec).get("since")
+        if type(value) is not int or not 1 <= value <= version:
             raise ValueError("every catalogue entry needs a `since` version")
-    return catalogue
+        return value
+
+    def props(specs: object) -> dict[str, Any]:
+        return {
+            str(name): {"since": since(spec), "meaning": str(_mapping(spec).get("meaning", ""))}
+            for name, spec in _mapping(specs).items()
+        }
+
+    events = {
+        str(name): {
+            "since": since(spec),
+            "when": str(_mapping(spec).get("when", "")),
+            "properties": props(_mapping(spec).get("properties", {})),
+        }
+        for name, spec in _mapping(data.get("events", {})).items()
+    }
+    versions = {str(k): str(v) for k, v in _mapping(data.get("versions", {})).items()}
+    system = props(data.get("system_properties", {}))
+    return {"version": version, "versions": versions, "system_properties": system, "events": events}
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError("a catalogue is made of mappings")
+    return value
+
+
+def _json_file(path: str | os.PathLike[str]) -> object:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 def catalogue_version(catalogue: dict[str, Any] | None = None) -> int:
@@ -84,10 +111,12 @@ def catalogue_items(catalogue: dict[str, Any] | None = None) -> dict[str, Item]:
             f"*.{prop}", spec["since"], f"{prop}, on every event: {spec['meaning']}"
         )
     for name, spec in catalogue["events"].items():
-        items[name] = Item(name, spec["since"], f"the {name} event: {spec['when']}", event=True)
+        items[name] = Item(name, spec["since"], f"the {name} event: {spec['when']}", True, name)
         for prop, pspec in spec["properties"].items():
             key = f"{name}.{prop}"
-            items[key] = Item(key, pspec["since"], f"{prop}, on {name}: {pspec['meaning']}")
+            items[key] = Item(
+                key, pspec["since"], f"{prop}, on {name}: {pspec['meaning']}", False, name
+            )
     return items
 
 
@@ -128,8 +157,8 @@ def new_items(
     items = catalogue_items(catalogue)
     seen = set(declined)
     fresh = [i for i in items.values() if i.since > agreed and i.name not in seen]
-    new_events = {i.name for i in fresh if "." not in i.name}
-    return [i for i in fresh if i.name.partition(".")[0] not in new_events or "." not in i.name]
+    new_events = {i.name for i in fresh if i.event}
+    return [i for i in fresh if i.event or i.owner not in new_events]
 
 
 def render_catalogue(catalogue: dict[str, Any]) -> str:

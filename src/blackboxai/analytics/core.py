@@ -267,8 +267,9 @@ class Analytics:
         report = decision is not None and decision.report and self._wanted
         self._outputs = [self._log] if self._log is not None else []
         self._reporting = not self.debug and report and bool(self.destinations)
-        if self.debug:
-            self._outputs.append(DebugPrinter(report, self._debug_stream))
+        if self.debug:  # "would send" only where there is somewhere to send it
+            would_send = report and bool(self.destinations)
+            self._outputs.append(DebugPrinter(would_send, self._debug_stream))
         elif self._reporting:
             from blackboxai.analytics.handoff import SpoolBuffer
 
@@ -312,9 +313,14 @@ class Analytics:
 
     def clear_pending(self) -> int:
         """Delete every waiting event. A running uploader stops after the batch in flight, and
-        nothing it deleted ever comes back: the consent generation moves on."""
-        if self.gate.load().stored is Stored.CONSENTED:
+        nothing it deleted ever comes back: the consent generation moves on. If it cannot move
+        on (the state file cannot be written), `last_error` says so."""
+        self.gate.last_error = None
+        state = self.gate.load()
+        if state.stored is Stored.CONSENTED:
             self._store(State.cleared)
+        elif state.stored is Stored.ODD:  # maybe consent we cannot read: say what could not be done
+            self.gate.last_error = f"{self.state_path} is unusable ({state.problem})"
         return self._clear()
 
     def _clear(self) -> int:

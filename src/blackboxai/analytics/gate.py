@@ -77,7 +77,8 @@ class Gate:
             return False
         except Exception as exc:
             self._contained.record("state", exc)
-            self.last_error = f"cannot store analytics settings: {type(exc).__name__}"
+            why = str(exc) if isinstance(exc, LookupError) else type(exc).__name__
+            self.last_error = f"cannot store analytics settings: {why}"
             return False
         self.last_error = None
         return True

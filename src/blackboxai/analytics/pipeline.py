@@ -59,7 +59,8 @@ class Event:
         its destinations fixed now, so later settings never redirect it."""
         if not destinations or self.name in self.withheld:
             return None
-        hidden = {item.partition(".")[2] for item in self.withheld}
+        # Items are "event.property" (the event's name may hold dots too) or "*.property".
+        hidden = {item.removeprefix(f"{self.name}.").removeprefix("*.") for item in self.withheld}
         properties = {k: v for k, v in self.properties.items() if k not in hidden}
         record = {
             "event": self.name,

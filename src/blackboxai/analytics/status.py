@@ -42,9 +42,8 @@ def collect_status(analytics: Analytics) -> dict[str, Any]:
     hosts = {backend.name: backend.host for backend in analytics.destinations}
     consented = state.stored.value == "consented"
     return {
-        "reporting": analytics.reporting,
-        "would_report": bool(decision and decision.report),
-        "why": decision.why if decision else "not decided",
+        "would_report": bool(decision and decision.report and analytics.destinations),
+        "why": _why(analytics),
         "stored": state.stored.value,
         "state_problem": state.problem,
         "uuid": state.uuid,
@@ -64,6 +63,16 @@ def collect_status(analytics: Analytics) -> dict[str, Any]:
         "last_delivery": last_delivery(analytics),
         "debug": analytics.debug,
     }
+
+
+def _why(analytics: Analytics) -> str:
+    """The rule that decided; consent with nowhere to send is no reporting either."""
+    decision = analytics.decision
+    if decision is None:
+        return "not decided"
+    if decision.report and not analytics.destinations:
+        return f"{decision.why}, but no analytics backend is configured"
+    return decision.why
 
 
 def last_delivery(analytics: Analytics) -> dict[str, Any] | None:

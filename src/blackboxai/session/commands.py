@@ -65,7 +65,8 @@ class SlashCommands:
         # One definition of "known": the name the analytics layer would keep as it is.
         if not redact_model(self.model).endswith("/REDACTED"):
             return
-        self.err(f"Warning: unknown model {self.model}; token counts and edit quality may vary.")
+        shown = self.model if self.model.isprintable() else repr(self.model)[1:-1]
+        self.err(f"Warning: unknown model {shown}; token counts and edit quality may vary.")
         self.analytics.event("model warning", main_model=self.config.model)
 
     def run_command(self, line: str) -> bool:
