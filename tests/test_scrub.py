@@ -47,6 +47,11 @@ SECRETS = {
     "google": "AIzaSyD4fGx7-Hk2Lm9Np0Qr3St6Uv8Wx1Yz2Ab",
     "long-hex": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
     "long-base64": "dGhpcyBpcyBhIHZlcnkgc2VjcmV0IHRva2VuIDEyMzQ1Ng+/xYz==",
+    "hugging-face": "hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+    "gitlab": "glpat-Ab3dEf6hIj9kLm2nOp5q",
+    "pypi-short": "pypi-AgEIcHlwaS5vcmcCJ",
+    "stripe-live": "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+    "stripe-restricted": "rk_test_51H8abcdEFGHijkl",
 }
 
 
@@ -668,3 +673,8 @@ def test_redact_model_either_keeps_a_known_name_or_redacts(name: str) -> None:
     assert out == name.strip()
     base = out.lower().rsplit("/", 1)[-1]
     assert any(base == m or base.startswith(m + "-") for m in known_models())
+
+
+def test_a_key_after_a_control_character_in_a_container_is_still_found() -> None:
+    key = "sk-" + "z" * 25
+    assert key not in json.dumps(scrub_properties({"v": ["\x1b" + key], "w": ("\x07" + key,)}))

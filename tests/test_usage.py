@@ -135,7 +135,7 @@ def test_help_shows_every_option_once_with_its_default_and_the_commands(cli) -> 
     assert "(gpt-4o-mini)" not in text
     commands = text.split("Commands:")[1]
     assert "analytics" in commands and "..." not in commands  # the summary is not cut off
-    assert "BLACKBOXAI_" in flat and "docs/configuration.md" in flat
+    assert "BLACKBOXAI_" in flat and ".blackboxai.conf.yml" in flat
 
 
 def test_only_the_first_file_stands_where_a_command_would(cli) -> None:

@@ -80,8 +80,8 @@ app = typer.Typer(
     rich_markup_mode=None,
     help="blackboxai: a command-line coding assistant.\n\n"
     "Run `blackboxai [FILES]...` to chat about files, or one of the commands below. "
-    "Each option can also be set in a .blackboxai.conf.yml file or a BLACKBOXAI_* variable "
-    "(docs/configuration.md). "
+    "Each option can also be set in a .blackboxai.conf.yml file (in your home directory, or "
+    "a project's, which can only make things more private) or a BLACKBOXAI_* variable. "
     "Analytics are opt-in and anonymous: see `blackboxai analytics --help`.",
 )
 

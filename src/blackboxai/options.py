@@ -122,10 +122,14 @@ class Settings:
         ),
     )
     analytics_posthog_host: str | None = option(
-        None, Spec(Kind.STR, Trust.USER, "PostHog host.", "URL")
+        None,
+        Spec(Kind.STR, Trust.USER, "PostHog host.  [default: https://us.i.posthog.com]", "URL"),
     )
     analytics_posthog_project_api_key: str | None = option(
-        None, Spec(Kind.STR, Trust.USER, "PostHog project API key.", "KEY")
+        None,
+        Spec(
+            Kind.STR, Trust.USER, "PostHog project API key (PostHog is used only when set).", "KEY"
+        ),
     )
     analytics_mixpanel_token: str | None = option(
         None,
@@ -137,7 +141,13 @@ class Settings:
         ),
     )
     analytics_mixpanel_host: str | None = option(
-        None, Spec(Kind.STR, Trust.USER, "Mixpanel base URL; events go to URL/track.", "URL")
+        None,
+        Spec(
+            Kind.STR,
+            Trust.USER,
+            "Mixpanel base URL; events go to URL/import.  [default: https://api.mixpanel.com]",
+            "URL",
+        ),
     )
     model: str = option(
         "gpt-4o-mini", Spec(Kind.STR, Trust.ANY, "Model name for the chat endpoint.", "NAME")

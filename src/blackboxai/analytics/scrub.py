@@ -40,7 +40,7 @@ _MAX_SAFE_INT = 2**53  # beyond this JSON consumers (JavaScript) silently lose p
 # "sk-" and "bearer" must start a token: no alphanumeric before them, unless it is a JSON-escaped
 # \n, \r or \t (containers are json.dumps-ed first). The lookbehinds come after the literal so
 # that the engine rejects most positions on their first character.
-_SK = r"sk-(?:(?<![A-Za-z0-9]sk-)|(?<=\\[nrt]sk-))"
+_SK = r"sk-(?:(?<![A-Za-z0-9]sk-)|(?<=\\[nrt]sk-)|(?<=\\u[0-9a-fA-F]{4}sk-))"
 _BEARER = r"(?i:bearer)(?:(?<![A-Za-z0-9](?i:bearer))|(?<=\\[nrt](?i:bearer)))"
 _B64 = "A-Za-z0-9+/_-"  # '=' is padding only, so "key=<secret>" keeps the key's name
 _NAME = r"[\w$-]+(?:\.[\w$-]+)*"  # a user name; a trailing '.' is sentence punctuation
@@ -51,6 +51,8 @@ _TAIL = rf"[={_B64}]*(?:\.[A-Za-z0-9_-]{{8,}}\.[={_B64}]*)?"
 _PATTERN_PARTS = (
     r"(?P<s>(?:" + _SK + r"[A-Za-z0-9_-]{20,}"  # OpenAI / Anthropic (sk-proj-, sk-ant-)
     r"|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
+    r"|hf_[A-Za-z0-9]{30,}|glpat-[A-Za-z0-9_-]{20,}|pypi-[A-Za-z0-9_-]{16,}"  # HF, GitLab, PyPI
+    r"|[rsp]k_(?:live|test)_[A-Za-z0-9]{10,}"  # Stripe
     r"|(?:AKIA|ASIA)[A-Z0-9]{16}"
     r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"  # JWT (signature may be empty)
     r"|xox[baprs]-[A-Za-z0-9-]{10,}"
