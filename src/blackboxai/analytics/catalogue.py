@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -142,11 +142,24 @@ def withheld_items(
 
 def withholder(
     catalogue: dict[str, Any], agreed: int, declined: tuple[str, ...]
-) -> functools.partial[tuple[str, ...]]:
-    """withheld_items for one user's agreement with one catalogue."""
-    return functools.partial(
+) -> Callable[[str, Iterable[str]], tuple[str, ...]]:
+    """withheld_items for one user's agreement with one catalogue. A call site records the
+    same properties every time, so each (event, property names) shape is judged once."""
+    judge = functools.partial(
         withheld_items, catalogue_items(catalogue), agreed, frozenset(declined)
     )
+    seen: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
+
+    def withhold(event: str, props: Iterable[str]) -> tuple[str, ...]:
+        key = (event, tuple(props))
+        found = seen.get(key)
+        if found is None:
+            found = judge(*key)
+            if len(seen) < 1024:
+                seen[key] = found
+        return found
+
+    return withhold
 
 
 def new_items(

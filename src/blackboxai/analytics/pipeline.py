@@ -7,11 +7,12 @@ Analytics object, set in one place (`Analytics._apply`).
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
 from blackboxai.analytics.backends import Backend
@@ -28,7 +29,7 @@ def _dumps(record: Mapping[str, object]) -> str:
     return json.dumps(record, separators=(",", ":"), allow_nan=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Event:
     """One recorded event, already scrubbed. `withheld` names the catalogue items (the event
     itself, or `event.property`) that the user has not agreed to send."""
@@ -39,9 +40,16 @@ class Event:
     time: float  # epoch seconds, millisecond precision
     id: str
     withheld: tuple[str, ...] = ()
+    _line: str | None = field(default=None, repr=False, compare=False)
 
     def log_line(self) -> str:
-        """The audit log's line: everything recorded, withheld items marked as such."""
+        """The audit log's line: everything recorded, withheld items marked as such.
+        Serialised once: the log and the spool both start from it."""
+        if self._line is None:
+            self._line = self._serialise()
+        return self._line
+
+    def _serialise(self) -> str:
         record: dict[str, object] = {
             "event": self.name,
             "properties": self.properties,
@@ -59,6 +67,8 @@ class Event:
         its destinations fixed now, so later settings never redirect it."""
         if not destinations or self.name in self.withheld:
             return None
+        if not self.withheld:  # the usual case: the log's line, with where and under what
+            return spool_prefix(generation, destinations) + self.log_line()[1:]
         # Items are "event.property" (the event's name may hold dots too) or "*.property".
         hidden = {item.removeprefix(f"{self.name}.").removeprefix("*.") for item in self.withheld}
         properties = {k: v for k, v in self.properties.items() if k not in hidden}
@@ -72,6 +82,12 @@ class Event:
             "to": [d.to_json() for d in destinations],
         }
         return _dumps(record)
+
+
+@functools.lru_cache(maxsize=64)
+def spool_prefix(generation: int, destinations: Sequence[Backend]) -> str:
+    """`{"gen":…,"to":[…],` for a run's generation and destinations, serialised once."""
+    return _dumps({"gen": generation, "to": [d.to_json() for d in destinations]})[:-1] + ","
 
 
 def stamp(
