@@ -55,12 +55,17 @@ def test_sigkill_during_state_writes_never_leaves_a_torn_or_blocking_state(data_
         while True:
             a.opt_in(); a.reset_id(); a.disable(permanently=True)
     """
-    for delay in (0.3, 0.45, 0.6, 0.75, 0.9):
+    store = StateStore(data_dir)
+    for writes in (3, 30, 100, 200, 400):  # each kill lands while writes go on, at another point
         proc = python(churn)
-        time.sleep(delay)
+        start = store.load().generation
+        deadline = time.monotonic() + 60
+        while store.load().generation < start + writes and time.monotonic() < deadline:
+            time.sleep(0.005)  # poll: the churn moves the generation on with every opt-out
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
-        state = StateStore(data_dir).load()
+        state = store.load()
+        assert state.generation >= start + writes  # it was writing when it died
         assert state.problem is None, state.problem  # old or new content, never half of one
     survivor = Analytics()  # the lock died with the killed process: nothing blocks
     assert survivor.opt_in()
@@ -145,30 +150,6 @@ def test_contained_failures_are_shown_only_in_the_dry_run() -> None:
         stream.getvalue()
         == "analytics debug: spool failed: OSError: [Errno 28] No space left on device\n"
     )
-
-
-def test_event_never_raises_whatever_it_is_given(tmp_path: Path) -> None:
-    class Hostile:
-        def __str__(self) -> str:
-            raise RuntimeError("no")
-
-        __repr__ = __str__
-
-    with Analytics(logfile=tmp_path / "log.jsonl") as analytics:
-        analytics.event(
-            "e",
-            obj=Hostile(),
-            nan=float("nan"),
-            inf=float("-inf"),
-            big="x" * 5_000_000,
-            nested={"a": [1, {"b": Hostile()}]},
-            raw=b"\x00\xff",
-            **{"weird key \n": 1},
-        )
-        analytics.event(Hostile())  # type: ignore[arg-type]
-    for line in (tmp_path / "log.jsonl").read_text().splitlines():
-        record = json.loads(line)  # valid JSON, no NaN
-        assert all(len(str(v)) <= 1000 for v in record["properties"].values())
 
 
 @pytest.mark.slow
