@@ -230,3 +230,28 @@ def test_batches_respect_each_services_limits(data_dir: Path, backend: Backend) 
     assert deliver(config(data_dir)).sent == {"mixpanel": 3000}
     assert [s for p, s in backend.answers if p == "/import"][2:] == [200, 200]  # under 2 MB each
     assert MixpanelSink.max_bytes < 2 * 1024 * 1024
+
+
+def test_the_sdks_own_fields_win_over_properties_of_the_same_name(
+    data_dir: Path, backend: Backend
+) -> None:
+    """A library caller's catalogue may name a property `distinct_id`, `token` or `time`: the
+    event still goes under our id, token, time and $insert_id, and never carries an `ip`."""
+    clash = {
+        "distinct_id": "someone-else",
+        "token": "another-project",
+        "time": 86_400_000,
+        "$insert_id": "not-the-id",
+        "mp_lib": "x",
+        "$lib_version": "0",
+        "ip": "203.0.113.7",
+        "kept": "yes",
+    }
+    records = spooled(data_dir, 2, to=[mixpanel_at(backend.url)], properties=clash)
+    assert deliver(config(data_dir)).sent == {"mixpanel": 2}
+    got = [e["properties"] for e in backend.mixpanel]
+    assert [p["distinct_id"] for p in got] == [r["user_id"] for r in records]
+    assert [p["$insert_id"] for p in got] == [r["id"] for r in records]
+    assert [p["time"] for p in got] == [event_millis(r) for r in records]
+    assert {p["token"] for p in got} == {"mp_token"} and {p["mp_lib"] for p in got} == {"python"}
+    assert all("ip" not in p and p["kept"] == "yes" for p in got)

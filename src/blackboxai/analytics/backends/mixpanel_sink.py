@@ -10,6 +10,11 @@ from blackboxai.analytics.defaults import MIXPANEL_BATCH, MIXPANEL_BATCH_BYTES
 
 __all__ = ["MixpanelSink"]
 
+# The fields `Mixpanel.track` sets itself, which a property of the same name would override (it
+# merges the caller's properties last): who the event is from, which project, when, its
+# de-duplication id, the library. And `ip`, from which /import would work out a location.
+RESERVED = frozenset({"distinct_id", "token", "time", "$insert_id", "mp_lib", "$lib_version", "ip"})
+
 
 class _Collect:
     """A stand-in consumer: `Mixpanel.track()` hands us its formatted JSON instead of sending."""
@@ -56,7 +61,8 @@ class MixpanelSink:
         self._collect.messages.clear()
         for record in batch:
             raw = record.get("properties")
-            props: dict[str, object] = dict(raw) if isinstance(raw, dict) else {}
+            own = raw.items() if isinstance(raw, dict) else ()
+            props: dict[str, object] = {k: v for k, v in own if k not in RESERVED}
             # Our id and time override the SDK's fresh ones: a resend is recognisably the same
             # event ((event, distinct_id, time, $insert_id) is Mixpanel's de-duplication key),
             # and milliseconds keep the order of events within a second.
