@@ -20,6 +20,7 @@ from blackboxai.analytics.backends.mixpanel_sink import MixpanelSink
 from blackboxai.analytics.backends.posthog_sink import PostHogSink, iso_time
 from blackboxai.analytics.deliver import deliver
 from blackboxai.analytics.spool import Spool
+from blackboxai.analytics.upload import UploadConfig
 from loopback import Backend
 from support import config, mixpanel_at, posthog_at, spooled
 
@@ -255,3 +256,17 @@ def test_the_sdks_own_fields_win_over_properties_of_the_same_name(
     assert [p["time"] for p in got] == [event_millis(r) for r in records]
     assert {p["token"] for p in got} == {"mp_token"} and {p["mp_lib"] for p in got} == {"python"}
     assert all("ip" not in p and p["kept"] == "yes" for p in got)
+
+
+
+@pytest.mark.slow
+def test_an_answer_later_than_5_s_but_within_the_request_bound_counts(data_dir: Path) -> None:
+    """With the shipped bounds a request may take 10 s, and so may each read: a PostHog that
+    acknowledges after 5.5 s has taken the batch, and the next run does not send it again."""
+    with Backend(delay=5.5) as slow:
+        records = spooled(data_dir, 3, to=[posthog_at(slow.url)])
+        first = deliver(UploadConfig(str(data_dir)))
+        second = deliver(UploadConfig(str(data_dir)))
+    assert first.sent == {"posthog": 3} and first.complete
+    assert second.sent == {} and Spool(data_dir).count() == 0
+    assert sorted(e["uuid"] for e in slow.posthog) == sorted(r["id"] for r in records)

@@ -62,7 +62,8 @@ def deliver(
 def _factory(config: UploadConfig, sinks: SinkFactory | Mapping[str, Sink] | None) -> SinkFactory:
     """The seam: the real adapters by default; tests pass sinks by destination or by name."""
     if sinks is None:
-        return lambda b: load_sink(b, config.connect_timeout, config.read_timeout)
+        # Reads may take as long as the whole request: an answer within the bound counts.
+        return lambda b: load_sink(b, config.connect_timeout, config.request_timeout)
     if isinstance(sinks, Mapping):
         table = sinks
         return lambda b: table[b.name]
