@@ -8,6 +8,7 @@ import json
 import threading
 import time
 import uuid
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
@@ -258,7 +259,6 @@ def test_the_sdks_own_fields_win_over_properties_of_the_same_name(
     assert all("ip" not in p and p["kept"] == "yes" for p in got)
 
 
-
 @pytest.mark.slow
 def test_an_answer_later_than_5_s_but_within_the_request_bound_counts(data_dir: Path) -> None:
     """With the shipped bounds a request may take 10 s, and so may each read: a PostHog that
@@ -270,3 +270,23 @@ def test_an_answer_later_than_5_s_but_within_the_request_bound_counts(data_dir: 
     assert first.sent == {"posthog": 3} and first.complete
     assert second.sent == {} and Spool(data_dir).count() == 0
     assert sorted(e["uuid"] for e in slow.posthog) == sorted(r["id"] for r in records)
+
+
+@pytest.mark.parametrize("path", ["/import", "/batch/"])
+@pytest.mark.parametrize("wait", ["86400", "date"])
+def test_a_retry_after_of_a_day_or_a_date_stops_that_service_for_the_run(
+    data_dir: Path, backend: Backend, path: str, wait: str
+) -> None:
+    """Retry-After in seconds (however many) or as an HTTP date is honoured: a wait past the
+    run's end means no more requests to that service in this run; the events are kept."""
+    name = "mixpanel" if path == "/import" else "posthog"
+    other = "posthog" if name == "mixpanel" else "mixpanel"
+    records = spooled(data_dir, 3, to=[posthog_at(backend.url), mixpanel_at(backend.url)])
+    after = formatdate(time.time() + 86_400, usegmt=True) if wait == "date" else wait
+    backend.fail(429, times=10, retry_after=after, path=path)
+    waits: list[float] = []
+    outcome = deliver(config(data_dir), sleep=waits.append)
+    assert waits == [] and backend.requests.count(path) == 1  # no 2/4/8 s backoff
+    assert outcome.kept == {name: 3} and outcome.sent == {other: 3}
+    assert "HTTP 429" in outcome.errors[name]
+    assert [r["id"] for r in Spool(data_dir).records()] == [r["id"] for r in records]

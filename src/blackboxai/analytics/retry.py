@@ -139,14 +139,26 @@ class Sender:
                     return None, Stop(verdict, _describe(verdict, answer))
                 return answer, None
             wait = UPLOAD_BACKOFF * 2**attempt + self.rand()
-            if answer.retry_after is not None:
-                if answer.retry_after > UPLOAD_RETRY_CAP:
-                    return None, Stop(RETRY, _describe(RETRY, answer))
-                wait = max(wait, answer.retry_after)
+            asked = answer.retry_after
+            if asked is not None:
+                # Honoured however long: a wait past the cap or the run's end stops this
+                # destination for the run (its events are kept), never a shorter backoff.
+                if asked > UPLOAD_RETRY_CAP or not self.budget.room_for_request(asked):
+                    detail = f"{answer.detail or f'HTTP {answer.status}'}, asked to wait"
+                    return None, Stop(RETRY, f"{detail} {_duration(asked)}; retry later")
+                wait = max(wait, asked)
             if attempt == UPLOAD_RETRIES or not self.budget.room_for_request(wait):
                 return None, Stop(RETRY, _describe(RETRY, answer))
             self.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("day", 86_400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds != float("inf"):
+            n = int(seconds // size)
+            return f"{n} {unit}{'' if n == 1 else 's'}"
+    return "longer than a run" if seconds == float("inf") else f"{seconds:g} s"
 
 
 def _describe(verdict: str, answer: Answer) -> str:
