@@ -216,7 +216,8 @@ def test_analytics_send_ends_by_itself_against_a_server_that_trickles(cli, data_
         send = cli("analytics", "send", timeout=60)
         took = time.monotonic() - start
     assert took < 30  # one whole-request bound (10 s), not forever
-    assert "posthog: sent 0, kept 2 for later (timed out)" in send.stdout
+    assert "posthog: sent 0, rejected 0, kept 2 for later (timed out)" in send.stdout
+    assert "Waiting: 2 events kept for a later delivery." in send.stdout and send.returncode == 1
     assert send.stderr == ""
     assert Spool(data_dir).count() == 2
 

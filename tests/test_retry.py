@@ -240,7 +240,7 @@ def test_records_of_the_previous_release_are_deleted_unsent_and_counted(data_dir
     sink = MemorySink()
     outcome = run(data_dir, {"posthog": sink, "mixpanel": MemorySink("mixpanel")})
     assert sink.ids == [mine[0]["id"]]
-    assert outcome.discarded == 3 and waiting(data_dir) == []
+    assert outcome.old_format == 3 and outcome.discarded == 0 and waiting(data_dir) == []
 
 
 def test_events_past_the_age_bound_expire_unsent_and_are_counted(data_dir: Path) -> None:
@@ -335,7 +335,8 @@ def test_the_last_delivery_says_what_really_happened(data_dir: Path) -> None:
     last = json.loads((data_dir / "upload.last.json").read_text())
     assert last["sent"] == {"posthog": 1} and last["rejected"] == {"posthog": 1}
     assert last["kept"] == {"mixpanel": 1} and "503" in last["errors"]["mixpanel"]
-    assert (last["expired"], last["discarded"], last["busy"]) == (1, 1, False)
+    assert (last["expired"], last["old_format"], last["discarded"]) == (1, 1, 0)
+    assert (last["waiting"], last["failures"], last["busy"]) == (1, [], False)
     assert isinstance(last["time"], float) and abs(last["time"] - t) < 60
 
 

@@ -23,6 +23,7 @@ NO_ANSWER = "no-answer"  # unreachable or timed out: nothing more for this desti
 REFUSED = "refused"  # 401/403: the key or token is refused; keep everything, say so in status
 BROKEN = "broken"  # the adapter raised: an SDK that changed or broke; keep everything
 OTHER = "other"  # any other answer (404, 405, a 3xx): not a verdict on the data; keep
+UNRECORDED = "unrecorded"  # an answer whose outcome could not be saved: the run stops at once
 
 
 def classify(answer: Answer, size: int) -> str:
@@ -90,7 +91,8 @@ def bounded(call: Callable[[], Answer], seconds: float) -> Answer:
     return result
 
 
-Settle = Callable[[list[str], list[str]], None]  # (taken ids, refused-for-good ids)
+# (taken ids, refused-for-good ids) -> whether that was recorded; False stops the run.
+Settle = Callable[[list[str], list[str]], bool]
 
 
 @dataclass
@@ -114,11 +116,11 @@ class Sender:
             assert answer is not None
             verdict = classify(answer, len(part))
             ids = [str(r.get("id")) for r in part]
-            if verdict == OK:
-                failed = set(answer.failed)
-                settle([i for i in ids if i not in failed], [i for i in ids if i in failed])
-            elif verdict == REJECT:
-                settle([], ids)
+            if verdict in (OK, REJECT):
+                failed = set(ids if verdict == REJECT else answer.failed)
+                taken = [i for i in ids if i not in failed]
+                if not settle(taken, [i for i in ids if i in failed]):
+                    return Stop(UNRECORDED, "could not record what was sent")
             elif verdict == SPLIT:
                 half = len(part) // 2
                 parts[:0] = [part[:half], part[half:]]

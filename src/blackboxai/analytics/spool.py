@@ -3,18 +3,60 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from blackboxai.analytics.defaults import SPOOL_MAX_BYTES, SPOOL_MAX_EVENTS
-from blackboxai.analytics.fileops import atomic_write, ensure_private_dir, locked
+from blackboxai.analytics.fileops import (
+    NotRegularFile,
+    atomic_write,
+    ensure_private_dir,
+    locked,
+    move_aside,
+    read_regular,
+)
 
 __all__ = ["Spool"]
 
 # Trim to this share of the limits, so a full spool is not rewritten on every append.
 _TRIM_TO = 0.8
+
+
+def _open_regular(path: Path, flags: int = os.O_RDONLY, mode: int = 0o600) -> int:
+    """A descriptor on a regular file. O_NONBLOCK, so a FIFO put in our place is never waited on
+    (opened for reading it answers at once; for writing, ENXIO); anything but a regular file is
+    refused with NotRegularFile. (O_NONBLOCK changes nothing for a regular file.)"""
+    fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0), mode)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(errno.EINVAL, "not a regular file", str(path))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _reader(path: Path) -> BinaryIO | None:
+    """The file opened for reading, or None when it is missing or not a regular file."""
+    try:
+        return os.fdopen(_open_regular(path), "rb")
+    except OSError:
+        return None
+
+
+def _remove(path: Path) -> None:
+    """Delete whatever is at `path`; a directory in the way is moved aside (it holds no events)."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    except (IsADirectoryError, PermissionError):  # EPERM: a directory, on macOS
+        move_aside(path)
 
 
 class Spool:
@@ -35,6 +77,7 @@ class Spool:
         self.max_bytes = max_bytes
         # Appends by this process since the bound was last checked (None: never checked).
         self._since_check: tuple[int, int] | None = None
+        self.set_aside: list[str] = []  # what was in the way, and where it was moved
 
     # -- sessions ---------------------------------------------------------------
     def append(self, lines: list[str], *, still_wanted: Callable[[], bool] | None = None) -> bool:
@@ -50,7 +93,7 @@ class Spool:
         with locked(self.lock_path):
             if still_wanted is not None and not still_wanted():
                 return False
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = self._open_for_append()
             try:
                 end = os.fstat(fd).st_size
                 if end and os.lseek(fd, end - 1, os.SEEK_SET) >= 0 and os.read(fd, 1) != b"\n":
@@ -63,6 +106,19 @@ class Spool:
                 self._trim()
                 self._since_check = (0, 0)
         return True
+
+    def _open_for_append(self) -> int:
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT
+        try:
+            return _open_regular(self.path, flags)
+        except (NotRegularFile, IsADirectoryError):  # something in the way holds no events
+            self._move_aside(self.path)
+            return _open_regular(self.path, flags)
+
+    def _move_aside(self, path: Path) -> None:
+        aside = move_aside(path)
+        if aside is not None:
+            self.set_aside.append(f"{path.name} (not a regular file) -> {aside.name}")
 
     def _floor(self) -> int:
         # A record is well over 100 bytes, so a file smaller than this is within both limits.
@@ -82,7 +138,7 @@ class Spool:
 
         Only the tail that can survive is read, and lines are found with rfind rather than
         split, so a flood costs at most one tail's worth of memory."""
-        with self.path.open("rb") as handle:
+        with os.fdopen(_open_regular(self.path), "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             total = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 16), b""))
             if total <= self.max_events and size <= self.max_bytes:
@@ -107,30 +163,38 @@ class Spool:
         atomic_write(self.dropped_path, str(self.dropped() + count).encode())
 
     def dropped(self) -> int:
+        """How many events the bound dropped; 0 for anything but a small count of ours."""
         try:
-            return int(self.dropped_path.read_text().strip() or 0)
+            count = int(read_regular(self.dropped_path, 64).strip() or 0)
         except (OSError, ValueError):
             return 0
+        return count if 0 <= count < 10**12 else 0
 
     # -- readers ----------------------------------------------------------------
-    def files(self) -> list[Path]:
-        """Every file holding waiting events: claimed ones (older) first, then the spool."""
+    def _claimed_paths(self) -> list[Path]:
         try:
-            claimed = sorted(self.directory.glob("claimed-*.jsonl"))
+            return sorted(self.directory.glob("claimed-*.jsonl"))
         except OSError:
-            claimed = []
-        return [*claimed, self.path]
+            return []
+
+    def files(self) -> list[Path]:
+        """Every file holding waiting events: claimed ones (older) first, then the spool. Only
+        regular files are claimed files; the spool's path is listed whether it exists or not."""
+        return [*(p for p in self._claimed_paths() if _is_regular(p)), self.path]
 
     def records(self) -> Iterator[dict[str, object]]:
-        """Waiting events, oldest first; unreadable lines are skipped."""
+        """Waiting events, oldest first; unreadable lines, and anything that is not a regular
+        file, are skipped: nothing is ever waited on."""
+        yield from self._raw_records()
+
+    def _raw_records(self) -> Iterator[dict[str, object]]:
         for path in self.files():
-            try:
-                handle = path.open("rb")
-            except OSError:
+            handle = _reader(path)
+            if handle is None:
                 continue
             with handle:
                 for line in handle:
-                    with contextlib.suppress(ValueError):
+                    with contextlib.suppress(ValueError, RecursionError):
                         record = json.loads(line)
                         if isinstance(record, dict):
                             yield record
@@ -138,38 +202,54 @@ class Spool:
     def count(self) -> int:
         total = 0
         for path in self.files():
-            with contextlib.suppress(OSError), path.open("rb") as handle:
-                total += sum(
-                    chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 16), b"")
-                )
+            handle = _reader(path)
+            if handle is None:
+                continue
+            with handle:
+                total += _lines(handle)
         return total
 
     def clear(self) -> int:
         """Delete every waiting event (an opt-out or a user's --clear); returns how many."""
         count = self.count()
         with contextlib.suppress(FileNotFoundError), locked(self.lock_path):
-            for path in self.files():
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
-        with contextlib.suppress(FileNotFoundError):
-            self.dropped_path.unlink()
+            for path in [*self._claimed_paths(), self.path]:
+                _remove(path)
+        _remove(self.dropped_path)
         return count
 
     # -- the uploader -----------------------------------------------------------
+    def has_waiting(self) -> bool:
+        """Whether a run has anything to look at; when not, it takes no lock and writes nothing."""
+        return bool(self._claimed_paths()) or os.path.lexists(self.path)
+
     def claim(self) -> None:
         """Rename the spool aside so new appends start afresh. Caller holds the upload lock."""
+        if not os.path.lexists(self.path):
+            return
         with locked(self.lock_path):
             try:
-                if self.path.stat().st_size == 0:
-                    return
+                info = os.lstat(self.path)
             except FileNotFoundError:
+                return
+            if not stat.S_ISREG(info.st_mode):
+                self._move_aside(self.path)
+                return
+            if info.st_size == 0:
                 return
             os.replace(
                 self.path, self.directory / f"claimed-{os.getpid()}-{os.urandom(4).hex()}.jsonl"
             )
 
     def claimed(self) -> list[Path]:
-        return [p for p in self.files() if p != self.path]
+        """The claimed files a run reads; anything else of that name is moved aside."""
+        found = []
+        for path in self._claimed_paths():
+            if _is_regular(path):
+                found.append(path)
+            elif os.path.lexists(path):
+                self._move_aside(path)
+        return found
 
     def put_back(self, lines: list[str], *, still_wanted: Callable[[], bool]) -> bool:
         """Return events that must wait, ahead of those spooled since the claim: they are older,
@@ -182,11 +262,26 @@ class Spool:
             if not still_wanted():
                 return False
             try:
-                newer = self.path.read_bytes()
+                with os.fdopen(_open_regular(self.path), "rb") as handle:
+                    newer = handle.read()
             except FileNotFoundError:
+                newer = b""
+            except (NotRegularFile, IsADirectoryError):
+                self._move_aside(self.path)
                 newer = b""
             if newer and not newer.endswith(b"\n"):
                 newer += b"\n"  # a writer died mid-line: keep the torn line apart
             atomic_write(self.path, ("\n".join(lines) + "\n").encode() + newer)
             self._trim()
         return True
+
+
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _lines(handle: BinaryIO) -> int:
+    return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 16), b""))

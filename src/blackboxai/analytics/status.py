@@ -12,8 +12,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "collect_status",
+    "deleted_text",
     "delivery_text",
     "last_delivery",
+    "outcome_lines",
     "refused_text",
     "render_status",
     "stored_text",
@@ -83,6 +85,10 @@ def _counts(value: object, kind: type) -> bool:
     )
 
 
+def _notes(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
 def _well_formed(last: object) -> bool:
     """A file anyone could have edited: check every field we read before trusting it."""
     if not isinstance(last, dict):
@@ -92,12 +98,60 @@ def _well_formed(last: object) -> bool:
         return False
     tallies = [last.get(k, {}) for k in ("sent", "kept", "rejected")]
     notes = [last.get(k, {}) for k in ("errors", "refused")]
-    numbers = [last.get(k, 0) for k in ("discarded", "expired")]
+    numbers = [last.get(k, 0) for k in ("waiting", *_DELETED)]
     return (
         all(_counts(t, int) for t in tallies)
         and all(_counts(n, str) for n in notes)
         and all(type(n) is int and n >= 0 for n in numbers)
+        and all(_notes(last.get(k, [])) for k in ("failures", "set_aside"))
     )
+
+
+def _events(n: int) -> str:
+    return f"{n} event{'' if n == 1 else 's'}"
+
+
+# Why events were deleted unsent: the outcome's count, and what it means.
+_DELETED = {
+    "expired": "expired (not delivered within {days} days of being recorded)",
+    "discarded": "recorded before consent changed (an opt-out, a new id or a clear)",
+    "old_format": "recorded by an older release that did not say where to send them",
+    "malformed": "unreadable",
+}
+
+
+def deleted_text(last: dict[str, Any]) -> str:
+    """How many waiting events a run deleted without sending them, and why; "" for none."""
+    from blackboxai.analytics.defaults import EVENT_MAX_AGE_DAYS
+
+    parts = [
+        f"{last[key]} {why.format(days=EVENT_MAX_AGE_DAYS)}"
+        for key, why in _DELETED.items()
+        if last.get(key)
+    ]
+    return "; ".join(parts)
+
+
+def outcome_lines(last: dict[str, Any]) -> list[str]:
+    """What a run did, for `analytics send`: per service what was sent, refused as invalid and
+    kept (and why); what was deleted unsent and why; what went wrong with the run itself."""
+    names = {n for key in ("sent", "rejected", "kept", "errors") for n in last.get(key, {})}
+    lines = []
+    for name in sorted(names):
+        line = f"{name}: sent {last.get('sent', {}).get(name, 0)}"
+        rejected = last.get("rejected", {}).get(name, 0)
+        line += f", rejected {rejected}" + (" as invalid (deleted)" if rejected else "")
+        line += f", kept {last.get('kept', {}).get(name, 0)} for later"
+        if name in last.get("errors", {}):
+            line += f" ({last['errors'][name]})"
+        lines.append(line)
+    if last.get("waiting"):
+        lines.append(f"Waiting: {_events(last['waiting'])} kept for a later delivery.")
+    if deleted_text(last):
+        lines.append(f"Deleted unsent: {deleted_text(last)}.")
+    lines += [f"Moved aside: {note}." for note in last.get("set_aside", [])]
+    lines += [f"Delivery failed: {note}." for note in last.get("failures", [])]
+    return lines
 
 
 def delivery_text(last: dict[str, Any] | None) -> str:
@@ -108,13 +162,12 @@ def delivery_text(last: dict[str, Any] | None) -> str:
     parts += [f"{name} failed ({why})" for name, why in sorted(last.get("errors", {}).items())]
     rejected = sorted(last.get("rejected", {}).items())
     parts += [f"{name} refused {n} as invalid" for name, n in rejected]
-    kept = sum(last.get("kept", {}).values())
-    if kept:
-        parts.append(f"{kept} kept for later")
-    if last.get("expired"):
-        parts.append(f"{last['expired']} expired unsent")
-    if last.get("discarded"):
-        parts.append(f"{last['discarded']} deleted unsent (consent changed)")
+    if last.get("waiting"):
+        parts.append(f"{_events(last['waiting'])} kept for later")
+    if deleted_text(last):
+        parts.append(f"deleted unsent: {deleted_text(last)}")
+    parts += [f"moved aside {note}" for note in last.get("set_aside", [])]
+    parts += [f"the run failed: {note}" for note in last.get("failures", [])]
     return f"{when}: " + (", ".join(parts) if parts else "nothing to send")
 
 

@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timezone
-from email.utils import parsedate_to_datetime
 from typing import Protocol
 
 __all__ = [
@@ -137,6 +136,9 @@ def retry_after(value: object, now: Callable[[], float] = time.time) -> float | 
         try:
             seconds = float(text)
         except ValueError:
+            # Imported here: email.utils imports socket, which a session never loads.
+            from email.utils import parsedate_to_datetime
+
             try:
                 when = parsedate_to_datetime(text)
             except (TypeError, ValueError, IndexError, OverflowError):
