@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from blackboxai.analytics.backends import Backend
 from blackboxai.analytics.defaults import SPOOL_MAX_BYTES, SPOOL_MAX_EVENTS
 from blackboxai.analytics.fileops import (
     NotRegularFile,
@@ -20,6 +21,7 @@ from blackboxai.analytics.fileops import (
     move_aside,
     read_regular,
 )
+from blackboxai.analytics.progress import Progress, destination_key
 
 __all__ = ["Spool"]
 
@@ -183,9 +185,25 @@ class Spool:
         return [*(p for p in self._claimed_paths() if _is_regular(p)), self.path]
 
     def records(self) -> Iterator[dict[str, object]]:
-        """Waiting events, oldest first; unreadable lines, and anything that is not a regular
-        file, are skipped: nothing is ever waited on."""
-        yield from self._raw_records()
+        """Waiting events, oldest first, each once, with the destinations it still waits for:
+        what the progress of an interrupted run says was settled is left out. Unreadable lines,
+        and anything that is not a regular file, are skipped; nothing is ever waited on."""
+        settled = Progress(self.directory).settled()
+        found: dict[str, tuple[dict[str, object], list[object]]] = {}
+        for record in self._raw_records():
+            ident = record.get("id")
+            owed = _owed(record, settled)
+            if not isinstance(ident, str) or owed is None or record.get("to") == []:
+                yield record  # not ours to judge (no id, an older release's, no destination)
+                continue
+            seen = found.get(ident)
+            if seen is None:
+                found[ident] = (record, owed)
+            else:  # a copy put back before a run was killed: it waits where both copies do
+                found[ident] = (seen[0], [d for d in seen[1] if d in owed])
+        for record, owed in found.values():
+            if owed:  # otherwise settled everywhere it was meant to go
+                yield {**record, "to": owed}
 
     def _raw_records(self) -> Iterator[dict[str, object]]:
         for path in self.files():
@@ -200,14 +218,15 @@ class Spool:
                             yield record
 
     def count(self) -> int:
-        total = 0
-        for path in self.files():
-            handle = _reader(path)
+        """How many events wait (see records()). With only the spool to read, and no progress
+        of an interrupted run, its lines are counted without parsing them: a session's exit."""
+        if not self._claimed_paths() and not Progress(self.directory).path.exists():
+            handle = _reader(self.path)
             if handle is None:
-                continue
+                return 0
             with handle:
-                total += _lines(handle)
-        return total
+                return _lines(handle)
+        return sum(1 for _ in self.records())
 
     def clear(self) -> int:
         """Delete every waiting event (an opt-out or a user's --clear); returns how many."""
@@ -285,3 +304,20 @@ def _is_regular(path: Path) -> bool:
 
 def _lines(handle: BinaryIO) -> int:
     return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 16), b""))
+
+
+def _owed(record: dict[str, object], settled: dict[str, set[str]]) -> list[object] | None:
+    """The record's destinations minus those the progress file says settled it; None when its
+    `to` is not a list of destinations (a record of an older release, or junk)."""
+    to = record.get("to")
+    if not isinstance(to, list):
+        return None
+    ident = record.get("id")
+    owed: list[object] = []
+    for entry in to:
+        backend = Backend.from_json(entry)
+        if backend is None:
+            return None
+        if ident not in settled.get(destination_key(backend), ()):
+            owed.append(entry)
+    return owed
