@@ -110,9 +110,7 @@ def test_a_fifo_as_the_spool_is_moved_aside_and_events_are_spooled_again(data_di
     records = spooled(data_dir, 3, to=[posthog_at(HOST)])
     spool = Spool(data_dir)
     assert [r["id"] for r in spool.records()] == [r["id"] for r in records]
-    assert [p.name.split(".unusable-")[0] for p in data_dir.glob("*.unusable-*")] == [
-        "spool.jsonl"
-    ]
+    assert [p.name.split(".unusable-")[0] for p in data_dir.glob("*.unusable-*")] == ["spool.jsonl"]
 
 
 # -- a progress file that cannot be written ---------------------------------------------------

@@ -416,3 +416,22 @@ def test_a_mangled_delivery_record_never_breaks_status_or_debug(cli, data_dir, c
     assert (status.returncode, debug.returncode) == (0, 0)
     assert "Last delivery: none yet" in status.stdout
     assert "unexpected error" not in status.stderr + debug.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["analytics", "pending", "--clear"],
+        ["analytics", "reset-id"],
+        ["analytics", "send"],
+        ["analytics", "pending"],
+        ["analytics", "status"],
+        ["--exit"],
+        ["--exit", *backend_args("http://127.0.0.1:9")],
+    ],
+    ids=["pending-clear", "reset-id", "send", "pending", "status", "session", "session-backend"],
+)
+def test_before_consent_nothing_is_written_to_the_data_dir(cli, data_dir, command) -> None:
+    data_dir.mkdir(parents=True)
+    cli(*command)
+    assert sorted(p.name for p in data_dir.iterdir()) == []

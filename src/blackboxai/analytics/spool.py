@@ -229,7 +229,13 @@ class Spool:
         return sum(1 for _ in self.records())
 
     def clear(self) -> int:
-        """Delete every waiting event (an opt-out or a user's --clear); returns how many."""
+        """Delete every waiting event (an opt-out or a user's --clear); returns how many.
+        Writes nothing when there is nothing to delete: not even the lock (no consent, no file).
+        Without the lock file no append is under way, and any that starts will find consent
+        gone: an append creates the lock before it asks whether its events are still wanted."""
+        present = [*self._claimed_paths(), self.path, self.dropped_path]
+        if not self.lock_path.exists() and not any(os.path.lexists(p) for p in present):
+            return 0
         count = self.count()
         with contextlib.suppress(FileNotFoundError), locked(self.lock_path):
             for path in [*self._claimed_paths(), self.path]:
