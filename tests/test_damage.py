@@ -1,4 +1,4 @@
-"""A damaged data dir (a junk record or file, a FIFO, a full disk) never blocks or hangs delivery."""
+"""A damaged data dir (junk records or files, FIFOs, a full disk) never blocks or hangs delivery."""
 
 from __future__ import annotations
 

@@ -96,6 +96,7 @@ class _Run:
         self.sender = sender
         self.sinks: dict[Backend, Sink | str] = {}  # built adapters, or why one could not be
         self.halted: Stop | None = None  # out of time, consent moved, progress lost: no more
+        self.ahead: dict[str, int] = {}  # events refused for now: dated ahead of a service's clock
 
     def go(self, now: Callable[[], float]) -> bool:
         """Claim and send, round by round; True when there is an outcome worth saving. Each
@@ -188,8 +189,11 @@ class _Run:
             if self.halted is not None:
                 return self._stopped(backend, self.halted)
 
-            def settle(taken: list[str], refused: list[str], batch: list[Waiting] = batch) -> bool:
+            def settle(
+                taken: list[str], refused: list[str], later: list[str], batch: list[Waiting] = batch
+            ) -> bool:
                 recorded = self._record(backend, taken + refused)  # first, before anything else
+                self._ahead(backend, len(later))
                 took, done = set(taken), set(taken) | set(refused)
                 for it in batch:
                     ident = str(it.record.get("id"))
@@ -204,6 +208,16 @@ class _Run:
             if stop is not None:
                 return self._stopped(backend, stop)
         return None
+
+    def _ahead(self, backend: Backend, n: int) -> None:
+        """Events the service refused only for being dated ahead of its clock: they wait (until
+        its clock catches up, or they expire), and the outcome says why."""
+        if n:
+            self.ahead[backend.name] = self.ahead.get(backend.name, 0) + n
+            self.outcome.errors[backend.name] = (
+                f"{self.ahead[backend.name]} dated more than an hour ahead of {backend.name}'s "
+                "clock (is this computer's clock fast?), kept until they are not"
+            )
 
     def _record(self, backend: Backend, ids: list[str]) -> bool:
         """Note a decided request in the progress file; on failure, stop the whole run: every

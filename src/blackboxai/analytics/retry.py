@@ -91,8 +91,9 @@ def bounded(call: Callable[[], Answer], seconds: float) -> Answer:
     return result
 
 
-# (taken ids, refused-for-good ids) -> whether that was recorded; False stops the run.
-Settle = Callable[[list[str], list[str]], bool]
+# (taken ids, refused-for-good ids, refused-for-now ids) -> whether that was recorded; False
+# stops the run. Those refused for now stay waiting.
+Settle = Callable[[list[str], list[str], list[str]], bool]
 
 
 @dataclass
@@ -118,8 +119,10 @@ class Sender:
             ids = [str(r.get("id")) for r in part]
             if verdict in (OK, REJECT):
                 failed = set(ids if verdict == REJECT else answer.failed)
+                later = failed & set(answer.deferred) if verdict == OK else set()
                 taken = [i for i in ids if i not in failed]
-                if not settle(taken, [i for i in ids if i in failed]):
+                refused = [i for i in ids if i in failed and i not in later]
+                if not settle(taken, refused, [i for i in ids if i in later]):
                     return Stop(UNRECORDED, "could not record what was sent")
             elif verdict == SPLIT:
                 half = len(part) // 2

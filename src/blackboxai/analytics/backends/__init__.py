@@ -90,10 +90,12 @@ class Answer:
 
     `status` is the HTTP status, 0 when no answer came (refused, reset, timed out). `failed` names
     the events the service itself reported invalid while taking the rest (Mixpanel's
-    `failed_records`); `retry_after` is the server's Retry-After in seconds."""
+    `failed_records`); `deferred`, those of them it refused only for now (dated ahead of its
+    clock): they are kept, not deleted. `retry_after` is the server's Retry-After in seconds."""
 
     status: int
     failed: tuple[str, ...] = ()
+    deferred: tuple[str, ...] = ()
     retry_after: float | None = None
     detail: str = ""
 
