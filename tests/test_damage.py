@@ -34,6 +34,11 @@ def fifo(path: Path) -> Path:
     return path
 
 
+def dir_instead(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    path.mkdir()
+
+
 # -- one bad record or file costs only itself --------------------------------------------------
 
 DAMAGE = {
@@ -43,6 +48,8 @@ DAMAGE = {
     "a FIFO named like a claimed file": lambda d: fifo(d / "claimed-0-junk.jsonl"),
     "a FIFO as the progress file": lambda d: fifo(d / "upload.progress"),
     "a directory as the progress file": lambda d: (d / "upload.progress").mkdir(),
+    "a directory as the spool's lock": lambda d: dir_instead(d / "spool.lock"),
+    "a directory as the delivery lock": lambda d: (d / "upload.lock").mkdir(),
 }
 
 

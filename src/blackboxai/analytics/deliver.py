@@ -17,7 +17,7 @@ from blackboxai.analytics.fileops import LockTimeout, locked
 from blackboxai.analytics.outcome import Outcome, save_outcome
 from blackboxai.analytics.progress import PROGRESS_FILE, Progress
 from blackboxai.analytics.retry import BROKEN, REFUSED, UNRECORDED, Budget, Sender, Stop
-from blackboxai.analytics.spool import Spool
+from blackboxai.analytics.spool import Spool, lockable
 from blackboxai.analytics.state import State, StateStore
 from blackboxai.analytics.upload import UploadConfig
 
@@ -51,7 +51,7 @@ def deliver(
     try:
         if not directory.is_dir() or not Spool(directory).has_waiting():
             return outcome
-        with locked(directory / "upload.lock", timeout=config.lock_wait):
+        with locked(lockable(directory / "upload.lock"), timeout=config.lock_wait):
             budget = Budget(clock, clock() + config.send_time, config.request_timeout)
             run = _Run(directory, outcome, _factory(config, sinks), Sender(budget, sleep, rand))
             try:

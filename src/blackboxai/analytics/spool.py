@@ -23,7 +23,7 @@ from blackboxai.analytics.fileops import (
 )
 from blackboxai.analytics.progress import Progress, destination_key
 
-__all__ = ["Spool"]
+__all__ = ["Spool", "lockable"]
 
 # Trim to this share of the limits, so a full spool is not rewritten on every append.
 _TRIM_TO = 0.8
@@ -41,6 +41,15 @@ def _open_regular(path: Path, flags: int = os.O_RDONLY, mode: int = 0o600) -> in
         os.close(fd)
         raise
     return fd
+
+
+def lockable(path: Path) -> Path:
+    """The path of a lock file, with any directory there moved aside first: a directory can
+    never be locked, so it would stop every append or delivery for good."""
+    with contextlib.suppress(OSError):
+        if stat.S_ISDIR(os.lstat(path).st_mode):
+            move_aside(path)
+    return path
 
 
 def _reader(path: Path) -> BinaryIO | None:
@@ -92,7 +101,7 @@ class Spool:
             return True
         ensure_private_dir(self.directory)
         data = ("\n".join(lines) + "\n").encode()
-        with locked(self.lock_path):
+        with locked(lockable(self.lock_path)):
             if still_wanted is not None and not still_wanted():
                 return False
             fd = self._open_for_append()
@@ -237,7 +246,7 @@ class Spool:
         if not self.lock_path.exists() and not any(os.path.lexists(p) for p in present):
             return 0
         count = self.count()
-        with contextlib.suppress(FileNotFoundError), locked(self.lock_path):
+        with contextlib.suppress(FileNotFoundError), locked(lockable(self.lock_path)):
             for path in [*self._claimed_paths(), self.path]:
                 _remove(path)
         _remove(self.dropped_path)
@@ -252,7 +261,7 @@ class Spool:
         """Rename the spool aside so new appends start afresh. Caller holds the upload lock."""
         if not os.path.lexists(self.path):
             return
-        with locked(self.lock_path):
+        with locked(lockable(self.lock_path)):
             try:
                 info = os.lstat(self.path)
             except FileNotFoundError:
@@ -283,7 +292,7 @@ class Spool:
         if not lines:
             return True
         ensure_private_dir(self.directory)
-        with locked(self.lock_path):
+        with locked(lockable(self.lock_path)):
             if not still_wanted():
                 return False
             try:
