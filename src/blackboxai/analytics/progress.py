@@ -66,7 +66,7 @@ class Progress:
         """Move aside whatever is at the path if it is not a regular file (a directory, a FIFO):
         it holds no progress of ours, and would fail every write. Returns its new name."""
         try:
-            mode = os.lstat(self.path).st_mode
+            mode = self.path.lstat().st_mode
         except OSError:
             return None
         if stat.S_ISREG(mode):

@@ -47,7 +47,7 @@ def lockable(path: Path) -> Path:
     """The path of a lock file, with any directory there moved aside first: a directory can
     never be locked, so it would stop every append or delivery for good."""
     with contextlib.suppress(OSError):
-        if stat.S_ISDIR(os.lstat(path).st_mode):
+        if stat.S_ISDIR(path.lstat().st_mode):
             move_aside(path)
     return path
 
@@ -263,7 +263,7 @@ class Spool:
             return
         with locked(lockable(self.lock_path)):
             try:
-                info = os.lstat(self.path)
+                info = self.path.lstat()
             except FileNotFoundError:
                 return
             if not stat.S_ISREG(info.st_mode):
@@ -312,7 +312,7 @@ class Spool:
 
 def _is_regular(path: Path) -> bool:
     try:
-        return stat.S_ISREG(os.lstat(path).st_mode)
+        return stat.S_ISREG(path.lstat().st_mode)
     except OSError:
         return False
 
