@@ -73,7 +73,7 @@ class Backend:
         self.mixpanel_dropped: list[dict[str, Any]] = []  # /track events older than 5 days
         self.requests: list[str] = []  # paths, in order
         self.answers: list[tuple[str, int]] = []  # (path, status), in order
-        self._script: list[tuple[int, float | None, str | None]] = []
+        self._script: list[tuple[int, float | str | None, str | None]] = []
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -83,9 +83,14 @@ class Backend:
 
     # -- scripting and waiting ------------------------------------------------------------------
     def fail(
-        self, status: int, times: int = 1, retry_after: float | None = None, path: str | None = None
+        self,
+        status: int,
+        times: int = 1,
+        retry_after: float | str | None = None,
+        path: str | None = None,
     ) -> None:
-        """Answer the next `times` requests (to `path`, if given) with `status`; ingest nothing."""
+        """Answer the next `times` requests (to `path`, if given) with `status`; ingest nothing.
+        `retry_after`: seconds, or the header's text as is (an HTTP date)."""
         with self._lock:
             self._script += [(status, retry_after, path)] * times
 
@@ -176,7 +181,9 @@ class Backend:
             for i, (status, after, only) in enumerate(self._script):
                 if only is None or only == path:
                     del self._script[i]
-                    headers = {"Retry-After": f"{after:g}"} if after is not None else {}
+                    headers = {}
+                    if after is not None:
+                        headers["Retry-After"] = after if isinstance(after, str) else f"{after:g}"
                     if path == "/import":
                         return Reply(status, {"code": status, "error": "scripted"}, headers)
                     return Reply(status, "scripted failure", headers)

@@ -151,7 +151,6 @@ def config(data_dir: Path, **bounds: float) -> UploadConfig:
     """Short bounds for tests; any may be overridden."""
     values = {
         "connect_timeout": 1.0,
-        "read_timeout": 1.0,
         "request_timeout": 3.0,
         "lock_wait": 20.0,
         "send_time": 30.0,

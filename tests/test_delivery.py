@@ -216,7 +216,8 @@ def test_analytics_send_ends_by_itself_against_a_server_that_trickles(cli, data_
         send = cli("analytics", "send", timeout=60)
         took = time.monotonic() - start
     assert took < 30  # one whole-request bound (10 s), not forever
-    assert "posthog: sent 0, kept 2 for later (timed out)" in send.stdout
+    assert "posthog: sent 0, rejected 0, kept 2 for later (timed out)" in send.stdout
+    assert "Waiting: 2 events kept for a later delivery." in send.stdout and send.returncode == 1
     assert send.stderr == ""
     assert Spool(data_dir).count() == 2
 
@@ -357,7 +358,8 @@ def test_debug_explains_the_last_failure_and_is_a_true_dry_run(cli, data_dir) ->
     waiting = Spool(data_dir).count()
     debug = cli("--exit", *backend_args(refused_url()), env={"BLACKBOXAI_ANALYTICS_DEBUG": "1"})
     assert debug.returncode == 0
-    assert "last delivery:" in debug.stderr and "posthog failed (ConnectionError)" in debug.stderr
+    assert "last delivery:" in debug.stderr
+    assert "posthog kept 2 for later (ConnectionError)" in debug.stderr
     assert debug.stderr.count("would send: ") == 2  # launched and exit, as they would be sent
     assert Spool(data_dir).count() == waiting  # nothing queued, so nothing can be sent
 
@@ -415,3 +417,22 @@ def test_a_mangled_delivery_record_never_breaks_status_or_debug(cli, data_dir, c
     assert (status.returncode, debug.returncode) == (0, 0)
     assert "Last delivery: none yet" in status.stdout
     assert "unexpected error" not in status.stderr + debug.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["analytics", "pending", "--clear"],
+        ["analytics", "reset-id"],
+        ["analytics", "send"],
+        ["analytics", "pending"],
+        ["analytics", "status"],
+        ["--exit"],
+        ["--exit", *backend_args("http://127.0.0.1:9")],
+    ],
+    ids=["pending-clear", "reset-id", "send", "pending", "status", "session", "session-backend"],
+)
+def test_before_consent_nothing_is_written_to_the_data_dir(cli, data_dir, command) -> None:
+    data_dir.mkdir(parents=True)
+    cli(*command)
+    assert sorted(p.name for p in data_dir.iterdir()) == []

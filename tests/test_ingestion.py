@@ -8,6 +8,7 @@ import json
 import threading
 import time
 import uuid
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from blackboxai.analytics.backends.mixpanel_sink import MixpanelSink
 from blackboxai.analytics.backends.posthog_sink import PostHogSink, iso_time
 from blackboxai.analytics.deliver import deliver
 from blackboxai.analytics.spool import Spool
+from blackboxai.analytics.upload import UploadConfig
 from loopback import Backend
 from support import config, mixpanel_at, posthog_at, spooled
 
@@ -146,16 +148,33 @@ def test_a_week_old_event_reaches_mixpanel_through_import(data_dir: Path, backen
 def test_mixpanel_refuses_only_the_invalid_event_and_it_is_not_sent_again(
     data_dir: Path, backend: Backend
 ) -> None:
-    later = time.time() + 2 * 86_400  # more than an hour ahead of the server's clock
-    now = time.time()
-    records = spooled(
-        data_dir, 5, to=[mixpanel_at(backend.url)], time=lambda i: later if i == 2 else now
-    )
+    to = [mixpanel_at(backend.url)]
+    records = spooled(data_dir, 2, to=to)
+    spooled(data_dir, 1, to=to, id="not valid!")  # $insert_id: at most 36 of [A-Za-z0-9-]
+    records += spooled(data_dir, 2, to=to)
     outcome = deliver(config(data_dir))
     assert outcome.sent == {"mixpanel": 4} and outcome.rejected == {"mixpanel": 1}
     assert backend.answers == [("/import", 400)] and Spool(data_dir).count() == 0
     taken = {e["properties"]["$insert_id"] for e in backend.mixpanel}
-    assert taken == {r["id"] for i, r in enumerate(records) if i != 2}
+    assert taken == {r["id"] for r in records}
+
+
+def test_events_ahead_of_mixpanels_clock_wait_until_they_are_not(data_dir: Path) -> None:
+    """/import refuses events more than an hour ahead of Mixpanel's own clock. With this
+    computer's clock two hours fast, they are kept (not deleted as invalid) and said to be; once
+    Mixpanel's clock has caught up, they go. PostHog corrects skew itself (`sent_at`)."""
+    with Backend(now=lambda: time.time() - 2 * 3600) as service:
+        records = spooled(data_dir, 3, to=[posthog_at(service.url), mixpanel_at(service.url)])
+        first = deliver(config(data_dir))
+        assert first.sent == {"posthog": 3} and first.rejected == {}
+        assert first.kept == {"mixpanel": 3} and not first.complete
+        assert "ahead of mixpanel's clock" in first.errors["mixpanel"]
+        assert service.mixpanel == [] and Spool(data_dir).count() == 3
+        service.now = time.time  # an hour and more later, by Mixpanel's clock
+        second = deliver(config(data_dir))
+    assert second.sent == {"mixpanel": 3} and second.complete
+    assert [e["properties"]["$insert_id"] for e in service.mixpanel] == [r["id"] for r in records]
+    assert len(service.posthog) == 3  # not sent again
 
 
 def test_a_bad_event_in_a_posthog_batch_costs_only_itself(data_dir: Path, backend: Backend) -> None:
@@ -230,3 +249,61 @@ def test_batches_respect_each_services_limits(data_dir: Path, backend: Backend) 
     assert deliver(config(data_dir)).sent == {"mixpanel": 3000}
     assert [s for p, s in backend.answers if p == "/import"][2:] == [200, 200]  # under 2 MB each
     assert MixpanelSink.max_bytes < 2 * 1024 * 1024
+
+
+def test_the_sdks_own_fields_win_over_properties_of_the_same_name(
+    data_dir: Path, backend: Backend
+) -> None:
+    """A library caller's catalogue may name a property `distinct_id`, `token` or `time`: the
+    event still goes under our id, token, time and $insert_id, and never carries an `ip`."""
+    clash = {
+        "distinct_id": "someone-else",
+        "token": "another-project",
+        "time": 86_400_000,
+        "$insert_id": "not-the-id",
+        "mp_lib": "x",
+        "$lib_version": "0",
+        "ip": "203.0.113.7",
+        "kept": "yes",
+    }
+    records = spooled(data_dir, 2, to=[mixpanel_at(backend.url)], properties=clash)
+    assert deliver(config(data_dir)).sent == {"mixpanel": 2}
+    got = [e["properties"] for e in backend.mixpanel]
+    assert [p["distinct_id"] for p in got] == [r["user_id"] for r in records]
+    assert [p["$insert_id"] for p in got] == [r["id"] for r in records]
+    assert [p["time"] for p in got] == [event_millis(r) for r in records]
+    assert {p["token"] for p in got} == {"mp_token"} and {p["mp_lib"] for p in got} == {"python"}
+    assert all("ip" not in p and p["kept"] == "yes" for p in got)
+
+
+@pytest.mark.slow
+def test_an_answer_later_than_5_s_but_within_the_request_bound_counts(data_dir: Path) -> None:
+    """With the shipped bounds a request may take 10 s, and so may each read: a PostHog that
+    acknowledges after 5.5 s has taken the batch, and the next run does not send it again."""
+    with Backend(delay=5.5) as slow:
+        records = spooled(data_dir, 3, to=[posthog_at(slow.url)])
+        first = deliver(UploadConfig(str(data_dir)))
+        second = deliver(UploadConfig(str(data_dir)))
+    assert first.sent == {"posthog": 3} and first.complete
+    assert second.sent == {} and Spool(data_dir).count() == 0
+    assert sorted(e["uuid"] for e in slow.posthog) == sorted(r["id"] for r in records)
+
+
+@pytest.mark.parametrize("path", ["/import", "/batch/"])
+@pytest.mark.parametrize("wait", ["86400", "date"])
+def test_a_retry_after_of_a_day_or_a_date_stops_that_service_for_the_run(
+    data_dir: Path, backend: Backend, path: str, wait: str
+) -> None:
+    """Retry-After in seconds (however many) or as an HTTP date is honoured: a wait past the
+    run's end means no more requests to that service in this run; the events are kept."""
+    name = "mixpanel" if path == "/import" else "posthog"
+    other = "posthog" if name == "mixpanel" else "mixpanel"
+    records = spooled(data_dir, 3, to=[posthog_at(backend.url), mixpanel_at(backend.url)])
+    after = formatdate(time.time() + 86_400, usegmt=True) if wait == "date" else wait
+    backend.fail(429, times=10, retry_after=after, path=path)
+    waits: list[float] = []
+    outcome = deliver(config(data_dir), sleep=waits.append)
+    assert waits == [] and backend.requests.count(path) == 1  # no 2/4/8 s backoff
+    assert outcome.kept == {name: 3} and outcome.sent == {other: 3}
+    assert "HTTP 429" in outcome.errors[name]
+    assert [r["id"] for r in Spool(data_dir).records()] == [r["id"] for r in records]

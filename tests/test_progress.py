@@ -8,6 +8,7 @@ import signal
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,3 +97,42 @@ def test_sigkill_at_random_moments_repeats_at_most_the_batch_in_flight(data_dir:
     assert sum(received.values()) - len(records) <= 250 * kills
     assert counted == 2000  # Mixpanel de-duplicates a repeat on (event, id, time, $insert_id)
     assert Spool(data_dir).count() == 0
+
+
+def the_state_a_kill_leaves(data_dir: Path, url: str, both: bool) -> list[Any]:
+    """600 events claimed; PostHog took the first 500 (noted in the progress), then a kill."""
+    to = [posthog_at(url), mixpanel_at(url)] if both else [posthog_at(url)]
+    records = spooled(data_dir, 600, to=to)
+    Spool(data_dir).claim()
+    Progress(data_dir).add(posthog_at(url), [r["id"] for r in records[:500]])
+    return records
+
+
+def test_waiting_events_leave_out_what_an_interrupted_run_already_delivered(
+    data_dir: Path,
+) -> None:
+    records = the_state_a_kill_leaves(data_dir, HOST, both=False)
+    spool = Spool(data_dir)
+    assert spool.count() == 100
+    assert [r["id"] for r in spool.records()] == [r["id"] for r in records[500:]]
+    assert spool.clear() == 100
+
+
+def test_waiting_events_show_only_the_destinations_they_still_wait_for(data_dir: Path) -> None:
+    records = the_state_a_kill_leaves(data_dir, HOST, both=True)
+    spool = Spool(data_dir)
+    assert spool.count() == 600
+    to = [r["to"] for r in spool.records()]
+    assert to[:500] == [[mixpanel_at(HOST).to_json()]] * 500
+    assert to[500:] == [[posthog_at(HOST).to_json(), mixpanel_at(HOST).to_json()]] * 100
+    # A copy put back before the kill (it waits for Mixpanel only) is one event, not two.
+    spool.append([json.dumps({**records[0], "to": [mixpanel_at(HOST).to_json()]})])
+    assert spool.count() == 600
+
+
+def test_status_pending_and_clear_count_what_really_waits(cli: Any, data_dir: Path) -> None:
+    the_state_a_kill_leaves(data_dir, HOST, both=False)
+    assert "Waiting:       100 events" in cli("analytics", "status").stdout
+    pending = cli("analytics", "pending")
+    assert len(pending.stdout.splitlines()) == 100 and "100 events waiting." in pending.stderr
+    assert "Deleted 100 waiting events." in cli("analytics", "pending", "--clear").stdout

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import threading
 import time
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from blackboxai.analytics.backends import Answer, Record
+from blackboxai.analytics.backends import Answer, Record, retry_after
 from blackboxai.analytics.deliver import deliver
 from blackboxai.analytics.fileops import locked
 from blackboxai.analytics.outcome import Outcome
@@ -239,7 +240,7 @@ def test_records_of_the_previous_release_are_deleted_unsent_and_counted(data_dir
     sink = MemorySink()
     outcome = run(data_dir, {"posthog": sink, "mixpanel": MemorySink("mixpanel")})
     assert sink.ids == [mine[0]["id"]]
-    assert outcome.discarded == 3 and waiting(data_dir) == []
+    assert outcome.old_format == 3 and outcome.discarded == 0 and waiting(data_dir) == []
 
 
 def test_events_past_the_age_bound_expire_unsent_and_are_counted(data_dir: Path) -> None:
@@ -334,5 +335,45 @@ def test_the_last_delivery_says_what_really_happened(data_dir: Path) -> None:
     last = json.loads((data_dir / "upload.last.json").read_text())
     assert last["sent"] == {"posthog": 1} and last["rejected"] == {"posthog": 1}
     assert last["kept"] == {"mixpanel": 1} and "503" in last["errors"]["mixpanel"]
-    assert (last["expired"], last["discarded"], last["busy"]) == (1, 1, False)
+    assert (last["expired"], last["old_format"], last["discarded"]) == (1, 1, 0)
+    assert (last["waiting"], last["failures"], last["busy"]) == (1, [], False)
     assert isinstance(last["time"], float) and abs(last["time"] - t) < 60
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("7", 7.0),
+        ("0", 0.0),
+        ("86400", 86_400.0),
+        ("604800", 604_800.0),
+        (" 12 ", 12.0),
+        (3.5, 3.5),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # a date gone by: try now
+        ("-1", None),
+        ("nan", None),
+        ("soon", None),
+        ("", None),
+        (None, None),
+        (True, None),
+    ],
+)
+def test_retry_after_reads_seconds_of_any_size_and_http_dates(value: object, seconds: object):
+    assert retry_after(value) == seconds
+
+
+def test_retry_after_counts_a_date_from_now() -> None:
+    now = time.time()
+    assert retry_after(formatdate(now + 3 * 86_400, usegmt=True), now=lambda: now) == pytest.approx(
+        3 * 86_400, abs=1
+    )
+
+
+@pytest.mark.parametrize("after", [86_400.0, 30.5, float("inf")])
+def test_a_wait_asked_past_the_run_stops_the_service_at_once(data_dir: Path, after: float) -> None:
+    spooled(data_dir, 2, to=[posthog_at(HOST)])
+    clock = Clock()
+    sink = MemorySink(answers=[Answer(429, retry_after=after)] * 5)
+    outcome = run(data_dir, {"posthog": sink}, clock)
+    assert clock.waits == [] and len(sink.batches) == 1
+    assert outcome.kept == {"posthog": 2} and "HTTP 429" in outcome.errors["posthog"]

@@ -87,3 +87,11 @@ def test_events_put_back_go_ahead_of_newer_ones_so_the_bound_drops_them_first(
     ids = [int(str(r["id"])) for r in spool.records()]
     assert ids == list(range(10 - len(ids), 10)) and spool.dropped() == 18 - len(ids)
     assert not spool.put_back([line(99)], still_wanted=lambda: False)
+
+
+def test_clearing_nothing_writes_nothing(tmp_path: Path) -> None:
+    """Before consent there is nothing to clear, and no file may appear: not even a lock."""
+    empty = tmp_path / "data"
+    empty.mkdir()
+    assert Spool(empty).clear() == 0
+    assert list(empty.iterdir()) == []

@@ -144,6 +144,9 @@ def pending(
 @analytics_app.command()
 def send(ctx: typer.Context) -> None:
     """Deliver waiting events now, in the foreground, if this session may report."""
+    from dataclasses import asdict
+
+    from blackboxai.analytics.status import outcome_lines
     from blackboxai.analytics.upload import UploadConfig, deliver
 
     analytics, _ = _state(ctx)
@@ -158,15 +161,11 @@ def send(ctx: typer.Context) -> None:
     outcome = deliver(UploadConfig(str(analytics.data_dir), lock_wait=_SEND_LOCK_WAIT))
     if outcome.busy:
         raise _fail("another delivery is running; try again shortly")
-    for name in sorted(set(outcome.sent) | set(outcome.errors) | set(outcome.kept)):
-        line = f"{name}: sent {outcome.sent.get(name, 0)}"
-        if name in outcome.errors:
-            line += f", kept {outcome.kept.get(name, 0)} for later ({outcome.errors[name]})"
+    lines = outcome_lines(asdict(outcome))
+    for line in lines or ["Nothing to send."]:
         typer.echo(line)
-    if not (outcome.sent or outcome.errors):
-        typer.echo("Nothing to send.")
     if not outcome.complete:
-        raise typer.Exit(1)  # some events had to be kept: a script should know
+        raise typer.Exit(1)  # some events had to be kept, or the run failed: a script should know
 
 
 @analytics_app.command()

@@ -12,27 +12,36 @@ from blackboxai.analytics.defaults import SPOOL_MAX_BYTES
 from blackboxai.analytics.fileops import read_regular
 from blackboxai.analytics.progress import destination_key
 
-__all__ = ["Waiting", "batches", "load_claimed", "seconds", "to_line"]
+__all__ = ["MALFORMED", "OLD_FORMAT", "Waiting", "batches", "load_claimed", "seconds", "to_line"]
 
 # A claimed file is a renamed spool (bounded by SPOOL_MAX_BYTES plus a fifth); far past that, it
 # is not ours to parse.
 _MAX_CLAIMED_BYTES = 8 * SPOOL_MAX_BYTES
 
 
+# Why a claimed event can never be sent, and is deleted (counted by reason).
+OLD_FORMAT = "old-format"  # recorded by a release that named services only, not destinations
+MALFORMED = "malformed"  # not a record we could have written: no id, a time that is no time...
+
+
 @dataclass
 class Waiting:
-    """A claimed event and the destinations it still waits for (None: it names none we can read)."""
+    """A claimed event and the destinations it still waits for (None: it can never be sent,
+    and `problem` says why)."""
 
     record: Record
     owed: list[Backend] | None
     size: int
     taken: bool  # some destination took it, in this run or an earlier one
+    problem: str | None = None
 
 
-def seconds(record: Record) -> float:
+def seconds(record: Record) -> float | None:
+    """The event's time in epoch seconds; None unless it is a number in the range any real
+    event can have (JSON allows 10**400, which no float holds)."""
     when = record.get("time")
-    if isinstance(when, bool) or not isinstance(when, (int, float)):
-        return 0.0
+    if isinstance(when, bool) or not isinstance(when, (int, float)) or not 0 <= when < 2**40:
+        return None
     return float(when)
 
 
@@ -41,21 +50,30 @@ def to_line(item: Waiting) -> str:
     return json.dumps({**item.record, "to": owed}, separators=(",", ":"))
 
 
-def _destinations(record: Record) -> list[Backend] | None:
-    """The destinations a record names, or None when it names one we cannot read (a record of
-    the previous release, which gave names only: where it was meant to go is unknown)."""
+def _destinations(record: Record) -> list[Backend] | str:
+    """The destinations a record names, or why it names none we can read: a record of the
+    previous release gave names only (where it was meant to go is unknown)."""
     to = record.get("to")
     if not isinstance(to, list):
-        return None
+        return MALFORMED
     found = [Backend.from_json(entry) for entry in to]
-    return None if any(b is None for b in found) else list(dict.fromkeys(found))  # type: ignore[arg-type]
+    if any(b is None for b in found):
+        return OLD_FORMAT if all(isinstance(e, str) for e in to) else MALFORMED
+    return list(dict.fromkeys(found))  # type: ignore[arg-type]
+
+
+def _problem(record: Record) -> str | None:
+    if not isinstance(record.get("id"), str) or seconds(record) is None:
+        return MALFORMED
+    return None
 
 
 def load_claimed(files: list[Path], settled: dict[str, set[str]]) -> Iterator[Waiting]:
     """Claimed events, once each by id, minus what the progress file says was settled. An event
-    found twice (a run killed between putting back and deleting) waits only where both copies do."""
+    found twice (a run killed between putting back and deleting) waits only where both copies do.
+    A line or a file that is not ours never stops the others: it is skipped or counted."""
     items: dict[str, Waiting] = {}
-    unreadable: list[Waiting] = []
+    unusable: list[Waiting] = []
     for path in files:
         try:
             raw = read_regular(path, _MAX_CLAIMED_BYTES)
@@ -66,25 +84,24 @@ def load_claimed(files: list[Path], settled: dict[str, set[str]]) -> Iterator[Wa
         for line in raw.splitlines():
             try:
                 record = json.loads(line)
-            except ValueError:  # a line torn by a killed writer
+            except (ValueError, RecursionError):  # a line torn by a killed writer, or junk
                 continue
             if not isinstance(record, dict):
                 continue
-            ident = record.get("id")
             dests = _destinations(record)
-            if not isinstance(ident, str):
-                unreadable.append(Waiting(record, None, len(line), False))
+            problem = dests if isinstance(dests, str) else _problem(record)
+            if problem is not None or isinstance(dests, str):
+                unusable.append(Waiting(record, None, len(line), False, problem))
                 continue
-            owed = None
-            if dests is not None:
-                owed = [b for b in dests if ident not in settled.get(destination_key(b), ())]
+            ident = str(record["id"])
+            owed = [b for b in dests if ident not in settled.get(destination_key(b), ())]
             seen = items.get(ident)
             if seen is None:
-                items[ident] = Waiting(record, owed, len(line), owed is not None and owed != dests)
-            elif seen.owed is not None and owed is not None:
+                items[ident] = Waiting(record, owed, len(line), owed != dests)
+            elif seen.owed is not None:
                 seen.owed = [b for b in seen.owed if b in owed]
                 seen.taken = seen.taken or owed != dests
-    yield from unreadable
+    yield from unusable
     yield from items.values()
 
 

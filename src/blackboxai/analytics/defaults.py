@@ -19,7 +19,6 @@ __all__ = [
     "UPLOAD_CONNECT_TIMEOUT",
     "UPLOAD_LIFETIME",
     "UPLOAD_LOCK_WAIT",
-    "UPLOAD_READ_TIMEOUT",
     "UPLOAD_REQUEST_TIMEOUT",
     "UPLOAD_RETRIES",
     "UPLOAD_RETRY_CAP",
@@ -52,10 +51,11 @@ MIXPANEL_BATCH = 2_000
 MIXPANEL_BATCH_BYTES = 1_900_000  # under Mixpanel's 2,097,152, leaving room for the SDK's fields
 
 # The uploader. Each request is bounded as a whole (connect, send, every byte of the answer), so
-# a server that trickles bytes cannot hold it. A run waits for a running one to finish, then
-# sends for at most UPLOAD_SEND_TIME, and starts no request it could not finish by then.
+# a server that trickles bytes cannot hold it; each read may take that long too, so an answer
+# that arrives within the bound counts (a shorter read timeout made a late 200 "no answer", and
+# the batch was sent again on every run). A run waits for a running one to finish, then sends
+# for at most UPLOAD_SEND_TIME, and starts no request it could not finish by then.
 UPLOAD_CONNECT_TIMEOUT = 3.0
-UPLOAD_READ_TIMEOUT = 5.0
 UPLOAD_REQUEST_TIMEOUT = 10.0
 UPLOAD_LOCK_WAIT = 65.0
 UPLOAD_SEND_TIME = 60.0

@@ -5,18 +5,19 @@ from __future__ import annotations
 import contextlib
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from blackboxai.analytics.backends import Backend, Sink, load_sink
 from blackboxai.analytics.claims import Waiting, batches, load_claimed, seconds, to_line
 from blackboxai.analytics.consent import may_send
-from blackboxai.analytics.defaults import EVENT_MAX_AGE_DAYS
+from blackboxai.analytics.defaults import EVENT_MAX_AGE_DAYS, MIXPANEL_BATCH, POSTHOG_BATCH
 from blackboxai.analytics.fileops import LockTimeout, locked
 from blackboxai.analytics.outcome import Outcome, save_outcome
-from blackboxai.analytics.progress import Progress
-from blackboxai.analytics.retry import BROKEN, REFUSED, Budget, Sender, Stop
-from blackboxai.analytics.spool import Spool
+from blackboxai.analytics.progress import PROGRESS_FILE, Progress
+from blackboxai.analytics.retry import BROKEN, REFUSED, UNRECORDED, Budget, Sender, Stop
+from blackboxai.analytics.spool import Spool, lockable
 from blackboxai.analytics.state import State, StateStore
 from blackboxai.analytics.upload import UploadConfig
 
@@ -26,6 +27,11 @@ SinkFactory = Callable[[Backend], Sink]
 # Events spooled while a run sends are claimed too, for a few rounds, as long as all goes well.
 _ROUNDS = 3
 _MAX_AGE = EVENT_MAX_AGE_DAYS * 86_400.0
+# Room a round makes sure it has in the progress file before it claims anything: the line of
+# one full batch of uuids (39 bytes each, quoted, with a comma).
+_RESERVE = max(POSTHOG_BATCH, MIXPANEL_BATCH) * 40 + 64
+# Why events were deleted unsent -> the Outcome field that counts them.
+_GONE = {"consent": "discarded", "old-format": "old_format", "malformed": "malformed"}
 
 
 def deliver(
@@ -38,13 +44,14 @@ def deliver(
     rand: Callable[[], float] = random.random,
 ) -> Outcome:
     """One run under the upload lock, which it waits for (up to `config.lock_wait`), then sends for
-    up to `config.send_time`. Never raises: whatever goes wrong is in the Outcome."""
+    up to `config.send_time`. Never raises: whatever goes wrong is in the Outcome. With nothing
+    waiting it takes no lock and writes nothing."""
     outcome = Outcome()
     directory = Path(config.data_dir)
-    if not directory.is_dir():
-        return outcome
     try:
-        with locked(directory / "upload.lock", timeout=config.lock_wait):
+        if not directory.is_dir() or not Spool(directory).has_waiting():
+            return outcome
+        with locked(lockable(directory / "upload.lock"), timeout=config.lock_wait):
             budget = Budget(clock, clock() + config.send_time, config.request_timeout)
             run = _Run(directory, outcome, _factory(config, sinks), Sender(budget, sleep, rand))
             try:
@@ -55,18 +62,24 @@ def deliver(
     except LockTimeout:
         outcome.busy = True
     except Exception as exc:  # a bug or a disk error: never raised into the CLI or the uploader
-        outcome.errors["uploader"] = f"internal error ({type(exc).__name__})"
+        outcome.failures.append(f"internal error ({_what(exc)})")
     return outcome
 
 
 def _factory(config: UploadConfig, sinks: SinkFactory | Mapping[str, Sink] | None) -> SinkFactory:
     """The seam: the real adapters by default; tests pass sinks by destination or by name."""
     if sinks is None:
-        return lambda b: load_sink(b, config.connect_timeout, config.read_timeout)
+        # Reads may take as long as the whole request: an answer within the bound counts.
+        return lambda b: load_sink(b, config.connect_timeout, config.request_timeout)
     if isinstance(sinks, Mapping):
         table = sinks
         return lambda b: table[b.name]
     return sinks
+
+
+def _what(exc: BaseException) -> str:
+    detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return f"{type(exc).__name__}: {detail}"[:200] if detail else type(exc).__name__
 
 
 class _Run:
@@ -82,21 +95,42 @@ class _Run:
         self.factory = factory
         self.sender = sender
         self.sinks: dict[Backend, Sink | str] = {}  # built adapters, or why one could not be
-        self.halted: Stop | None = None  # out of time, or consent moved: start nothing more
+        self.halted: Stop | None = None  # out of time, consent moved, progress lost: no more
+        self.ahead: dict[str, int] = {}  # events refused for now: dated ahead of a service's clock
 
     def go(self, now: Callable[[], float]) -> bool:
-        """Claim and send, round by round; True when anything was claimed."""
-        claimed = False
+        """Claim and send, round by round; True when there is an outcome worth saving. Each
+        round first makes sure it can record progress: a run that could not would send the
+        same batch again on every run. A failed round stops the run and leaves its files."""
+        moved = self.progress.repair()
+        if moved:
+            self.outcome.set_aside.append(f"{PROGRESS_FILE} (not a regular file) -> {moved}")
+        looked = False
         for _ in range(_ROUNDS):
+            try:
+                self.progress.reserve(_RESERVE)
+            except OSError as exc:  # nothing is claimed, so the spool keeps its own bound
+                self.outcome.failures.append(
+                    f"cannot record delivery progress ({_what(exc)}), so nothing more was sent"
+                )
+                looked = True
+                break
             self.spool.claim()
             files = self.spool.claimed()
             if not files:
+                self.progress.clear()  # only the reservation: no claimed file it could cover
                 break
-            claimed = True
-            if not self._round(files, now()):
+            looked = True
+            try:
+                done = self._round(files, now())
+            except Exception as exc:  # a bug: the claimed files and the progress stay as they are
+                self.outcome.failures.append(f"internal error ({_what(exc)})")
+                done = False
+            if not done:
                 break
+        self.outcome.set_aside += self.spool.set_aside
         self.outcome.requests.update(self.sender.requests)
-        return claimed
+        return looked or bool(self.outcome.set_aside)
 
     def close(self) -> None:
         for sink in self.sinks.values():
@@ -110,23 +144,35 @@ class _Run:
         state = self.store.load()
         groups: dict[Backend, list[Waiting]] = {}
         waiting: list[Waiting] = []
+        gone: Counter[str] = Counter()  # deleted unsent, by why: counted once the files are gone
         for item in load_claimed(files, self.progress.settled()):
-            if not item.owed or not _allowed(state, item):
-                self._drop(item)  # settled everywhere already, or never to be sent
-            elif when - seconds(item.record) > _MAX_AGE:
-                self.outcome.expired += 1
-            else:
-                waiting.append(item)
-                for backend in item.owed:
-                    groups.setdefault(backend, []).append(item)
+            why = _why_gone(state, item, when)
+            if why is not None:
+                gone[why] += why == "expired" or not item.taken
+                continue
+            if not item.owed:
+                continue  # settled everywhere already
+            waiting.append(item)
+            for backend in item.owed:
+                groups.setdefault(backend, []).append(item)
         stops = 0
         for backend, items in groups.items():
-            items.sort(key=lambda it: seconds(it.record))
+            items.sort(key=lambda it: seconds(it.record) or 0.0)
             stops += self._destination(backend, items) is not None
-        kept = self._put_back([it for it in waiting if it.owed])
+        try:
+            kept = self._put_back([it for it in waiting if it.owed], gone)
+        except OSError as exc:  # e.g. a full disk: the claimed files and the progress stay
+            self.outcome.failures.append(
+                f"could not return waiting events to the queue ({_what(exc)}): "
+                "they stay claimed for the next run"
+            )
+            return False
         for path in files:  # only now: a kill before this leaves them (and the progress) intact
             path.unlink(missing_ok=True)
         self.progress.clear()
+        for why, n in gone.items():
+            field = _GONE.get(why, why)
+            setattr(self.outcome, field, getattr(self.outcome, field) + n)
         return not kept and not stops and self.halted is None
 
     def _destination(self, backend: Backend, items: list[Waiting]) -> Stop | None:
@@ -143,8 +189,11 @@ class _Run:
             if self.halted is not None:
                 return self._stopped(backend, self.halted)
 
-            def settle(taken: list[str], refused: list[str], batch: list[Waiting] = batch) -> None:
-                self.progress.add(backend, taken + refused)  # first, before anything else
+            def settle(
+                taken: list[str], refused: list[str], later: list[str], batch: list[Waiting] = batch
+            ) -> bool:
+                recorded = self._record(backend, taken + refused)  # first, before anything else
+                self._ahead(backend, len(later))
                 took, done = set(taken), set(taken) | set(refused)
                 for it in batch:
                     ident = str(it.record.get("id"))
@@ -153,15 +202,40 @@ class _Run:
                         it.taken = it.taken or ident in took
                 self.outcome.count(self.outcome.sent, backend.name, len(taken))
                 self.outcome.count(self.outcome.rejected, backend.name, len(refused))
+                return recorded
 
             stop = self.sender.send(sink, [it.record for it in batch], settle)
             if stop is not None:
                 return self._stopped(backend, stop)
         return None
 
+    def _ahead(self, backend: Backend, n: int) -> None:
+        """Events the service refused only for being dated ahead of its clock: they wait (until
+        its clock catches up, or they expire), and the outcome says why."""
+        if n:
+            self.ahead[backend.name] = self.ahead.get(backend.name, 0) + n
+            self.outcome.errors[backend.name] = (
+                f"{self.ahead[backend.name]} dated more than an hour ahead of {backend.name}'s "
+                "clock (is this computer's clock fast?), kept until they are not"
+            )
+
+    def _record(self, backend: Backend, ids: list[str]) -> bool:
+        """Note a decided request in the progress file; on failure, stop the whole run: every
+        later run would send again whatever it failed to note."""
+        try:
+            self.progress.add(backend, ids)
+        except OSError as exc:
+            self.outcome.failures.append(
+                f"cannot record delivery progress ({_what(exc)}): stopped after the request "
+                "that was just answered, which may be sent once more"
+            )
+            self.halted = Stop(UNRECORDED, "stopped: progress could not be recorded")
+            return False
+        return True
+
     def _stopped(self, backend: Backend, stop: Stop) -> Stop:
-        if stop.reason == "deadline":
-            self.halted = stop  # for every destination: no request could end in time
+        if stop.reason in ("deadline", UNRECORDED):
+            self.halted = self.halted or stop  # for every destination: start nothing more
         if stop.reason != "consent":  # those events are deleted at put-back, not kept
             self.outcome.errors[backend.name] = stop.detail
         if stop.reason == REFUSED:
@@ -176,17 +250,12 @@ class _Run:
                 self.sinks[backend] = f"unavailable ({type(exc).__name__})"
         return self.sinks[backend]
 
-    def _drop(self, item: Waiting) -> None:
-        if not item.taken:
-            self.outcome.discarded += 1
-
-    def _put_back(self, items: list[Waiting]) -> bool:
-        """Return what still waits to the spool, if consent still holds for it; True if any."""
+    def _put_back(self, items: list[Waiting], gone: Counter[str]) -> bool:
+        """Return what still waits to the spool, if consent still holds for it; True if any.
+        Raises OSError when it cannot be written (nothing is then counted)."""
         state = self.store.load()
         keep = [it for it in items if _allowed(state, it)]
-        for item in items:
-            if not _allowed(state, item):
-                self._drop(item)
+        gone["consent"] += sum(not it.taken for it in items if not _allowed(state, it))
         lines = [to_line(it) for it in keep]
 
         def still_wanted() -> bool:  # asked again under the spool lock that an opt-out takes
@@ -194,13 +263,25 @@ class _Run:
             return all(_allowed(now, it) for it in keep)
 
         if not self.spool.put_back(lines, still_wanted=still_wanted):
-            for item in keep:
-                self._drop(item)
+            gone["consent"] += sum(not it.taken for it in keep)
             return False
         for item in keep:
             for backend in item.owed or ():
                 self.outcome.count(self.outcome.kept, backend.name)
+        self.outcome.waiting += len(keep)
         return bool(keep)
+
+
+def _why_gone(state: State, item: Waiting, when: float) -> str | None:
+    """Why a claimed event is deleted unsent, or None when it may still go."""
+    if item.problem is not None:
+        return item.problem
+    if not _allowed(state, item):
+        return "consent"
+    at = seconds(item.record)
+    if at is None or abs(when - at) > _MAX_AGE:  # recorded too long ago (or ahead: a wild clock)
+        return "expired"
+    return None
 
 
 def _allowed(state: State, item: Waiting) -> bool:

@@ -29,17 +29,24 @@ class Outcome:
     errors: dict[str, str] = field(default_factory=dict)  # why some were kept (the last reason)
     refused: dict[str, str] = field(default_factory=dict)  # the key or token was refused (401/403)
     requests: dict[str, int] = field(default_factory=dict)
-    # Deleted without being sent anywhere: consent withdrawn or changed since they were recorded
-    # (opt-out, reset-id, a clear), or recorded by an older release that did not say where to.
+    waiting: int = 0  # events kept for later, each once however many services it waits for
+    # Deleted without being sent anywhere, by why: consent withdrawn or changed since they were
+    # recorded (opt-out, reset-id, a clear); recorded by an older release that did not say
+    # where to; not a record we could have written (no id, a time that is no time); waited
+    # longer than the age bound.
     discarded: int = 0
-    expired: int = 0  # waited longer than the age bound: deleted, never sent
+    old_format: int = 0
+    malformed: int = 0
+    expired: int = 0
+    set_aside: list[str] = field(default_factory=list)  # things in the way, moved aside
+    failures: list[str] = field(default_factory=list)  # the run itself failed: why, in words
     busy: bool = False  # another run held the lock for all of the time this one could wait
 
     @property
     def complete(self) -> bool:
-        """Nothing had to be kept: everything waiting was settled one way or another.
-        `analytics send` should exit non-zero when this is false."""
-        return not self.busy and not any(self.kept.values())
+        """Nothing had to be kept and nothing went wrong: everything waiting was settled one way
+        or another. `analytics send` exits non-zero when this is false."""
+        return not self.busy and not self.failures and not any(self.kept.values())
 
     def count(self, counts: dict[str, int], name: str, n: int = 1) -> None:
         _bump(counts, name, n)

@@ -23,6 +23,7 @@ NO_ANSWER = "no-answer"  # unreachable or timed out: nothing more for this desti
 REFUSED = "refused"  # 401/403: the key or token is refused; keep everything, say so in status
 BROKEN = "broken"  # the adapter raised: an SDK that changed or broke; keep everything
 OTHER = "other"  # any other answer (404, 405, a 3xx): not a verdict on the data; keep
+UNRECORDED = "unrecorded"  # an answer whose outcome could not be saved: the run stops at once
 
 
 def classify(answer: Answer, size: int) -> str:
@@ -90,7 +91,9 @@ def bounded(call: Callable[[], Answer], seconds: float) -> Answer:
     return result
 
 
-Settle = Callable[[list[str], list[str]], None]  # (taken ids, refused-for-good ids)
+# (taken ids, refused-for-good ids, refused-for-now ids) -> whether that was recorded; False
+# stops the run. Those refused for now stay waiting.
+Settle = Callable[[list[str], list[str], list[str]], bool]
 
 
 @dataclass
@@ -114,11 +117,13 @@ class Sender:
             assert answer is not None
             verdict = classify(answer, len(part))
             ids = [str(r.get("id")) for r in part]
-            if verdict == OK:
-                failed = set(answer.failed)
-                settle([i for i in ids if i not in failed], [i for i in ids if i in failed])
-            elif verdict == REJECT:
-                settle([], ids)
+            if verdict in (OK, REJECT):
+                failed = set(ids if verdict == REJECT else answer.failed)
+                later = failed & set(answer.deferred) if verdict == OK else set()
+                taken = [i for i in ids if i not in failed]
+                refused = [i for i in ids if i in failed and i not in later]
+                if not settle(taken, refused, [i for i in ids if i in later]):
+                    return Stop(UNRECORDED, "could not record what was sent")
             elif verdict == SPLIT:
                 half = len(part) // 2
                 parts[:0] = [part[:half], part[half:]]
@@ -139,14 +144,26 @@ class Sender:
                     return None, Stop(verdict, _describe(verdict, answer))
                 return answer, None
             wait = UPLOAD_BACKOFF * 2**attempt + self.rand()
-            if answer.retry_after is not None:
-                if answer.retry_after > UPLOAD_RETRY_CAP:
-                    return None, Stop(RETRY, _describe(RETRY, answer))
-                wait = max(wait, answer.retry_after)
+            asked = answer.retry_after
+            if asked is not None:
+                # Honoured however long: a wait past the cap or the run's end stops this
+                # destination for the run (its events are kept), never a shorter backoff.
+                if asked > UPLOAD_RETRY_CAP or not self.budget.room_for_request(asked):
+                    detail = f"{answer.detail or f'HTTP {answer.status}'}, asked to wait"
+                    return None, Stop(RETRY, f"{detail} {_duration(asked)}; retry later")
+                wait = max(wait, asked)
             if attempt == UPLOAD_RETRIES or not self.budget.room_for_request(wait):
                 return None, Stop(RETRY, _describe(RETRY, answer))
             self.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("day", 86_400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds != float("inf"):
+            n = int(seconds // size)
+            return f"{n} {unit}{'' if n == 1 else 's'}"
+    return "longer than a run" if seconds == float("inf") else f"{seconds:g} s"
 
 
 def _describe(verdict: str, answer: Answer) -> str:

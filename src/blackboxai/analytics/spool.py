@@ -3,18 +3,71 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
+from blackboxai.analytics.backends import Backend
 from blackboxai.analytics.defaults import SPOOL_MAX_BYTES, SPOOL_MAX_EVENTS
-from blackboxai.analytics.fileops import atomic_write, ensure_private_dir, locked
+from blackboxai.analytics.fileops import (
+    NotRegularFile,
+    atomic_write,
+    ensure_private_dir,
+    locked,
+    move_aside,
+    read_regular,
+)
+from blackboxai.analytics.progress import Progress, destination_key
 
-__all__ = ["Spool"]
+__all__ = ["Spool", "lockable"]
 
 # Trim to this share of the limits, so a full spool is not rewritten on every append.
 _TRIM_TO = 0.8
+
+
+def _open_regular(path: Path, flags: int = os.O_RDONLY, mode: int = 0o600) -> int:
+    """A descriptor on a regular file. O_NONBLOCK, so a FIFO put in our place is never waited on
+    (opened for reading it answers at once; for writing, ENXIO); anything but a regular file is
+    refused with NotRegularFile. (O_NONBLOCK changes nothing for a regular file.)"""
+    fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0), mode)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(errno.EINVAL, "not a regular file", str(path))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def lockable(path: Path) -> Path:
+    """The path of a lock file, with any directory there moved aside first: a directory can
+    never be locked, so it would stop every append or delivery for good."""
+    with contextlib.suppress(OSError):
+        if stat.S_ISDIR(path.lstat().st_mode):
+            move_aside(path)
+    return path
+
+
+def _reader(path: Path) -> BinaryIO | None:
+    """The file opened for reading, or None when it is missing or not a regular file."""
+    try:
+        return os.fdopen(_open_regular(path), "rb")
+    except OSError:
+        return None
+
+
+def _remove(path: Path) -> None:
+    """Delete whatever is at `path`; a directory in the way is moved aside (it holds no events)."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    except (IsADirectoryError, PermissionError):  # EPERM: a directory, on macOS
+        move_aside(path)
 
 
 class Spool:
@@ -35,6 +88,7 @@ class Spool:
         self.max_bytes = max_bytes
         # Appends by this process since the bound was last checked (None: never checked).
         self._since_check: tuple[int, int] | None = None
+        self.set_aside: list[str] = []  # what was in the way, and where it was moved
 
     # -- sessions ---------------------------------------------------------------
     def append(self, lines: list[str], *, still_wanted: Callable[[], bool] | None = None) -> bool:
@@ -47,10 +101,10 @@ class Spool:
             return True
         ensure_private_dir(self.directory)
         data = ("\n".join(lines) + "\n").encode()
-        with locked(self.lock_path):
+        with locked(lockable(self.lock_path)):
             if still_wanted is not None and not still_wanted():
                 return False
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = self._open_for_append()
             try:
                 end = os.fstat(fd).st_size
                 if end and os.lseek(fd, end - 1, os.SEEK_SET) >= 0 and os.read(fd, 1) != b"\n":
@@ -63,6 +117,19 @@ class Spool:
                 self._trim()
                 self._since_check = (0, 0)
         return True
+
+    def _open_for_append(self) -> int:
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT
+        try:
+            return _open_regular(self.path, flags)
+        except (NotRegularFile, IsADirectoryError):  # something in the way holds no events
+            self._move_aside(self.path)
+            return _open_regular(self.path, flags)
+
+    def _move_aside(self, path: Path) -> None:
+        aside = move_aside(path)
+        if aside is not None:
+            self.set_aside.append(f"{path.name} (not a regular file) -> {aside.name}")
 
     def _floor(self) -> int:
         # A record is well over 100 bytes, so a file smaller than this is within both limits.
@@ -82,7 +149,7 @@ class Spool:
 
         Only the tail that can survive is read, and lines are found with rfind rather than
         split, so a flood costs at most one tail's worth of memory."""
-        with self.path.open("rb") as handle:
+        with os.fdopen(_open_regular(self.path), "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             total = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 16), b""))
             if total <= self.max_events and size <= self.max_bytes:
@@ -107,69 +174,116 @@ class Spool:
         atomic_write(self.dropped_path, str(self.dropped() + count).encode())
 
     def dropped(self) -> int:
+        """How many events the bound dropped; 0 for anything but a small count of ours."""
         try:
-            return int(self.dropped_path.read_text().strip() or 0)
+            count = int(read_regular(self.dropped_path, 64).strip() or 0)
         except (OSError, ValueError):
             return 0
+        return count if 0 <= count < 10**12 else 0
 
     # -- readers ----------------------------------------------------------------
-    def files(self) -> list[Path]:
-        """Every file holding waiting events: claimed ones (older) first, then the spool."""
+    def _claimed_paths(self) -> list[Path]:
         try:
-            claimed = sorted(self.directory.glob("claimed-*.jsonl"))
+            return sorted(self.directory.glob("claimed-*.jsonl"))
         except OSError:
-            claimed = []
-        return [*claimed, self.path]
+            return []
+
+    def files(self) -> list[Path]:
+        """Every file holding waiting events: claimed ones (older) first, then the spool. Only
+        regular files are claimed files; the spool's path is listed whether it exists or not."""
+        return [*(p for p in self._claimed_paths() if _is_regular(p)), self.path]
 
     def records(self) -> Iterator[dict[str, object]]:
-        """Waiting events, oldest first; unreadable lines are skipped."""
+        """Waiting events, oldest first, each once, with the destinations it still waits for:
+        what the progress of an interrupted run says was settled is left out. Unreadable lines,
+        and anything that is not a regular file, are skipped; nothing is ever waited on."""
+        settled = Progress(self.directory).settled()
+        found: dict[str, tuple[dict[str, object], list[object]]] = {}
+        for record in self._raw_records():
+            ident = record.get("id")
+            owed = _owed(record, settled)
+            if not isinstance(ident, str) or owed is None or record.get("to") == []:
+                yield record  # not ours to judge (no id, an older release's, no destination)
+                continue
+            seen = found.get(ident)
+            if seen is None:
+                found[ident] = (record, owed)
+            else:  # a copy put back before a run was killed: it waits where both copies do
+                found[ident] = (seen[0], [d for d in seen[1] if d in owed])
+        for record, owed in found.values():
+            if owed:  # otherwise settled everywhere it was meant to go
+                yield {**record, "to": owed}
+
+    def _raw_records(self) -> Iterator[dict[str, object]]:
         for path in self.files():
-            try:
-                handle = path.open("rb")
-            except OSError:
+            handle = _reader(path)
+            if handle is None:
                 continue
             with handle:
                 for line in handle:
-                    with contextlib.suppress(ValueError):
+                    with contextlib.suppress(ValueError, RecursionError):
                         record = json.loads(line)
                         if isinstance(record, dict):
                             yield record
 
     def count(self) -> int:
-        total = 0
-        for path in self.files():
-            with contextlib.suppress(OSError), path.open("rb") as handle:
-                total += sum(
-                    chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 16), b"")
-                )
-        return total
+        """How many events wait (see records()). With only the spool to read, and no progress
+        of an interrupted run, its lines are counted without parsing them: a session's exit."""
+        if not self._claimed_paths() and not Progress(self.directory).path.exists():
+            handle = _reader(self.path)
+            if handle is None:
+                return 0
+            with handle:
+                return _lines(handle)
+        return sum(1 for _ in self.records())
 
     def clear(self) -> int:
-        """Delete every waiting event (an opt-out or a user's --clear); returns how many."""
+        """Delete every waiting event (an opt-out or a user's --clear); returns how many.
+        Writes nothing when there is nothing to delete: not even the lock (no consent, no file).
+        Without the lock file no append is under way, and any that starts will find consent
+        gone: an append creates the lock before it asks whether its events are still wanted."""
+        present = [*self._claimed_paths(), self.path, self.dropped_path]
+        if not self.lock_path.exists() and not any(os.path.lexists(p) for p in present):
+            return 0
         count = self.count()
-        with contextlib.suppress(FileNotFoundError), locked(self.lock_path):
-            for path in self.files():
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
-        with contextlib.suppress(FileNotFoundError):
-            self.dropped_path.unlink()
+        with contextlib.suppress(FileNotFoundError), locked(lockable(self.lock_path)):
+            for path in [*self._claimed_paths(), self.path]:
+                _remove(path)
+        _remove(self.dropped_path)
         return count
 
     # -- the uploader -----------------------------------------------------------
+    def has_waiting(self) -> bool:
+        """Whether a run has anything to look at; when not, it takes no lock and writes nothing."""
+        return bool(self._claimed_paths()) or os.path.lexists(self.path)
+
     def claim(self) -> None:
         """Rename the spool aside so new appends start afresh. Caller holds the upload lock."""
-        with locked(self.lock_path):
+        if not os.path.lexists(self.path):
+            return
+        with locked(lockable(self.lock_path)):
             try:
-                if self.path.stat().st_size == 0:
-                    return
+                info = self.path.lstat()
             except FileNotFoundError:
+                return
+            if not stat.S_ISREG(info.st_mode):
+                self._move_aside(self.path)
+                return
+            if info.st_size == 0:
                 return
             os.replace(
                 self.path, self.directory / f"claimed-{os.getpid()}-{os.urandom(4).hex()}.jsonl"
             )
 
     def claimed(self) -> list[Path]:
-        return [p for p in self.files() if p != self.path]
+        """The claimed files a run reads; anything else of that name is moved aside."""
+        found = []
+        for path in self._claimed_paths():
+            if _is_regular(path):
+                found.append(path)
+            elif os.path.lexists(path):
+                self._move_aside(path)
+        return found
 
     def put_back(self, lines: list[str], *, still_wanted: Callable[[], bool]) -> bool:
         """Return events that must wait, ahead of those spooled since the claim: they are older,
@@ -178,15 +292,47 @@ class Spool:
         if not lines:
             return True
         ensure_private_dir(self.directory)
-        with locked(self.lock_path):
+        with locked(lockable(self.lock_path)):
             if not still_wanted():
                 return False
             try:
-                newer = self.path.read_bytes()
+                with os.fdopen(_open_regular(self.path), "rb") as handle:
+                    newer = handle.read()
             except FileNotFoundError:
+                newer = b""
+            except (NotRegularFile, IsADirectoryError):
+                self._move_aside(self.path)
                 newer = b""
             if newer and not newer.endswith(b"\n"):
                 newer += b"\n"  # a writer died mid-line: keep the torn line apart
             atomic_write(self.path, ("\n".join(lines) + "\n").encode() + newer)
             self._trim()
         return True
+
+
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
+def _lines(handle: BinaryIO) -> int:
+    return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 16), b""))
+
+
+def _owed(record: dict[str, object], settled: dict[str, set[str]]) -> list[object] | None:
+    """The record's destinations minus those the progress file says settled it; None when its
+    `to` is not a list of destinations (a record of an older release, or junk)."""
+    to = record.get("to")
+    if not isinstance(to, list):
+        return None
+    ident = record.get("id")
+    owed: list[object] = []
+    for entry in to:
+        backend = Backend.from_json(entry)
+        if backend is None:
+            return None
+        if ident not in settled.get(destination_key(backend), ()):
+            owed.append(entry)
+    return owed

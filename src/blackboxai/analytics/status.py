@@ -12,8 +12,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "collect_status",
+    "deleted_text",
     "delivery_text",
     "last_delivery",
+    "outcome_lines",
     "refused_text",
     "render_status",
     "stored_text",
@@ -76,20 +78,26 @@ def _why(analytics: Analytics) -> str:
 
 
 def last_delivery(analytics: Analytics) -> dict[str, Any] | None:
-    """What the uploader recorded about its latest run; None unless it is well-formed."""
+    """What the uploader recorded about its latest run; None unless it is well-formed. Every
+    value is bounded and cleaned before anyone prints it (see `_cleaned`)."""
     from blackboxai.analytics.fileops import read_regular
 
     with contextlib.suppress(OSError, ValueError, RecursionError):
         last = json.loads(read_regular(analytics.data_dir / "upload.last.json", 1 << 20))
         if _well_formed(last):
-            return dict(last)
+            return _cleaned(last)
     return None
 
 
 def _counts(value: object, kind: type) -> bool:
     return isinstance(value, dict) and all(
-        isinstance(k, str) and type(v) is kind for k, v in value.items()
+        isinstance(k, str) and type(v) is kind and not (isinstance(v, int) and v < 0)
+        for k, v in value.items()
     )
+
+
+def _notes(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
 def _well_formed(last: object) -> bool:
@@ -99,48 +107,171 @@ def _well_formed(last: object) -> bool:
     when = last.get("time")
     if isinstance(when, bool) or not isinstance(when, (int, float)) or not 0 <= when < 2**40:
         return False
-    tallies = [last.get(k, {}) for k in ("sent", "kept", "rejected")]
+    tallies = [last.get(k, {}) for k in _TALLIES]
     notes = [last.get(k, {}) for k in ("errors", "refused")]
-    numbers = [last.get(k, 0) for k in ("discarded", "expired")]
+    numbers = [last.get(k, 0) for k in ("waiting", *_DELETED)]
     return (
         all(_counts(t, int) for t in tallies)
         and all(_counts(n, str) for n in notes)
         and all(type(n) is int and n >= 0 for n in numbers)
+        and all(_notes(last.get(k, [])) for k in ("failures", "set_aside"))
     )
 
 
+_TALLIES = ("sent", "kept", "rejected")
+# Bounds on what is shown from upload.last.json: a run has two services, a few notes.
+_MAX_NAMES = 4  # entries per table
+_MAX_NAME = 40  # characters of a service name
+_MAX_NOTE = 200  # characters of a reason
+_MAX_NOTES = 3  # notes per list
+_MAX_COUNT = 10**9
+_MAX_LINE = 800  # characters of the one-line summary
+
+
+def _text(value: str, limit: int) -> str:
+    """One line of printable text: control and format characters (escape sequences, carriage
+    returns, bidi overrides) become '?', and it is cut at `limit` characters."""
+    import unicodedata
+
+    clean = "".join("?" if unicodedata.category(c) in ("Cc", "Cf") else c for c in value[:limit])
+    return clean + ("…" if len(value) > limit else "")
+
+
+def _table(value: dict[str, Any], cell: Any) -> dict[str, Any]:
+    items = sorted(value.items())[:_MAX_NAMES]
+    return {_text(k, _MAX_NAME): cell(v) for k, v in items}
+
+
+def _cleaned(last: dict[str, Any]) -> dict[str, Any]:
+    """A well-formed record, bounded and printable: a few entries per table, short names and
+    notes without control characters, counts below a billion."""
+    out: dict[str, Any] = dict(last)
+    for key in (*_TALLIES, "requests"):
+        if _counts(last.get(key, {}), int):
+            out[key] = _table(last.get(key, {}), lambda n: min(n, _MAX_COUNT))
+        else:
+            out.pop(key, None)
+    for key in ("errors", "refused"):
+        out[key] = _table(last.get(key, {}), lambda v: _text(v, _MAX_NOTE))
+    for key in ("failures", "set_aside"):
+        notes = last.get(key, [])
+        out[key] = [_text(n, _MAX_NOTE) for n in notes[:_MAX_NOTES]]
+        if len(notes) > _MAX_NOTES:
+            out[key].append(f"and {len(notes) - _MAX_NOTES} more")
+    for key in ("waiting", *_DELETED):
+        out[key] = min(last.get(key, 0), _MAX_COUNT)
+    out["busy"] = last.get("busy") is True
+    return {k: out[k] for k in ("time", *_FIELDS) if k in out}
+
+
+_FIELDS = (
+    *_TALLIES,
+    "errors",
+    "refused",
+    "requests",
+    "waiting",
+    "discarded",
+    "old_format",
+    "malformed",
+    "expired",
+    "set_aside",
+    "failures",
+    "busy",
+)
+
+
+def _events(n: int) -> str:
+    return f"{n} event{'' if n == 1 else 's'}"
+
+
+def _older(n: int) -> str:
+    return f"{n} older one{'' if n == 1 else 's'}"
+
+
+# Why events were deleted unsent: the outcome's count, and what it means.
+_DELETED = {
+    "expired": "expired (not delivered within {days} days of being recorded)",
+    "discarded": "recorded before consent changed (an opt-out, a new id or a clear)",
+    "old_format": "recorded by an older release that did not say where to send them",
+    "malformed": "unreadable",
+}
+
+
+def deleted_text(last: dict[str, Any]) -> str:
+    """How many waiting events a run deleted without sending them, and why; "" for none."""
+    from blackboxai.analytics.defaults import EVENT_MAX_AGE_DAYS
+
+    parts = [
+        f"{last[key]} {why.format(days=EVENT_MAX_AGE_DAYS)}"
+        for key, why in _DELETED.items()
+        if last.get(key)
+    ]
+    return "; ".join(parts)
+
+
+def outcome_lines(last: dict[str, Any]) -> list[str]:
+    """What a run did, for `analytics send`: per service what was sent, refused as invalid and
+    kept (and why); what was deleted unsent and why; what went wrong with the run itself."""
+    names = {n for key in ("sent", "rejected", "kept", "errors") for n in last.get(key, {})}
+    lines = []
+    for name in sorted(names):
+        line = f"{name}: sent {last.get('sent', {}).get(name, 0)}"
+        rejected = last.get("rejected", {}).get(name, 0)
+        line += f", rejected {rejected}" + (" as invalid (deleted)" if rejected else "")
+        line += f", kept {last.get('kept', {}).get(name, 0)} for later"
+        if name in last.get("errors", {}):
+            line += f" ({last['errors'][name]})"
+        lines.append(line)
+    if last.get("waiting"):
+        lines.append(f"Waiting: {_events(last['waiting'])} kept for a later delivery.")
+    if deleted_text(last):
+        lines.append(f"Deleted unsent: {deleted_text(last)}.")
+    lines += [f"Moved aside: {note}." for note in last.get("set_aside", [])]
+    lines += [f"Delivery failed: {note}." for note in last.get("failures", [])]
+    return lines
+
+
 def delivery_text(last: dict[str, Any] | None) -> str:
+    """The last delivery in one line: per service what it took, refused as invalid and kept
+    (and why); what was deleted unsent; what went wrong with the run itself."""
     if not last:
         return "none yet"
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(last.get("time", 0)))
-    parts = [f"{name} sent {n}" for name, n in sorted(last.get("sent", {}).items())]
-    parts += [f"{name} failed ({why})" for name, why in sorted(last.get("errors", {}).items())]
-    rejected = sorted(last.get("rejected", {}).items())
-    parts += [f"{name} refused {n} as invalid" for name, n in rejected]
-    kept = sum(last.get("kept", {}).values())
-    if kept:
-        parts.append(f"{kept} kept for later")
-    if last.get("expired"):
-        parts.append(f"{last['expired']} expired unsent")
-    if last.get("discarded"):
-        parts.append(f"{last['discarded']} deleted unsent (consent changed)")
-    return f"{when}: " + (", ".join(parts) if parts else "nothing to send")
+    sent, kept = last.get("sent", {}), last.get("kept", {})
+    errors, rejected = last.get("errors", {}), last.get("rejected", {})
+    parts = [f"{name} sent {n}" for name, n in sorted(sent.items())]
+    parts += [f"{name} refused {n} as invalid" for name, n in sorted(rejected.items())]
+    for name in sorted(set(kept) | set(errors)):
+        part = f"{name} kept {kept.get(name, 0)} for later"
+        parts.append(part + (f" ({errors[name]})" if name in errors else ""))
+    if deleted_text(last):
+        parts.append(f"deleted unsent: {deleted_text(last)}")
+    parts += [f"moved aside {note}" for note in last.get("set_aside", [])]
+    parts += [f"the run failed: {note}" for note in last.get("failures", [])]
+    return _text(f"{when}: " + (", ".join(parts) if parts else "nothing to send"), _MAX_LINE)
 
 
-# How to fix a refused key or token, and how to name a destination, per service.
+# Where new events get their key or token, per service.
 _OPTIONS = {
-    "posthog": "analytics-posthog-project-api-key",
-    "mixpanel": "analytics-mixpanel-token",
+    "posthog": ("key", "analytics-posthog-project-api-key"),
+    "mixpanel": ("token", "analytics-mixpanel-token"),
 }
 
 
 def refused_text(last: dict[str, Any] | None) -> list[str]:
-    """One line per service whose key or token was refused at the last delivery."""
-    refused = (last or {}).get("refused", {})
-    return [
-        f"{name} {why}: check {_OPTIONS.get(name, 'its key')} (events wait meanwhile)"
-        for name, why in sorted(refused.items())
-    ]
+    """One line per service whose key or token was refused at the last delivery. Events carry
+    the key they were recorded with, so fixing the setting helps new events only."""
+    from blackboxai.analytics.defaults import EVENT_MAX_AGE_DAYS
+
+    lines = []
+    for name, why in sorted((last or {}).get("refused", {}).items()):
+        word, option = _OPTIONS.get(name, ("key", "its key option"))
+        lines.append(
+            f"{name} {why}: events recorded with that {word} wait until they expire "
+            f"({EVENT_MAX_AGE_DAYS} days) or `blackboxai analytics pending --clear`; "
+            f"new events take theirs from {option}"
+        )
+    return lines
 
 
 def _catalogue_text(c: dict[str, Any]) -> str:
@@ -173,8 +304,8 @@ def render_status(s: dict[str, Any]) -> str:
             "BLACKBOXAI_ANALYTICS_POSTHOG_PROJECT_API_KEY or --analytics-posthog-project-api-key)"
         ),
         f"Mixpanel:      {mixpanel['host'] if mixpanel else 'not configured'}",
-        f"Waiting:       {s['pending']} event{'' if s['pending'] == 1 else 's'}"
-        + (f" ({s['dropped']} older ones dropped: the queue was full)" if s["dropped"] else ""),
+        f"Waiting:       {_events(s['pending'])}"
+        + (f" ({_older(s['dropped'])} dropped: the queue was full)" if s["dropped"] else ""),
         f"Last delivery: {delivery_text(s['last_delivery'])}",
     ]
     lines += [f"Refused:       {line}" for line in refused_text(s["last_delivery"])]

@@ -12,7 +12,6 @@ from blackboxai.analytics.defaults import (
     UPLOAD_CONNECT_TIMEOUT,
     UPLOAD_LIFETIME,
     UPLOAD_LOCK_WAIT,
-    UPLOAD_READ_TIMEOUT,
     UPLOAD_REQUEST_TIMEOUT,
     UPLOAD_SEND_TIME,
 )
@@ -39,8 +38,7 @@ class UploadConfig:
 
     data_dir: str
     connect_timeout: float = UPLOAD_CONNECT_TIMEOUT
-    read_timeout: float = UPLOAD_READ_TIMEOUT  # per read; the whole request: request_timeout
-    request_timeout: float = UPLOAD_REQUEST_TIMEOUT
+    request_timeout: float = UPLOAD_REQUEST_TIMEOUT  # the whole request, and each read in it
     lock_wait: float = UPLOAD_LOCK_WAIT  # for a run already under way to finish
     send_time: float = UPLOAD_SEND_TIME  # from getting the lock to the end of the run
 

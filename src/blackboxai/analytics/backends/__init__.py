@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timezone
 from typing import Protocol
 
 __all__ = [
@@ -87,10 +90,12 @@ class Answer:
 
     `status` is the HTTP status, 0 when no answer came (refused, reset, timed out). `failed` names
     the events the service itself reported invalid while taking the rest (Mixpanel's
-    `failed_records`); `retry_after` is the server's Retry-After in seconds."""
+    `failed_records`); `deferred`, those of them it refused only for now (dated ahead of its
+    clock): they are kept, not deleted. `retry_after` is the server's Retry-After in seconds."""
 
     status: int
     failed: tuple[str, ...] = ()
+    deferred: tuple[str, ...] = ()
     retry_after: float | None = None
     detail: str = ""
 
@@ -120,13 +125,30 @@ def load_sink(backend: Backend, connect_timeout: float, read_timeout: float) -> 
     return sink
 
 
-def retry_after(value: object) -> float | None:
-    """Seconds from a Retry-After header given in seconds; None when absent or a date."""
-    try:
-        seconds = float(str(value))
-    except ValueError:
+def retry_after(value: object, now: Callable[[], float] = time.time) -> float | None:
+    """Seconds to wait from a Retry-After value: delay-seconds, however many, or an HTTP date
+    (counted from now; one gone by means now). None when absent or unreadable. Whether a wait
+    is too long for this run is the retry layer's call, not the parser's."""
+    if value is None or isinstance(value, bool):
         return None
-    return seconds if 0 <= seconds < 86_400 else None
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        text = str(value).strip()
+        try:
+            seconds = float(text)
+        except ValueError:
+            # Imported here: email.utils imports socket, which a session never loads.
+            from email.utils import parsedate_to_datetime
+
+            try:
+                when = parsedate_to_datetime(text)
+            except (TypeError, ValueError, IndexError, OverflowError):
+                return None
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=timezone.utc)
+            return max(0.0, when.timestamp() - now())
+    return seconds if seconds >= 0 else None  # NaN compares false: None too
 
 
 def event_millis(record: Record) -> int:

@@ -10,6 +10,15 @@ from blackboxai.analytics.defaults import MIXPANEL_BATCH, MIXPANEL_BATCH_BYTES
 
 __all__ = ["MixpanelSink"]
 
+# The fields `Mixpanel.track` sets itself, which a property of the same name would override (it
+# merges the caller's properties last): who the event is from, which project, when, its
+# de-duplication id, the library. And `ip`, from which /import would work out a location.
+# /import refuses a time before 1971 for good, or more than an hour ahead of its clock for now.
+_TIME_FIELDS = ("properties.time", "time")
+_AFTER_1971 = 31_536_000_000  # ms
+
+RESERVED = frozenset({"distinct_id", "token", "time", "$insert_id", "mp_lib", "$lib_version", "ip"})
+
 
 class _Collect:
     """A stand-in consumer: `Mixpanel.track()` hands us its formatted JSON instead of sending."""
@@ -56,7 +65,8 @@ class MixpanelSink:
         self._collect.messages.clear()
         for record in batch:
             raw = record.get("properties")
-            props: dict[str, object] = dict(raw) if isinstance(raw, dict) else {}
+            own = raw.items() if isinstance(raw, dict) else ()
+            props: dict[str, object] = {k: v for k, v in own if k not in RESERVED}
             # Our id and time override the SDK's fresh ones: a resend is recognisably the same
             # event ((event, distinct_id, time, $insert_id) is Mixpanel's de-duplication key),
             # and milliseconds keep the order of events within a second.
@@ -76,10 +86,11 @@ class MixpanelSink:
         except self._requests.exceptions.RequestException as exc:
             return Answer(0, detail=type(exc).__name__)
         status = response.status_code
-        failed = _failed_ids(text, batch) if status == 400 else ()
+        failed, deferred = _failed_ids(text, batch) if status == 400 else ((), ())
         return Answer(
             status,
             failed=failed,
+            deferred=deferred,
             retry_after=retry_after(response.headers.get("Retry-After")),
             detail=f"HTTP {status}",
         )
@@ -88,24 +99,32 @@ class MixpanelSink:
         self._session.close()
 
 
-def _failed_ids(text: str, batch: list[Record]) -> tuple[str, ...]:
+def _failed_ids(text: str, batch: list[Record]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The ids of the events a strict /import named invalid: by `$insert_id` (the docs spell it
-    both with and without the `$`), else by their index in the batch."""
+    both with and without the `$`), else by their index in the batch. And those of them refused
+    only for their time while it is after 1971: /import refuses events more than an hour ahead
+    of Mixpanel's clock, which they stop being once its clock catches up with ours."""
     try:
         records = json.loads(text).get("failed_records")
     except (ValueError, AttributeError):
-        return ()
+        return (), ()
     if not isinstance(records, list):
-        return ()
-    ids = {str(r.get("id")) for r in batch}
+        return (), ()
+    by_id = {str(r.get("id")): r for r in batch}
     failed: list[str] = []
+    ahead: list[str] = []
     for item in records:
         if not isinstance(item, dict):
             continue
         named = item.get("$insert_id", item.get("insert_id"))
         index = item.get("index")
-        if isinstance(named, str) and named in ids:
-            failed.append(named)
+        if isinstance(named, str) and named in by_id:
+            ident = named
         elif isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(batch):
-            failed.append(str(batch[index].get("id")))
-    return tuple(dict.fromkeys(failed))
+            ident = str(batch[index].get("id"))
+        else:
+            continue
+        failed.append(ident)
+        if item.get("field") in _TIME_FIELDS and event_millis(by_id[ident]) >= _AFTER_1971:
+            ahead.append(ident)
+    return tuple(dict.fromkeys(failed)), tuple(dict.fromkeys(ahead))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from blackboxai.analytics.backends import Answer, Record, event_millis
+from blackboxai.analytics.backends import Answer, Record, event_millis, retry_after
 from blackboxai.analytics.defaults import POSTHOG_BATCH, POSTHOG_BATCH_BYTES
 
 __all__ = ["PostHogSink", "iso_time", "to_message"]
@@ -74,7 +74,9 @@ class PostHogSink:
             )
         except self._ph.APIError as exc:
             status = exc.status if isinstance(exc.status, int) else 0
-            return Answer(status, retry_after=exc.retry_after, detail=f"HTTP {exc.status}")
+            # The SDK reads Retry-After (seconds or a date); normalised the way Mixpanel's is.
+            wait = retry_after(getattr(exc, "retry_after", None))
+            return Answer(status, retry_after=wait, detail=f"HTTP {exc.status}")
         except self._requests.exceptions.RequestException as exc:
             return Answer(0, detail=type(exc).__name__)
         return Answer(200)
