@@ -36,7 +36,9 @@ class HostGroup(TyperGroup):
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         first = self._first_positional(ctx, args)
-        if first is None or first in self.commands:
+        # A name after `--` is a file to chat about, even one that names a command.
+        command = first in self.commands and not self._after_double_dash(ctx, args)
+        if first is None or command:
             rest: list[str] = super().parse_args(ctx, args)  # what follows the subcommand
             if first is not None:
                 ctx.meta[ARGS_KEY] = [first, *rest]
@@ -53,6 +55,10 @@ class HostGroup(TyperGroup):
         except Exception:
             return None  # let the real parse report the usage error
         return positionals[0] if positionals else None
+
+    def _after_double_dash(self, ctx: Any, args: list[str]) -> bool:
+        """Whether the first positional comes after a `--`: nothing positional before it."""
+        return "--" in args and self._first_positional(ctx, args[: args.index("--")]) is None
 
     def invoke(self, ctx: Any) -> Any:
         if FILES_KEY in ctx.meta:  # a session with files: the root callback, no subcommand
