@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from common import (
-    BENCH,
+from bench.common import (
     CHILD_TIMEOUT,
     KEY,
     TOKEN,
@@ -37,8 +36,7 @@ def make():
         if not a.opt_in() or not a.enable():
             raise SystemExit("could not opt in: " + str(a.last_error))
         return a
-    sys.path.insert(0, cfg["bench"])
-    from baseline import BaselineAnalytics
+    from bench.baseline import BaselineAnalytics  # the child runs in the repository root
     return BaselineAnalytics(data_dir=cfg["data"], posthog_host=cfg["url"],
                              posthog_project_api_key=cfg["key"], mixpanel_token=cfg["token"],
                              mixpanel_host=cfg["url"], logfile=cfg["log"])
@@ -115,7 +113,6 @@ def child_cfg(home: Path, who: str, url: str, **extra: object) -> str:
         "url": url,
         "key": KEY,
         "token": TOKEN,
-        "bench": str(BENCH),
         "data": str(home / "baseline"),
         "log": str(home / "analytics.jsonl"),
         **extra,

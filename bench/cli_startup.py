@@ -21,10 +21,19 @@ import sys
 import time
 from pathlib import Path
 
-from bare_cli import build as bare_parser
-from children import child_cfg
-from common import BENCH, CHILD_TIMEOUT, Sizes, Workspace, checked, run_child, settle_uploader
-from report import Measure, Report
+from bench.bare_cli import build as bare_parser
+from bench.children import child_cfg
+from bench.common import (
+    BENCH,
+    CHILD_TIMEOUT,
+    ROOT,
+    Sizes,
+    Workspace,
+    checked,
+    run_child,
+    settle_uploader,
+)
+from bench.report import Measure, Report
 
 __all__ = ["bare_options_match", "measure_cli_startup"]
 
@@ -63,8 +72,7 @@ def root(
         a.event("exit", reason="exit_flag")
         a.close()
     elif who == "base":
-        sys.path.insert(0, cfg["bench"])
-        from baseline import BaselineAnalytics
+        from bench.baseline import BaselineAnalytics  # the child runs in the repository root
 
         b = BaselineAnalytics(data_dir=cfg["data"], posthog_host=cfg["url"],
                               posthog_project_api_key=cfg["key"], mixpanel_token=cfg["token"],
@@ -153,7 +161,7 @@ def measure_cli_startup(ws: Workspace, sizes: Sizes, url: str, report: Report) -
             if attempt:
                 runs[name].append(value)
         for who, argv in typer_runs.items():
-            value = cpu_ms(argv, ws.env(homes[who]), homes[who])
+            value = cpu_ms(argv, ws.env(homes[who]), ROOT)
             settle_uploader(homes[who])  # our detached uploader: off the next measurement
             if attempt:
                 runs[who if who == "typer" else f"typer+{who}"].append(value)

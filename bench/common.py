@@ -1,4 +1,8 @@
-"""Shared by every section: paths, sizes, isolated child environments, children, uploaders."""
+"""Shared by every section: paths, sizes, isolated child environments, children, uploaders.
+
+Every child runs in the repository root, as the runner does (`python -m bench.run`): `-c` puts
+the working directory first on sys.path, so a baseline child imports `bench.baseline` as the
+runner imports its own modules."""
 
 from __future__ import annotations
 
@@ -11,17 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench"
-sys.path.insert(0, str(ROOT / "tests"))
+from blackboxai.analytics.consent import CI_VARIABLES
+from tests.loopback import Backend, refused_url
+from tests.support import uploaders
 
-from blackboxai.analytics.consent import CI_VARIABLES  # noqa: E402
-from loopback import Backend, refused_url  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent  # the repository: every child's working directory
+BENCH = ROOT / "bench"
 
 __all__ = [
     "BENCH",
     "CHILD_TIMEOUT",
     "KEY",
+    "ROOT",
     "TOKEN",
     "Backend",
     "Background",
@@ -62,7 +67,7 @@ class Workspace:
 
     def uploaders(self) -> list[int]:
         """Pids of our detached uploaders still running for any home of this workspace."""
-        return [pid for home in self.homes for pid in uploader_pids(home)]
+        return [pid for home in self.homes for pid in uploaders(home)]
 
     def fresh(self) -> Path:
         self._count += 1
@@ -111,7 +116,9 @@ def run_child(code: str, args: list[str], env: dict[str, str], timeout: float) -
     argv = [sys.executable, "-c", code, *args]
     start = time.perf_counter()
     try:
-        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+        )
     except subprocess.TimeoutExpired as exc:
         return Run(time.perf_counter() - start, _text(exc.stdout), _text(exc.stderr), True, None)
     return Run(time.perf_counter() - start, done.stdout, done.stderr, False, done.returncode)
@@ -157,23 +164,6 @@ def wait_until(check: Callable[[], bool], timeout: float) -> bool:
     return check()
 
 
-def uploader_pids(home: Path) -> list[int]:
-    """Our detached uploaders started with this HOME (found in /proc: they are not our children)."""
-    marker = f"HOME={home}".encode()
-    pids = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            if b"blackboxai.analytics.upload" not in (proc / "cmdline").read_bytes():
-                continue
-            if marker in (proc / "environ").read_bytes().split(b"\0"):
-                pids.append(int(proc.name))
-        except OSError:
-            continue
-    return pids
-
-
 def cpu_ticks(pid: int) -> int | None:
     """utime + stime of a process, or None once it has exited."""
     try:
@@ -191,7 +181,7 @@ def settle_uploader(home: Path) -> None:
     last: dict[int, int | None] = {}
     quiet = 0
     while time.monotonic() < deadline and quiet < 3:
-        now = {pid: cpu_ticks(pid) for pid in uploader_pids(home)}
+        now = {pid: cpu_ticks(pid) for pid in uploaders(home)}
         busy = any(ticks is not None and last.get(pid) != ticks for pid, ticks in now.items())
         quiet = 0 if busy else quiet + 1
         last = now

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import statistics
 
-from children import EVENTS_CHILD, child_cfg
-from common import (
+from bench.children import EVENTS_CHILD, child_cfg
+from bench.common import (
     CHILD_TIMEOUT,
     TOKEN,
     Backend,
@@ -16,7 +16,7 @@ from common import (
     run_child,
     settle_uploader,
 )
-from report import Measure, Report
+from bench.report import Measure, Report
 
 __all__ = ["measure_events"]
 

@@ -8,8 +8,8 @@ import os
 import statistics
 from dataclasses import dataclass, field
 
-from children import EXIT_CHILD, EXIT_EVENTS, child_cfg
-from common import (
+from bench.children import EXIT_CHILD, EXIT_EVENTS, child_cfg
+from bench.common import (
     CHILD_TIMEOUT,
     TOKEN,
     Backend,
@@ -22,7 +22,7 @@ from common import (
     settle_uploader,
     wait_until,
 )
-from report import Measure, Report
+from bench.report import Measure, Report
 
 __all__ = ["measure_exit"]
 

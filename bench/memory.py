@@ -6,9 +6,9 @@ import json
 import subprocess
 import sys
 
-from children import MEMORY_CHILD, child_cfg
-from common import CHILD_TIMEOUT, TOKEN, Backend, Run, Sizes, Workspace, checked
-from report import Measure, Report
+from bench.children import MEMORY_CHILD, child_cfg
+from bench.common import CHILD_TIMEOUT, ROOT, TOKEN, Backend, Run, Sizes, Workspace, checked
+from bench.report import Measure, Report
 
 __all__ = ["measure_memory"]
 
@@ -22,6 +22,7 @@ def memory_run(ws: Workspace, who: str, n: int, url: str) -> tuple[dict, int]:
         done = subprocess.run(
             argv,
             env=ws.env(home),
+            cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=err,
             text=True,

@@ -1,29 +1,28 @@
-"""Benchmarks: blackboxai's analytics layer against calling the vendor SDKs directly."""
+"""Benchmarks: blackboxai's analytics layer against calling the vendor SDKs directly.
+
+Run from the repository root: `python -m bench.run [--quick] [--events N] [--only SECTIONS]`."""
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling modules, however run
 
 import argparse
 import contextlib
 import os
 import platform
+import sys
 import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
-from children import warm_up
-from cli_startup import TARGET, measure_cli_startup
-from common import Backend, Sizes, Workspace, wait_until
-from events import measure_events
-from exit_time import measure_exit
-from memory import measure_memory
-from report import Measure, Report, number
-from startup import measure_startup
+from bench.children import warm_up
+from bench.cli_startup import TARGET, measure_cli_startup
+from bench.common import Backend, Sizes, Workspace, wait_until
+from bench.events import measure_events
+from bench.exit_time import measure_exit
+from bench.memory import measure_memory
+from bench.report import Measure, Report, number
+from bench.startup import measure_startup
 
 FULL = Sizes(7, 2_000, 3, 15, 3, 60.0, True, 200_000)
 QUICK = Sizes(3, 200, 1, 3, 1, 3.0, False, 20_000)

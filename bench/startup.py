@@ -5,14 +5,14 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
-from common import BENCH, CHILD_TIMEOUT, KEY, TOKEN, Sizes, Workspace, checked, run_child
-from report import Measure, Report
+from bench.common import CHILD_TIMEOUT, KEY, TOKEN, Sizes, Workspace, checked, run_child
+from bench.report import Measure, Report
 
 __all__ = ["measure_startup"]
 
 STARTUP_PRELUDE = """\
 import sys, time
-URL, LOG, DATA, BENCH = sys.argv[1:5]
+URL, LOG, DATA = sys.argv[1:4]
 t0 = time.perf_counter()
 """
 STARTUP_EPILOGUE = """
@@ -34,8 +34,7 @@ STARTUP = {
     "ours_consented": OURS_CREATE + "CHECK = 'reporting' if a.enable() else 'off'",
     "ours_first": OURS_CREATE + "CHECK = 'reporting' if a.opt_in() else 'off'",
     "base_create": (
-        "sys.path.insert(0, BENCH)\n"
-        "from baseline import BaselineAnalytics\n"
+        "from bench.baseline import BaselineAnalytics\n"  # the child runs in the repository root
         "b = BaselineAnalytics(data_dir=DATA, posthog_host=URL, posthog_project_api_key='"
         + KEY
         + "', mixpanel_token='"
@@ -55,7 +54,7 @@ OPT_IN = "from blackboxai.analytics import Analytics\nassert Analytics().opt_in(
 
 def startup_once(ws: Workspace, variant: str, home: Path, url: str) -> float:
     code = STARTUP_PRELUDE + STARTUP[variant] + STARTUP_EPILOGUE
-    args = [url, str(home / "analytics.jsonl"), str(home / "baseline"), str(BENCH)]
+    args = [url, str(home / "analytics.jsonl"), str(home / "baseline")]
     run = checked(run_child(code, args, ws.env(home), CHILD_TIMEOUT), f"start-up {variant}")
     value, check = run.bench().split()
     want = EXPECTED_CHECK.get(variant, "ok")

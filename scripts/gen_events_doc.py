@@ -1,4 +1,4 @@
-"""Regenerate docs/events.md from the catalogue data: `python scripts/gen_events_doc.py`."""
+"""Regenerate docs/events.md from the catalogue data: `python -m scripts.gen_events_doc`."""
 
 from __future__ import annotations
 

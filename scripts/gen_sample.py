@@ -1,9 +1,9 @@
 """Regenerate sample-analytics.jsonl from real CLI sessions against a loopback model endpoint.
 
 Run from the repository root:
-`python scripts/gen_sample.py [--events 1000] [--seed 7] [--out FILE]`.
+`python -m scripts.gen_sample [--events 1000] [--seed 7] [--out FILE]`.
 Nothing leaves the machine: sessions run with --no-analytics (the log records, nothing reports),
-in a throwaway HOME, against a loopback OpenAI-compatible server from tests/fake_openai.py.
+in a throwaway HOME, against a loopback OpenAI-compatible server (tests.fake_openai).
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+from tests.fake_openai import FakeOpenAI, HTTPError, Reply
 
-from fake_openai import FakeOpenAI, HTTPError, Reply  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 MODELS = [
     "gpt-4o",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The lowest versions pyproject.toml allows for every direct dependency (the rest newest), in a
 # fresh venv, then the tests that exercise each of them. A failure means a floor lies: raise it
-# and say why beside it.   Usage: scripts/lowest_versions.sh [PYTHON]   (needs uv on PATH)
+# and say why beside it.   Usage: bash scripts/lowest_versions.sh [PYTHON]   (needs uv on PATH;
+# runs from the repository root whatever the working directory)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${1:-python3}

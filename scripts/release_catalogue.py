@@ -1,4 +1,4 @@
-"""Record the events catalogue as released: `python scripts/release_catalogue.py`.
+"""Record the events catalogue as released: `python -m scripts.release_catalogue`.
 
 Run it when a release ships a new catalogue version. tests/catalogue_released.json is the
 record of what users may have agreed to: a test fails if a released entry's version changes,

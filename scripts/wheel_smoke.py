@@ -1,7 +1,8 @@
 """The wheel is the product: build it, install it alone in a fresh venv outside the checkout,
 and use it as a user would. Exit 0 when every check passed; otherwise the first failure.
 
-    python scripts/wheel_smoke.py      (needs `build`; the model is a loopback stand-in)
+    python -m scripts.wheel_smoke      (from the repository root; needs `build` and `pexpect`;
+                                        the model is a loopback stand-in, tests.fake_openai)
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ import textwrap
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))  # the loopback model endpoint the tests use
+from tests.fake_openai import FakeOpenAI, Reply
 
-from fake_openai import FakeOpenAI, Reply  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 WINDOWS = sys.platform == "win32"
 DATA = (
@@ -53,8 +53,10 @@ def build(out: Path) -> Path:
     missing = [name for name in DATA if name not in names]
     if missing:
         fail("package data in the wheel", missing)
-    if any(name.startswith(("tests/", "scripts/", "bench/")) for name in names):
-        fail("the wheel holds only the package", [n for n in names if "/" in n][:20])
+    # Only the package and its metadata: no tests, bench or scripts (packages in the checkout).
+    stray = [n for n in names if not n.startswith("blackboxai/") and ".dist-info/" not in n]
+    if stray or any(n.split("/")[0] in ("tests", "bench", "scripts") for n in names):
+        fail("the wheel holds only the package", stray[:20])
     ok(f"built {wheels[0].name} from its sdist; py.typed, catalogue.json, models.json inside")
     return wheels[0]
 

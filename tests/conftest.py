@@ -11,10 +11,7 @@ from pathlib import Path
 import pytest
 
 from blackboxai.analytics.consent import CI_VARIABLES
-
-sys.path.insert(0, str(Path(__file__).parent))  # helper modules: loopback, fake_openai
-
-from loopback import Backend
+from tests.loopback import Backend
 
 
 @pytest.fixture(autouse=True)

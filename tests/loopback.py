@@ -31,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import ingestion_rules as rules
+from tests import ingestion_rules as rules
 
 
 def refused_url() -> str:

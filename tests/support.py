@@ -1,4 +1,5 @@
-"""Test doubles and builders for delivery: sinks in memory, spooled records, uploader processes."""
+"""What tests (and bench/) share: sinks in memory, spooled records, uploader processes, a git
+work tree, the in-process CLI runner."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from blackboxai.analytics import Analytics
 from blackboxai.analytics.backends import Answer, Record
@@ -21,13 +22,18 @@ from blackboxai.analytics.spool import Spool
 from blackboxai.analytics.state import StateStore
 from blackboxai.analytics.upload import CONFIG_ENV, UploadConfig
 
+if TYPE_CHECKING:
+    from typer.testing import CliRunner
+
 __all__ = [
     "FAILURES",
     "OMIT",
     "Destination",
     "FailingSink",
     "MemorySink",
+    "cli_runner",
     "config",
+    "make_repo",
     "mixpanel_at",
     "posthog_at",
     "spooled",
@@ -206,3 +212,24 @@ def uploaders(home: Path) -> list[int]:
         if f"HOME={home}".encode() in env:
             found.append(int(proc.name))
     return found
+
+
+def make_repo(path: Path) -> Path:
+    """A real git work tree (`git init`), or a bare `.git` directory where git is missing."""
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        subprocess.run(["git", "init", "-q", str(path)], check=True, timeout=30)
+    except (OSError, subprocess.CalledProcessError):
+        (path / ".git").mkdir()
+    return path
+
+
+def cli_runner() -> CliRunner:
+    """Typer's in-process runner with stdout and stderr kept apart: click 8.2+ always does;
+    click 8.1 (typer < 0.24 allows it) needs mix_stderr=False, which click 8.2 removed."""
+    from typer.testing import CliRunner  # typer only where a test runs the app in-process
+
+    try:
+        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
+    except TypeError:
+        return CliRunner()

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent.parent / "bench"
-sys.path.insert(0, str(BENCH))
-
-from cli_startup import bare_options_match  # noqa: E402
+from bench.cli_startup import bare_options_match
+from bench.common import BENCH
 
 
 def test_the_bare_cli_has_exactly_blackboxais_options() -> None:

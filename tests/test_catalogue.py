@@ -54,7 +54,7 @@ def test_every_call_site_is_in_the_catalogue_and_every_catalogued_event_has_a_ca
 
 def test_docs_events_page_is_generated_from_the_catalogue() -> None:
     page = (REPO / "docs" / "events.md").read_text(encoding="utf-8")
-    assert page == render_markdown(load_catalogue()), "run: python scripts/gen_events_doc.py"
+    assert page == render_markdown(load_catalogue()), "run: python -m scripts.gen_events_doc"
 
 
 def test_the_events_command_prints_the_catalogue(cli) -> None:
@@ -100,8 +100,8 @@ def test_every_entry_carries_a_version_no_newer_than_the_catalogue() -> None:
 
 def test_released_entries_keep_their_version_and_new_ones_take_a_new_version() -> None:
     """What users agreed to is fixed: changing a released entry's version would silently widen
-    (or narrow) consent. Update tests/catalogue_released.json with scripts/release_catalogue.py
-    when a release ships."""
+    (or narrow) consent. Update tests/catalogue_released.json with
+    `python -m scripts.release_catalogue` when a release ships."""
     released = json.loads((REPO / "tests" / "catalogue_released.json").read_text())
     items = catalogue_items()
     assert catalogue_version() >= released["version"]

@@ -12,8 +12,8 @@ import pytest
 
 from blackboxai.options import CONFIG_NAME
 from blackboxai.settings import describe
-from fake_openai import FakeOpenAI, Reply
-from test_trust import make_repo
+from tests.fake_openai import FakeOpenAI, Reply
+from tests.support import make_repo
 
 SECRET = "-----BEGIN OPENSSH PRIVATE KEY----- b3BlbnNzaC1rZXktdjE"
 BASHRC = "export PATH=$HOME/bin:$PATH\n"

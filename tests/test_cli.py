@@ -11,32 +11,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from blackboxai import __version__
 from blackboxai.analytics import Analytics
 from blackboxai.analytics.backends import Backend as Destination
 from blackboxai.commands import app
 from blackboxai.settings import CONFIG_NAME, OPTIONS
-from fake_openai import FakeOpenAI
-from loopback import Backend, refused_url
-from support import spooled
+from tests.fake_openai import FakeOpenAI
+from tests.loopback import Backend, refused_url
+from tests.support import cli_runner, spooled
 
 SYSTEM_KEYS = {"python_version", "os_platform", "os_release", "machine", "blackboxai_version"}
 
 
-def runner() -> CliRunner:
-    """stdout and stderr kept apart: click 8.2+ always does; click 8.1 (typer < 0.24 allows
-    it) needs mix_stderr=False, an argument that click 8.2 removed."""
-    try:
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        return CliRunner()
-
-
 def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
     """The app in-process; the environment is passed explicitly, the cwd is the test's."""
-    return runner().invoke(app, list(args), env={**os.environ, **(env or {})})
+    return cli_runner().invoke(app, list(args), env={**os.environ, **(env or {})})
 
 
 def status(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:

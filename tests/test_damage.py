@@ -18,8 +18,15 @@ from blackboxai.analytics import spool as spool_module
 from blackboxai.analytics.deliver import deliver
 from blackboxai.analytics.progress import Progress
 from blackboxai.analytics.spool import Spool
-from loopback import Backend
-from support import MemorySink, config, mixpanel_at, posthog_at, spooled, wait_for_no_uploaders
+from tests.loopback import Backend
+from tests.support import (
+    MemorySink,
+    config,
+    mixpanel_at,
+    posthog_at,
+    spooled,
+    wait_for_no_uploaders,
+)
 
 needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
 HOST = "http://127.0.0.1:9"

@@ -15,8 +15,8 @@ import pytest
 from blackboxai.analytics.fileops import locked
 from blackboxai.analytics.spool import Spool
 from blackboxai.analytics.upload import deliver
-from loopback import Backend, refused_url
-from support import (
+from tests.loopback import Backend, refused_url
+from tests.support import (
     config,
     mixpanel_at,
     posthog_at,

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from loopback import Backend, refused_url
-from support import mixpanel_at, posthog_at, spooled
+from tests.loopback import Backend, refused_url
+from tests.support import mixpanel_at, posthog_at, spooled
 
 
 def status_of(cli: Any) -> dict[str, str]:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fake_openai import FakeOpenAI, HTTPError, Reply
-from loopback import refused_url
+from tests.fake_openai import FakeOpenAI, HTTPError, Reply
+from tests.loopback import refused_url
 
 KEY = "sk-test-4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c"
 PROMPT = "please rename the greeting function to salute"

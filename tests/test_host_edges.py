@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from fake_openai import FakeOpenAI
+from tests.fake_openai import FakeOpenAI
 
 KEY = "sk-test-edges-0123456789"
 

@@ -219,7 +219,7 @@ def test_secrets_emails_and_home_paths_never_reach_the_log(
 
 
 def test_every_file_analytics_leaves_behind_is_private(cli, data_dir: Path) -> None:
-    from loopback import refused_url
+    from tests.loopback import refused_url
 
     assert cli("analytics", "on").returncode == 0
     key = ("--analytics-posthog-project-api-key", "phc_test")
@@ -238,7 +238,7 @@ def test_every_file_analytics_leaves_behind_is_private(cli, data_dir: Path) -> N
 def test_a_closed_terminal_or_sigterm_ends_the_session_with_its_events_kept(
     signum, cli, tmp_path, data_dir
 ) -> None:
-    from loopback import refused_url
+    from tests.loopback import refused_url
 
     assert cli("analytics", "on").returncode == 0
     log = tmp_path / "events.jsonl"

@@ -22,8 +22,8 @@ from blackboxai.analytics.backends.posthog_sink import PostHogSink, iso_time
 from blackboxai.analytics.deliver import deliver
 from blackboxai.analytics.spool import Spool
 from blackboxai.analytics.upload import UploadConfig
-from loopback import Backend
-from support import config, mixpanel_at, posthog_at, spooled
+from tests.loopback import Backend
+from tests.support import config, mixpanel_at, posthog_at, spooled
 
 WEEK = 7 * 86_400
 

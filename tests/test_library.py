@@ -29,7 +29,7 @@ from blackboxai.analytics.handoff import LAUNCH_AFTER
 from blackboxai.analytics.spool import Spool
 from blackboxai.analytics.state import State, StateStore
 from blackboxai.analytics.upload import UploadConfig
-from loopback import refused_url
+from tests.loopback import refused_url
 
 HOST = "http://127.0.0.1:9"  # nothing listens there; nothing may reach beyond 127.0.0.1
 KEY = "phc_test"

@@ -19,7 +19,7 @@ from blackboxai.session.llm import (
     one_line,
     parse_completion,
 )
-from fake_openai import FakeOpenAI, HTTPError, Raw, Reply, Slow
+from tests.fake_openai import FakeOpenAI, HTTPError, Raw, Reply, Slow
 
 MESSAGES = [{"role": "user", "content": "hello"}]
 

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.nonposix.nonposix import HIDDEN_MODULES, HIDDEN_OS, HIDDEN_SIGNAL
+
 ROOT = Path(__file__).resolve().parent.parent
 NONPOSIX = ROOT / "tests" / "nonposix"
-sys.path.insert(0, str(NONPOSIX))
-
-from nonposix import HIDDEN_MODULES, HIDDEN_OS, HIDDEN_SIGNAL  # noqa: E402
 
 # Run with POSIX-only calls hidden. FIFOs exist only on POSIX, so their tests do not apply.
 SIMULATED = [
@@ -48,8 +47,10 @@ PORTABLE = {
 @pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="on Windows the whole suite runs these paths")
 def test_lock_spool_and_launch_pass_with_posix_only_calls_hidden(tmp_path: Path) -> None:
-    path = [str(NONPOSIX), *filter(None, [os.environ.get("PYTHONPATH")])]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path), "NONPOSIX": "1"}
+    # The one path the suite sets: tests/nonposix first on the PYTHONPATH every process there
+    # inherits, so its sitecustomize hides the POSIX-only calls before anything of ours runs.
+    inherited = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(NONPOSIX), *inherited])}
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "not fifo",
          f"--basetemp={tmp_path / 'nested'}", *SIMULATED],

@@ -15,8 +15,8 @@ import pytest
 from blackboxai.analytics.deliver import deliver
 from blackboxai.analytics.progress import Progress
 from blackboxai.analytics.spool import Spool
-from loopback import Backend
-from support import MemorySink, config, mixpanel_at, posthog_at, spooled, start_uploader
+from tests.loopback import Backend
+from tests.support import MemorySink, config, mixpanel_at, posthog_at, spooled, start_uploader
 
 HOST = "http://127.0.0.1:9"
 

@@ -18,7 +18,7 @@ from blackboxai.analytics.outcome import Outcome
 from blackboxai.analytics.retry import bounded, classify
 from blackboxai.analytics.spool import Spool
 from blackboxai.analytics.state import StateStore
-from support import (
+from tests.support import (
     OMIT,
     Destination,
     FailingSink,

@@ -93,9 +93,10 @@ def test_the_generator_script_still_produces_valid_events(tmp_path) -> None:
     import sys
 
     out = tmp_path / "small.jsonl"
-    script = SAMPLE.parent / "scripts" / "gen_sample.py"
+    args = ["--events", "25", "--seed", "3", "--out", str(out)]
     run = subprocess.run(
-        [sys.executable, str(script), "--events", "25", "--seed", "3", "--out", str(out)],
+        [sys.executable, "-m", "scripts.gen_sample", *args],
+        cwd=SAMPLE.parent,  # the repository root, as its docstring says to run it
         capture_output=True,
         text=True,
         timeout=300,

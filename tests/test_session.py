@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from blackboxai.session import Session, SessionConfig
-from fake_openai import FakeOpenAI, HTTPError, Raw, Reply
+from tests.fake_openai import FakeOpenAI, HTTPError, Raw, Reply
 
 API_KEY = "sk-test-SECRET-0123456789"
 ORIGINAL = "def greet():\n    return 'hello'\n"

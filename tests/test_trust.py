@@ -13,16 +13,7 @@ import pytest
 from blackboxai.options import CONFIG_NAME, OPTIONS, Trust
 from blackboxai.settings import Settings, load_settings
 from blackboxai.trust import checkout_root, confine, expand_home
-
-
-def make_repo(path: Path) -> Path:
-    """A real git work tree (`git init`), or a bare `.git` directory where git is missing."""
-    path.mkdir(parents=True, exist_ok=True)
-    try:
-        subprocess.run(["git", "init", "-q", str(path)], check=True, timeout=30)
-    except (OSError, subprocess.CalledProcessError):
-        (path / ".git").mkdir()
-    return path
+from tests.support import make_repo
 
 
 @pytest.fixture

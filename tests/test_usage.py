@@ -13,7 +13,7 @@ import pytest
 
 from blackboxai.commands import app
 from blackboxai.options import CONFIG_NAME, OPTIONS
-from test_cli import runner
+from tests.support import cli_runner
 
 OPTED_OUT = "Analytics are now permanently disabled; nothing will be sent.\n"
 LONG = "/tmp/" + "x" * 5000
@@ -52,7 +52,7 @@ def test_a_misspelt_command_is_one_line_and_exit_2_and_starts_nothing(
 
 
 def test_the_typer_path_says_the_same() -> None:
-    result = runner().invoke(app, ["status"], env=dict(os.environ))
+    result = cli_runner().invoke(app, ["status"], env=dict(os.environ))
     assert result.exit_code == 2
     assert result.stderr == (
         "blackboxai: no such file or command: 'status' "

@@ -1,6 +1,6 @@
 """Our code as Windows would run it: POSIX-only modules and calls do not exist for blackboxai.
 
-`apply()` runs at interpreter start-up (sitecustomize.py beside this file, when NONPOSIX=1),
+`apply()` runs at interpreter start-up (sitecustomize.py beside this file, on PYTHONPATH),
 before anything of ours is imported. From then on, any module named blackboxai or blackboxai.*
 that imports `os` or `signal` gets a view without the names below, and importing fcntl,
 termios, tty, pty, pwd, grp or resource fails as it does on Windows. `getattr(os, name, d)`,

@@ -1,9 +1,8 @@
-"""On PYTHONPATH with NONPOSIX=1: every Python process started so (tests, CLI, uploader) runs
-without POSIX-only calls, from its first line (see nonposix.py)."""
+"""Every Python process that has tests/nonposix on its PYTHONPATH (the pytest that
+tests/test_portable.py starts, and every CLI and uploader that pytest starts) runs our code
+without POSIX-only calls from its first line (see nonposix.py). That PYTHONPATH entry is the
+simulation's whole switch."""
 
-import os
+import nonposix
 
-if os.environ.get("NONPOSIX") == "1":
-    import nonposix
-
-    nonposix.apply()
+nonposix.apply()

@@ -1,0 +1,1 @@
+"""Maintainer scripts, each run from the repository root as `python -m scripts.NAME`."""
