@@ -1,10 +1,12 @@
-"""Each test gets its own HOME, data dir and cwd; no CI or tracking variables leak in."""
+"""Each test gets its own HOME, data dir and cwd; no CI or tracking variables leak in; no server
+or non-daemon thread a test started outlives it."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +14,21 @@ import pytest
 
 from blackboxai.analytics.consent import CI_VARIABLES
 from tests.loopback import Backend
+from tests.support import server_thread, threads_left
+
+THREAD_GRACE = 2.0  # seconds a test's threads get, in all, to end once it is over
+
+
+@pytest.fixture(autouse=True)
+def no_thread_outlives_the_test() -> Iterator[None]:
+    """Fails a test that leaves a thread running: a loopback server's (serve_forever, a request
+    handler) or any non-daemon thread. Torn down after the test's own fixtures (an autouse
+    fixture is set up first), so a server stopped by its fixture counts as stopped."""
+    before = set(threading.enumerate())
+    yield
+    left = threads_left(before, THREAD_GRACE, lambda t: server_thread(t) or not t.daemon)
+    if left:
+        pytest.fail(f"threads still running {THREAD_GRACE:g} s after the test: {left}")
 
 
 @pytest.fixture(autouse=True)

@@ -1,10 +1,12 @@
-"""A loopback OpenAI-compatible server, so tests exercise the real httpx client offline."""
+"""A loopback OpenAI-compatible server, so tests exercise the real httpx client offline.
+
+Leaving the `with` block stops it: a Slow reply still waiting is cut short, and the server's
+thread and every handler thread are joined, so none outlives the test."""
 
 from __future__ import annotations
 
 import json
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -81,9 +83,11 @@ def _completion(reply: Reply, model: str) -> dict[str, Any]:
 
 
 class _QuietServer(ThreadingHTTPServer):
-    """Clients that time out close their sockets early; that is expected, not an error."""
+    """Clients that time out close their sockets early; that is expected, not an error.
+    Handler threads are not daemons: server_close() joins them."""
 
-    daemon_threads = True
+    daemon_threads = False
+    block_on_close = True
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Swallow BrokenPipe and friends from abandoned requests."""
@@ -96,9 +100,10 @@ class FakeOpenAI:
         self.replies: list[ReplySpec] = list(replies or [])
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
+        self._stop = threading.Event()  # set on leaving the `with` block: Slow replies end
         self._server = _QuietServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}
         )
 
     @property
@@ -116,9 +121,10 @@ class FakeOpenAI:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._stop.set()
         self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._server.server_close()  # joins the handler threads
+        self._thread.join()
 
     def _next(self) -> ReplySpec:
         with self._lock:
@@ -132,6 +138,8 @@ class FakeOpenAI:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = 10  # a client that stalls mid-request cannot hold a thread forever
+
             def log_message(self, format: str, *args: Any) -> None:
                 """Keep test output quiet."""
 
@@ -160,7 +168,8 @@ class FakeOpenAI:
 
             def _answer(self, spec: ReplySpec, model: str) -> None:
                 if isinstance(spec, Slow):
-                    time.sleep(spec.seconds)
+                    if fake._stop.wait(spec.seconds):
+                        return  # the test is over: no answer
                     spec = spec.then
                 if isinstance(spec, str):
                     spec = Reply(spec)

@@ -79,7 +79,7 @@ class Backend:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = False  # joined by server_close(): no thread outlives a test
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever)
 
     # -- scripting and waiting ------------------------------------------------------------------
     def fail(
@@ -125,9 +125,9 @@ class Backend:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(5)
+        self.server.shutdown()  # returns once serve_forever has
+        self.server.server_close()  # joins the handler threads
+        self._thread.join()
 
     # -- the HTTP side --------------------------------------------------------------------------
     def _handler(self) -> type[BaseHTTPRequestHandler]:

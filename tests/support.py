@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import socketserver
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -36,8 +38,10 @@ __all__ = [
     "make_repo",
     "mixpanel_at",
     "posthog_at",
+    "server_thread",
     "spooled",
     "start_uploader",
+    "threads_left",
     "uploaders",
     "wait_for_last",
     "wait_for_no_uploaders",
@@ -233,3 +237,24 @@ def cli_runner() -> CliRunner:
         return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
     except TypeError:
         return CliRunner()
+
+
+def server_thread(thread: threading.Thread) -> bool:
+    """A socketserver's serve_forever loop or one of its request handlers (a loopback stand-in's,
+    or any other server's). A running Thread still holds its target."""
+    target = getattr(thread, "_target", None)
+    return isinstance(getattr(target, "__self__", None), socketserver.BaseServer)
+
+
+def threads_left(
+    before: set[threading.Thread],
+    timeout: float,
+    which: Callable[[threading.Thread], bool] = lambda thread: True,
+) -> list[threading.Thread]:
+    """Threads started since `before` (those `which` picks) that are still alive after waiting
+    up to `timeout` in all for them to end (joining each: no fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    new = [t for t in threading.enumerate() if t not in before and which(t)]
+    for thread in new:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return [t for t in new if t.is_alive()]
