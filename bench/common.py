@@ -11,13 +11,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from blackboxai.analytics.consent import CI_VARIABLES
 from tests.loopback import Backend, refused_url
-from tests.support import uploaders
+from tests.support import uploaders, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository: every child's working directory
 BENCH = ROOT / "bench"
@@ -153,15 +152,6 @@ class Background:
         self._thread.join()
         assert self.result is not None
         return self.result
-
-
-def wait_until(check: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return check()
 
 
 def cpu_ticks(pid: int) -> int | None:

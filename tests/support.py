@@ -32,6 +32,7 @@ __all__ = [
     "OMIT",
     "Destination",
     "FailingSink",
+    "FullDiskSpool",
     "MemorySink",
     "cli_runner",
     "config",
@@ -45,6 +46,7 @@ __all__ = [
     "uploaders",
     "wait_for_last",
     "wait_for_no_uploaders",
+    "wait_until",
 ]
 
 KEY = "phc_test"
@@ -106,6 +108,13 @@ FAILURES: dict[str, Answer] = {
     "413": Answer(413, detail="HTTP 413"),
     "404": Answer(404, detail="HTTP 404"),
 }
+
+
+class FullDiskSpool(Spool):
+    """A spool on a disk that has just filled up: every append fails."""
+
+    def append(self, lines: list[str], **kwargs: object) -> bool:
+        raise OSError(28, "No space left on device")
 
 
 class FailingSink(MemorySink):
@@ -177,28 +186,41 @@ def start_uploader(data_dir: Path, **bounds: float) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", BOOTSTRAP], env=env)
 
 
+def wait_until(check: Callable[[], bool], timeout: float) -> bool:
+    """Poll `check` until it holds or `timeout` seconds pass; whether it held. For what another
+    process does (files it writes, processes that end): nothing here can be waited on."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return check()
+        time.sleep(0.02)
+    return True
+
+
 def wait_for_last(data_dir: Path, timeout: float = 30, after: float = 0.0) -> dict[str, Any]:
     """upload.last.json once a run (ending after `after`, epoch seconds) has written it."""
-    path = data_dir / LAST_FILE
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    found: list[dict[str, Any]] = []
+
+    def written() -> bool:
         try:
-            last: dict[str, Any] = json.loads(path.read_text())
-            if last["time"] >= after:
-                return last
+            last = json.loads((data_dir / LAST_FILE).read_text())
         except (OSError, ValueError):
-            pass
-        time.sleep(0.05)
-    raise AssertionError("no delivery run finished")
+            return False
+        time_ = last.get("time") if isinstance(last, dict) else None
+        if isinstance(time_, (int, float)) and time_ >= after:
+            found[:] = [last]
+            return True
+        return False
+
+    if not wait_until(written, timeout):
+        raise AssertionError("no delivery run finished")
+    return found[0]
 
 
 def wait_for_no_uploaders(home: Path, timeout: float = 30) -> None:
     """Until every uploader of this HOME has exited (one that wrote its outcome is ending)."""
-    deadline = time.monotonic() + timeout
-    while uploaders(home):
-        if time.monotonic() > deadline:
-            raise AssertionError("an uploader is still running")
-        time.sleep(0.02)
+    if not wait_until(lambda: not uploaders(home), timeout):
+        raise AssertionError("an uploader is still running")
 
 
 def uploaders(home: Path) -> list[int]:

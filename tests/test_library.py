@@ -30,6 +30,7 @@ from blackboxai.analytics.spool import Spool
 from blackboxai.analytics.state import State, StateStore
 from blackboxai.analytics.upload import UploadConfig
 from tests.loopback import refused_url
+from tests.support import FullDiskSpool
 
 HOST = "http://127.0.0.1:9"  # nothing listens there; nothing may reach beyond 127.0.0.1
 KEY = "phc_test"
@@ -744,11 +745,6 @@ def test_close_is_final_and_events_after_it_are_ignored(data_dir: Path, tmp_path
 
 
 # -- never raises, never prints ----------------------------------------------------------------
-
-
-class FullDiskSpool(Spool):
-    def append(self, lines: list[str], **kwargs: object) -> None:
-        raise OSError(28, "No space left on device")
 
 
 def failing_launcher(config: UploadConfig) -> None:

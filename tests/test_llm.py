@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 
@@ -20,6 +19,7 @@ from blackboxai.session.llm import (
     parse_completion,
 )
 from tests.fake_openai import FakeOpenAI, HTTPError, Raw, Reply, Slow
+from tests.loopback import refused_url
 
 MESSAGES = [{"role": "user", "content": "hello"}]
 
@@ -103,10 +103,7 @@ def test_json_that_is_not_a_chat_completion_is_a_bad_response(api: FakeOpenAI, b
 
 
 def test_refused_port_is_a_connect_error() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    error = _error(f"http://127.0.0.1:{port}/v1")
+    error = _error(refused_url() + "/v1")
     assert (error.error_class, error.status) == ("ConnectError", 0)
     assert error.message.startswith("Could not connect to the model endpoint at http://127.0.0.1")
     assert "\n" not in error.message

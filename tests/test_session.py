@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import pytest
 
 from blackboxai.session import Session, SessionConfig
 from tests.fake_openai import FakeOpenAI, HTTPError, Raw, Reply
+from tests.loopback import refused_url
 
 API_KEY = "sk-test-SECRET-0123456789"
 ORIGINAL = "def greet():\n    return 'hello'\n"
@@ -167,13 +167,6 @@ def test_edit_to_a_file_not_in_the_chat_is_rejected(
     assert "edit_applied" not in h.analytics.names()
 
 
-def _refused_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
-
-
 @pytest.mark.parametrize(
     ("reply", "config", "error_class", "status"),
     [
@@ -195,7 +188,7 @@ def test_endpoint_failures_are_one_line_and_one_event(
     status: int,
 ) -> None:
     if config.get("api_base") == "refused":
-        config = {"api_base": _refused_url()}
+        config = {"api_base": refused_url() + "/v1"}
     h = make(files=(app,), **config)
     if reply is not None:
         h.api.replies.append(reply)
