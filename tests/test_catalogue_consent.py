@@ -132,7 +132,7 @@ def test_leaving_the_question_stores_nothing_and_asks_next_time(leave: str, data
     upgraded_state(data_dir)
     before = stored(data_dir)
     child = spawn("--exit")
-    child.expect_exact(ALSO)
+    child.expect_exact(NEW_QUESTION.strip())  # the whole prompt: it is waiting for the answer
     child.sendeof() if leave == "eof" else child.sendintr()
     child.expect(pexpect.EOF)
     child.close()

@@ -233,8 +233,10 @@ def test_opting_out_deletes_waiting_events_and_nothing_is_sent_afterwards(
     off = cli("--analytics-disable", "--exit", *backend_args(backend.url))
     assert off.returncode == 0 and "permanently disabled" in off.stderr
     assert Spool(data_dir).count() == 0
-    assert cli("--analytics", "--exit", *backend_args(backend.url)).returncode == 0
-    assert Spool(data_dir).count() == 0 and uploaders(data_dir.parents[2]) == []
+    # An uploader started now would wait for this lock, in plain sight, until we let go.
+    with locked(data_dir / "upload.lock"):
+        assert cli("--analytics", "--exit", *backend_args(backend.url)).returncode == 0
+        assert Spool(data_dir).count() == 0 and uploaders(data_dir.parents[2]) == []
     assert deliver(config(data_dir)).sent == {}
     assert backend.requests == []
 
@@ -390,10 +392,12 @@ def test_analytics_on_under_do_not_track_stores_consent_but_sends_nothing(
     wait_for_last(data_dir)
     wait_for_no_uploaders(data_dir.parents[2])
     (data_dir / "upload.last.json").unlink()
-    run = cli(*backend_args(backend.url), "analytics", "on", env={"DO_NOT_TRACK": "1"})
-    assert run.returncode == 0
-    # An uploader is spawned before the CLI exits and lives far longer than this check takes.
-    assert uploaders(data_dir.parents[2]) == [] and not (data_dir / "upload.last.json").exists()
+    # An uploader started now would wait for this lock, in plain sight, until we let go.
+    with locked(data_dir / "upload.lock"):
+        run = cli(*backend_args(backend.url), "analytics", "on", env={"DO_NOT_TRACK": "1"})
+        assert run.returncode == 0
+        assert uploaders(data_dir.parents[2]) == []
+    assert not (data_dir / "upload.last.json").exists()
     assert Spool(data_dir).count() == 2 and backend.requests == []
 
 

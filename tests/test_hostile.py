@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,8 @@ from blackboxai.analytics import Analytics
 from blackboxai.analytics.contain import Containment
 from blackboxai.analytics.spool import Spool
 from blackboxai.analytics.state import StateStore
+from tests.loopback import refused_url
+from tests.support import FullDiskSpool, wait_for_last, wait_until
 
 
 def python(code: str, *args: str) -> subprocess.Popen[str]:
@@ -59,13 +60,13 @@ def test_sigkill_during_state_writes_never_leaves_a_torn_or_blocking_state(data_
     for writes in (3, 30, 100, 200, 400):  # each kill lands while writes go on, at another point
         proc = python(churn)
         start = store.load().generation
-        deadline = time.monotonic() + 60
-        while store.load().generation < start + writes and time.monotonic() < deadline:
-            time.sleep(0.005)  # poll: the churn moves the generation on with every opt-out
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
+        try:  # the churn moves the generation on with every opt-out: kill once it visibly has
+            wrote = wait_until(lambda: store.load().generation >= start + writes, 60)  # noqa: B023
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+        assert wrote  # it was writing when it died
         state = store.load()
-        assert state.generation >= start + writes  # it was writing when it died
         assert state.problem is None, state.problem  # old or new content, never half of one
     survivor = Analytics()  # the lock died with the killed process: nothing blocks
     assert survivor.opt_in()
@@ -84,12 +85,12 @@ def test_sigkill_during_spool_appends_never_blocks_later_sessions(data_dir: Path
     """
     proc = python(flood)
     spool = Spool(data_dir)
-    deadline = time.monotonic() + 30
-    while spool.count() < 3000 and time.monotonic() < deadline:  # it is writing, many times over
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=10)
-    assert spool.count() >= 3000
+    try:  # kill once it has visibly written, many times over
+        wrote = wait_until(lambda: spool.count() >= 3000, 30)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    assert wrote and spool.count() >= 3000
     before = spool.count()
     later = Analytics(
         posthog_project_api_key="phc_test",
@@ -120,13 +121,6 @@ def test_a_log_that_vanishes_mid_session_is_not_an_error(tmp_path: Path) -> None
         log.unlink()
         analytics.event("exit", reason="eof")
         assert analytics.failures == 0
-
-
-class FullDiskSpool(Spool):
-    """A spool on a disk that has just filled up."""
-
-    def append(self, lines: list[str], **kwargs: object) -> None:
-        raise OSError(28, "No space left on device")
 
 
 def test_a_failing_spool_is_contained_counted_and_shown_only_in_debug(data_dir: Path) -> None:
@@ -219,14 +213,10 @@ def test_secrets_emails_and_home_paths_never_reach_the_log(
 
 
 def test_every_file_analytics_leaves_behind_is_private(cli, data_dir: Path) -> None:
-    from tests.loopback import refused_url
-
     assert cli("analytics", "on").returncode == 0
     key = ("--analytics-posthog-project-api-key", "phc_test")
     assert cli("--exit", "--analytics-posthog-host", refused_url(), *key).returncode == 0
-    deadline = time.monotonic() + 20
-    while not (data_dir / "upload.last.json").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for_last(data_dir, timeout=20)  # the uploader's run has written all it writes
     files = sorted(p.name for p in data_dir.iterdir())
     assert {"analytics.json", "spool.jsonl", "upload.last.json"} <= set(files)
     assert data_dir.stat().st_mode & 0o777 == 0o700
@@ -238,8 +228,6 @@ def test_every_file_analytics_leaves_behind_is_private(cli, data_dir: Path) -> N
 def test_a_closed_terminal_or_sigterm_ends_the_session_with_its_events_kept(
     signum, cli, tmp_path, data_dir
 ) -> None:
-    from tests.loopback import refused_url
-
     assert cli("analytics", "on").returncode == 0
     log = tmp_path / "events.jsonl"
     proc = subprocess.Popen(
@@ -262,14 +250,12 @@ def test_a_closed_terminal_or_sigterm_ends_the_session_with_its_events_kept(
     assert proc.stdin is not None
     proc.stdin.write("/ls\n/help\n")
     proc.stdin.flush()
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and "command_help" not in (
-        log.read_text() if log.exists() else ""
-    ):
-        time.sleep(0.05)
-    proc.send_signal(signum)
+    try:  # the signal comes once the session has visibly logged both commands
+        logged = wait_until(lambda: log.exists() and "command_help" in log.read_text(), 20)
+    finally:
+        proc.send_signal(signum)
     _, err = proc.communicate(timeout=20)
-    assert proc.returncode == 128 + signum
+    assert logged and proc.returncode == 128 + signum
     assert "Traceback" not in err and "unexpected error" not in err
     events = [json.loads(line) for line in log.read_text().splitlines()]
     assert events[-1]["event"] == "exit" and events[-1]["properties"]["reason"] == "terminated"
