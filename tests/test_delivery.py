@@ -243,11 +243,13 @@ def test_opting_out_deletes_waiting_events_and_nothing_is_sent_afterwards(
 
 def test_reset_id_drops_events_waiting_under_the_old_id(cli, data_dir, backend) -> None:
     assert cli("analytics", "on").returncode == 0
-    assert cli("--exit", *backend_args(refused_url())).returncode == 0
-    wait_for_last(data_dir)
     old = json.loads((data_dir / "analytics.json").read_text())["uuid"]
-    reset = cli("analytics", "reset-id")
-    assert reset.returncode == 0 and "Deleted 2 waiting events" in reset.stdout
+    with locked(data_dir / "upload.lock"):  # the session's uploader waits for its turn
+        assert cli("--exit", *backend_args(backend.url)).returncode == 0
+        assert uploaders(data_dir.parents[2]) and Spool(data_dir).count() == 2
+        reset = cli("analytics", "reset-id")
+        assert reset.returncode == 0 and "Deleted 2 waiting events" in reset.stdout
+    wait_for_no_uploaders(data_dir.parents[2])  # its turn came after the reset: nothing to send
     new = json.loads((data_dir / "analytics.json").read_text())["uuid"]
     assert new != old
     assert deliver(config(data_dir)).sent == {}
