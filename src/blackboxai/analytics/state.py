@@ -176,7 +176,8 @@ class StateStore:
         except StateError:
             raise
         except OSError as exc:
-            raise StateError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+            where = exc.filename or self.path  # the data directory itself, when that is the trouble
+            raise StateError(f"cannot write {where}: {exc.strerror or exc}") from None
 
     def _write(self, state: State) -> None:
         if not self.path.is_file() and os.path.lexists(self.path):
