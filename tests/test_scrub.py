@@ -16,15 +16,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from blackboxai.analytics.scrub import (
-    MAX_STRING,
-    exception_properties,
-    known_models,
-    redact_model,
-    scrub_properties,
-    scrub_text,
-    scrub_value,
-)
+from blackboxai.analytics.frames import exception_properties
+from blackboxai.analytics.models import known_models, redact_model
+from blackboxai.analytics.scrub import MAX_STRING, scrub_properties, scrub_text, scrub_value
 
 SECRET = "<secret>"
 EMAIL = "<email>"

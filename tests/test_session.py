@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from blackboxai.analytics.models import known_models
 from blackboxai.session import Session, SessionConfig
 from tests.fake_openai import FakeOpenAI, HTTPError, Raw, Reply
 from tests.loopback import refused_url
@@ -500,8 +501,7 @@ def test_a_reply_to_a_symlinked_chat_file_writes_the_file_the_user_chose(
 
 
 def test_check_model_warns_only_for_unknown_models(make: Callable[..., Harness]) -> None:
-    scrub = pytest.importorskip("blackboxai.analytics.scrub")
-    known = sorted(scrub.known_models())[0]
+    known = sorted(known_models())[0]
     for name in (known, known.upper(), f"openrouter/{known}"):
         h = make(model=name)
         h.session.check_model()

@@ -145,7 +145,7 @@ def run_session(
     status: Callable[[], str],
 ) -> int:
     """Run the host program; whatever happens, record why it ended and hand events off."""
-    from blackboxai.analytics.scrub import exception_properties
+    from blackboxai.analytics.frames import exception_properties
 
     started = time.monotonic()
     analytics.event("launched")

@@ -6,16 +6,16 @@ import json
 import os
 import re
 
+from blackboxai.analytics.models import redact_model
+
 TYPE_CHECKING = False  # avoids importing typing at runtime; mypy treats the name as True
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+
 __all__ = [
     "MAX_STRING",
-    "exception_properties",
-    "known_models",
     "model_name",
-    "redact_model",
     "scrub_name",
     "scrub_properties",
     "scrub_text",
@@ -26,15 +26,13 @@ Scalar = str | int | float | bool | None
 
 MAX_STRING = 1000
 MAX_KEY = 100
-SECRET, EMAIL, HOME, REDACTED = "<secret>", "<email>", "~", "REDACTED"
+SECRET, EMAIL, HOME = "<secret>", "<email>", "~"
 
 # Scrub at most this much: long enough that whatever lands in the first MAX_STRING characters
 # of the output was scrubbed in full context, short enough to bound regex work on huge inputs.
 _SCAN_LIMIT = 4 * MAX_STRING
 # Shortest secret any pattern matches ("bearer" + space + 8, "xoxb-" + 10 chars): see _may_match.
 _MIN_MATCH = 15
-_MAX_FRAMES = 20
-_MAX_FRAMES_TEXT = 255  # Mixpanel's limit for a string property
 _MAX_SAFE_INT = 2**53  # beyond this JSON consumers (JavaScript) silently lose precision
 
 # "sk-" and "bearer" must start a token: no alphanumeric before them, unless it is a JSON-escaped
@@ -74,8 +72,6 @@ _home_patterns: dict[str, re.Pattern[str]] = {}
 _default_home: tuple[str | None, str] = (None, "")
 _key_cache: dict[str, str] = {}
 _name_cache: dict[str, str] = {}
-_model_cache: dict[str, str] = {}
-_catalogue: tuple[frozenset[str], frozenset[str], tuple[tuple[str, str], ...]] | None = None
 
 
 def _combined() -> re.Pattern[str]:
@@ -276,88 +272,3 @@ def scrub_name(name: object) -> str:
         if len(_name_cache) < 1000:
             _name_cache[key] = clean
     return clean
-
-
-def _load_catalogue() -> tuple[frozenset[str], frozenset[str], tuple[tuple[str, str], ...]]:
-    global _catalogue
-    if _catalogue is None:
-        try:
-            path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models.json")
-            with open(path, encoding="utf-8") as fh:
-                data = json.load(fh)
-            prefixes = sorted(data["prefixes"].items(), key=lambda kv: -len(kv[0]))
-            _catalogue = (
-                frozenset(str(m).lower() for m in data["models"]),
-                frozenset(str(p).lower() for p in data["providers"]),
-                tuple((str(k).lower(), str(v).lower()) for k, v in prefixes),
-            )
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            _catalogue = (frozenset(), frozenset(), ())  # fail closed: every model is redacted
-    return _catalogue
-
-
-def known_models() -> frozenset[str]:
-    """Lower-case public model names that analytics may report verbatim."""
-    return _load_catalogue()[0]
-
-
-def _redact(name: str) -> str:
-    models, providers, prefixes = _load_catalogue()
-    *route, base = name.lower().split("/")
-    # Kept only if every routing prefix is a known provider, so "acme-corp/gpt-4o" is redacted.
-    if all(p in providers for p in route):
-        undated = re.sub(r"-(?:\d{8}|\d{4}-\d{2}-\d{2}|\d{4})$", "", base)
-        if base in models or undated in models:
-            return name
-    if route and route[0] in providers:
-        return f"{route[0]}/{REDACTED}"
-    for prefix, provider in prefixes:
-        if base.startswith(prefix):
-            return f"{provider}/{REDACTED}"
-    return f"unknown/{REDACTED}"
-
-
-def redact_model(name: str) -> str:
-    """Keep a known public model name as given; anything else becomes "<provider>/REDACTED"."""
-    try:
-        name = name.strip()
-        if not name:
-            return f"unknown/{REDACTED}"
-        if len(name) > 200:  # no public model name is that long; don't cache or lower() it all
-            return _redact(name[:200])
-        result = _model_cache.get(name)
-        if result is None:
-            if len(_model_cache) > 256:
-                _model_cache.clear()
-            result = _model_cache[name] = _redact(name)
-        return result
-    except Exception:
-        return f"unknown/{REDACTED}"
-
-
-def exception_properties(exc: BaseException) -> dict[str, str]:
-    """Exception type and blackboxai frames only: never the message, args, locals or paths."""
-    module, qualname = type(exc).__module__, type(exc).__qualname__
-    kind = qualname if module in ("builtins", "") else f"{module}.{qualname}"
-    frames: list[tuple[str, str, object]] = []
-    tb = exc.__traceback__
-    while tb is not None:
-        mod = tb.tb_frame.f_globals.get("__name__")
-        if isinstance(mod, str) and (mod == "blackboxai" or mod.startswith("blackboxai.")):
-            frames.append((mod, tb.tb_frame.f_code.co_name, tb.tb_lineno))
-        tb = tb.tb_next
-    return {"type": kind[:200], "frames": _frames_text(frames)}
-
-
-def _frames_text(frames: list[tuple[str, str, object]]) -> str:
-    """Innermost frame first, whole frames only, within what every backend keeps (Mixpanel cuts
-    strings at 255 characters): the frame that raised is the one that must survive."""
-    text = ""
-    for module, function, line in reversed(frames[-_MAX_FRAMES:]):
-        short = module.removeprefix("blackboxai.")
-        frame = f"{short}:{function}:{line}"
-        joined = f"{text} < {frame}" if text else frame
-        if len(joined) > _MAX_FRAMES_TEXT:
-            break
-        text = joined
-    return text

@@ -60,7 +60,7 @@ class SlashCommands:
 
     def check_model(self) -> None:
         """Warn once when the model is not a known public one: counts and edits may be off."""
-        from blackboxai.analytics.scrub import redact_model
+        from blackboxai.analytics.models import redact_model
 
         # One definition of "known": the name the analytics layer would keep as it is.
         if not redact_model(self.model).endswith("/REDACTED"):
