@@ -57,7 +57,9 @@ def build(out: Path) -> Path:
     stray = [n for n in names if not n.startswith("blackboxai/") and ".dist-info/" not in n]
     if stray or any(n.split("/")[0] in ("tests", "bench", "scripts") for n in names):
         fail("the wheel holds only the package", stray[:20])
-    ok(f"built {wheels[0].name} from its sdist; py.typed, catalogue.json, models.json inside")
+    if not any(n.endswith(".dist-info/licenses/LICENSE") for n in names):
+        fail("the licence text in the wheel", [n for n in names if ".dist-info/" in n])
+    ok(f"built {wheels[0].name} from its sdist; package data and LICENSE inside")
     return wheels[0]
 
 
