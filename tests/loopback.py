@@ -12,7 +12,9 @@ this module is the HTTP side and what each service kept:
   `status: 1` for and dropped (older than 5 days). `mixpanel_tokens` names the projects /import
   authenticates (None: any non-empty token).
 - `fail(status, times, retry_after, path)` scripts answers such as the services' 429 (with
-  Retry-After) and 502/503.
+  Retry-After) and 502/503; `redirect(status, location, ...)` a 3xx (an SSO proxy, a captive
+  portal, a moved host), and `pages` what a GET is answered with (200 HTML), e.g. the login
+  page a redirect points to. Every request is in `requests`, a GET as "GET <path>".
 
 Modes: "ok"; "error" (every request 500); "silent" (reads the request, never answers);
 "trickle" (answers one byte at a time, forever: a per-read timeout never fires). `delay` slows
@@ -73,7 +75,8 @@ class Backend:
         self.mixpanel_dropped: list[dict[str, Any]] = []  # /track events older than 5 days
         self.requests: list[str] = []  # paths, in order
         self.answers: list[tuple[str, int]] = []  # (path, status), in order
-        self._script: list[tuple[int, float | str | None, str | None]] = []
+        self.pages: dict[str, str] = {}  # path -> the HTML a GET of it is answered with
+        self._script: list[tuple[int, dict[str, str], str | None]] = []
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -91,8 +94,18 @@ class Backend:
     ) -> None:
         """Answer the next `times` requests (to `path`, if given) with `status`; ingest nothing.
         `retry_after`: seconds, or the header's text as is (an HTTP date)."""
+        headers = {}
+        if retry_after is not None:
+            text = retry_after if isinstance(retry_after, str) else f"{retry_after:g}"
+            headers["Retry-After"] = text
         with self._lock:
-            self._script += [(status, retry_after, path)] * times
+            self._script += [(status, headers, path)] * times
+
+    def redirect(self, status: int, location: str, times: int = 1, path: str | None = None) -> None:
+        """Answer the next `times` POSTs (to `path`, if given) with a `status` redirect to
+        `location`; ingest nothing."""
+        with self._lock:
+            self._script += [(status, {"Location": location}, path)] * times
 
     def mixpanel_counted(self) -> list[dict[str, Any]]:
         """Mixpanel's events as it counts them: duplicates on (event, distinct_id, time,
@@ -142,6 +155,9 @@ class Backend:
             def do_POST(self) -> None:
                 owner._serve(self)
 
+            def do_GET(self) -> None:
+                owner._page(self)
+
         return Handler
 
     def _serve(self, h: BaseHTTPRequestHandler) -> None:
@@ -163,6 +179,15 @@ class Backend:
             reply = self._route(h, path, body, query)
         self._answer(h, path, reply)
 
+    def _page(self, h: BaseHTTPRequestHandler) -> None:
+        path = urlsplit(h.path).path
+        with self._lock:
+            self.requests.append(f"GET {path}")
+        page = self.pages.get(path)
+        reply = Reply(404, "not found") if page is None else Reply(200, page)
+        kind = "text/html" if page is not None else None
+        self._answer(h, f"GET {path}", reply, kind)
+
     def _route(
         self, h: BaseHTTPRequestHandler, path: str, body: bytes, query: dict[str, list[str]]
     ) -> Reply:
@@ -178,21 +203,22 @@ class Backend:
 
     def _scripted(self, path: str) -> Reply | None:
         with self._lock:
-            for i, (status, after, only) in enumerate(self._script):
+            for i, (status, headers, only) in enumerate(self._script):
                 if only is None or only == path:
                     del self._script[i]
-                    headers = {}
-                    if after is not None:
-                        headers["Retry-After"] = after if isinstance(after, str) else f"{after:g}"
+                    if 300 <= status < 400:
+                        return Reply(status, "", headers)
                     if path == "/import":
                         return Reply(status, {"code": status, "error": "scripted"}, headers)
                     return Reply(status, "scripted failure", headers)
         return None
 
-    def _answer(self, h: BaseHTTPRequestHandler, path: str, reply: Reply) -> None:
+    def _answer(
+        self, h: BaseHTTPRequestHandler, path: str, reply: Reply, kind: str | None = None
+    ) -> None:
         text = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
         payload = text.encode()
-        kind = "text/plain" if isinstance(reply.body, str) else "application/json"
+        kind = kind or ("text/plain" if isinstance(reply.body, str) else "application/json")
         with self._lock:
             self.answers.append((path, reply.status))
         try:

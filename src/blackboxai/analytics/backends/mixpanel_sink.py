@@ -6,6 +6,7 @@ import gzip
 import json
 
 from blackboxai.analytics.backends import Answer, Record, event_millis, retry_after
+from blackboxai.analytics.backends.http import status_detail
 from blackboxai.analytics.defaults import MIXPANEL_BATCH, MIXPANEL_BATCH_BYTES
 
 __all__ = ["MixpanelSink"]
@@ -53,10 +54,12 @@ class MixpanelSink:
         import mixpanel  # type: ignore[import-untyped]  # the SDK ships no type hints
         import requests
 
+        from blackboxai.analytics.backends.http import NoRedirects
+
         self._requests = requests
         self._collect = _Collect()
         self._mp = mixpanel.Mixpanel(token, consumer=self._collect)
-        self._session = requests.Session()  # its default adapter never retries
+        self._session = NoRedirects()  # its default adapter never retries; a 3xx is the answer
         self._url = host.rstrip("/") + "/import"
         self._auth = (token, "")
         self._timeout = (connect_timeout, read_timeout)
@@ -81,6 +84,7 @@ class MixpanelSink:
                 headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
                 auth=self._auth,
                 timeout=self._timeout,
+                allow_redirects=False,  # NoRedirects forces it too
             )
             text = response.text
         except self._requests.exceptions.RequestException as exc:
@@ -92,7 +96,7 @@ class MixpanelSink:
             failed=failed,
             deferred=deferred,
             retry_after=retry_after(response.headers.get("Retry-After")),
-            detail=f"HTTP {status}",
+            detail=status_detail(status, self._session.location),
         )
 
     def close(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from blackboxai.analytics.backends import Answer, Record, event_millis, retry_after
+from blackboxai.analytics.backends.http import status_detail
 from blackboxai.analytics.defaults import POSTHOG_BATCH, POSTHOG_BATCH_BYTES
 
 __all__ = ["PostHogSink", "iso_time", "to_message"]
@@ -40,8 +41,9 @@ def to_message(record: Record, lib_version: str) -> dict[str, object]:
 
 
 class PostHogSink:
-    """Posts to <host>/batch/ with `posthog.request.batch_post` on a session without retries:
-    the uploader is the single retry layer (the SDK's default session retries https on its own).
+    """Posts to <host>/batch/ with `posthog.request.batch_post` on a session without retries
+    or redirects: the uploader is the single retry layer (the SDK's default session retries
+    https on its own), and a 3xx is an answer, not a success.
     The SDK adds `sent_at`, with which PostHog corrects the timestamps for clock skew."""
 
     name = "posthog"
@@ -53,10 +55,12 @@ class PostHogSink:
         from posthog import request as ph_request
         from posthog.version import VERSION
 
+        from blackboxai.analytics.backends.http import NoRedirects
+
         self._requests = requests
         self._ph = ph_request
         self._version = VERSION
-        self._session = requests.Session()
+        self._session = NoRedirects()  # a 3xx is the answer: see NoRedirects
         self._host = host.rstrip("/")
         self._key = api_key
         self._timeout = (connect_timeout, read_timeout)
@@ -76,7 +80,10 @@ class PostHogSink:
             status = exc.status if isinstance(exc.status, int) else 0
             # The SDK reads Retry-After (seconds or a date); normalised the way Mixpanel's is.
             wait = retry_after(getattr(exc, "retry_after", None))
-            return Answer(status, retry_after=wait, detail=f"HTTP {exc.status}")
+            detail = (
+                status_detail(status, self._session.location) if status else f"HTTP {exc.status}"
+            )
+            return Answer(status, retry_after=wait, detail=detail)
         except self._requests.exceptions.RequestException as exc:
             return Answer(0, detail=type(exc).__name__)
         return Answer(200)
