@@ -16,7 +16,9 @@ this module is the HTTP side and what each service kept:
   portal, a moved host), and `pages` what a GET is answered with (200 HTML), e.g. the login
   page a redirect points to. Every request is in `requests`, a GET as "GET <path>".
 
-Modes: "ok"; "error" (every request 500); "silent" (reads the request, never answers);
+Modes: "ok"; "error" (every request 500); "tls-port" (every request 400 with nginx's HTML page
+for plain HTTP sent to an HTTPS port: a refusal that is no service's); "silent" (reads the
+request, never answers);
 "trickle" (answers one byte at a time, forever: a per-read timeout never fires). `delay` slows
 every answer. Handler threads are joined when the server stops.
 """
@@ -44,11 +46,24 @@ def refused_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-class Reply:
-    """An answer: a status, a body (text, or JSON for anything else), extra headers."""
+# What nginx answers a plain HTTP request sent to its HTTPS port (ngx_http_special_response.c,
+# ngx_http_error_497_page), with status 400 and text/html.
+NGINX_400 = (
+    "<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>\r\n"
+    "<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n"
+    "<center>The plain HTTP request was sent to HTTPS port</center>\r\n"
+    "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
 
-    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        self.status, self.body, self.headers = status, body, headers or {}
+
+class Reply:
+    """An answer: a status, a body (text, or JSON for anything else), extra headers, and its
+    content type when not the body's (text/plain or application/json)."""
+
+    def __init__(
+        self, status: int, body: Any, headers: dict[str, str] | None = None, kind: str = ""
+    ) -> None:
+        self.status, self.body, self.headers, self.kind = status, body, headers or {}, kind
 
 
 class Backend:
@@ -184,15 +199,16 @@ class Backend:
         with self._lock:
             self.requests.append(f"GET {path}")
         page = self.pages.get(path)
-        reply = Reply(404, "not found") if page is None else Reply(200, page)
-        kind = "text/html" if page is not None else None
-        self._answer(h, f"GET {path}", reply, kind)
+        reply = Reply(404, "not found") if page is None else Reply(200, page, kind="text/html")
+        self._answer(h, f"GET {path}", reply)
 
     def _route(
         self, h: BaseHTTPRequestHandler, path: str, body: bytes, query: dict[str, list[str]]
     ) -> Reply:
         if self.mode == "error":
             return Reply(500, "internal error")
+        if self.mode == "tls-port":
+            return Reply(400, NGINX_400, kind="text/html")
         if path in ("/batch", "/batch/"):
             return self._posthog(h, body)
         if path == "/track":
@@ -208,17 +224,15 @@ class Backend:
                     del self._script[i]
                     if 300 <= status < 400:
                         return Reply(status, "", headers)
-                    if path == "/import":
-                        return Reply(status, {"code": status, "error": "scripted"}, headers)
+                    if path == "/import":  # /import answers errors as JSON (see _mp)
+                        return Reply(status, _mp(status, "scripted", "Scripted").body, headers)
                     return Reply(status, "scripted failure", headers)
         return None
 
-    def _answer(
-        self, h: BaseHTTPRequestHandler, path: str, reply: Reply, kind: str | None = None
-    ) -> None:
+    def _answer(self, h: BaseHTTPRequestHandler, path: str, reply: Reply) -> None:
         text = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
         payload = text.encode()
-        kind = kind or ("text/plain" if isinstance(reply.body, str) else "application/json")
+        kind = reply.kind or ("text/plain" if isinstance(reply.body, str) else "application/json")
         with self._lock:
             self.answers.append((path, reply.status))
         try:
@@ -245,8 +259,8 @@ class Backend:
 
     # -- PostHog --------------------------------------------------------------------------------
     def _posthog(self, h: BaseHTTPRequestHandler, body: bytes) -> Reply:
-        if len(body) > rules.POSTHOG_MAX_BODY:
-            return Reply(413, "payload too large")
+        if len(body) > rules.POSTHOG_MAX_BODY:  # axum's body limit, in its words
+            return Reply(413, "Failed to buffer the request body: length limit exceeded")
         try:
             if h.headers.get("Content-Encoding") == "gzip":
                 body = gzip.decompress(body)
@@ -288,7 +302,7 @@ class Backend:
             if h.headers.get("Content-Encoding") == "gzip":
                 body = gzip.decompress(body)
             if len(body) > rules.MIXPANEL_MAX_BODY:
-                return _mp(413, "request exceeds max limit of 2097152 bytes", "Too Large")
+                return _mp(413, "request exceeds max limit of 2097152 bytes", TOO_LARGE)
             kind = (h.headers.get("Content-Type") or "").split(";")[0].strip()
             if kind == "application/x-www-form-urlencoded":
                 form = parse_qs(body.decode())
@@ -302,7 +316,7 @@ class Backend:
         except (ValueError, KeyError, OSError):
             return _mp(400, "unable to parse the request body", "Bad Request")
         if len(events) > rules.MIXPANEL_MAX_EVENTS:
-            return _mp(413, "request exceeds max limit of 2000 events", "Too Large")
+            return _mp(413, "request exceeds max limit of 2000 events", TOO_LARGE)
         failed = [f for i, e in enumerate(events) if (f := rules.import_refusal(i, e, self.now()))]
         bad = {f["index"] for f in failed}
         good = [rules.cut_strings(e) for i, e in enumerate(events) if i not in bad]
@@ -322,5 +336,11 @@ class Backend:
         return Reply(200, {"code": 200, "num_records_imported": len(good), "status": "OK"})
 
 
+TOO_LARGE = "Request Entity Too Large"  # the docs' StrictTooLarge example
+
+
 def _mp(status: int, error: str, word: str) -> Reply:
+    """An /import error as the docs give it: {"code", "error", "status"} (mixpanel/docs
+    openapi/src/ingestion.openapi.yaml, StrictUnauthorized, StrictTooLarge, RateLimitExceeded;
+    StrictInvalid adds `failed_records` and `num_records_imported`)."""
     return Reply(status, {"code": status, "error": error, "status": word})

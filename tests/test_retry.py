@@ -75,10 +75,13 @@ def waiting(data_dir: Path) -> list[dict[str, Any]]:
         (Answer(200), 5, "ok"),
         (Answer(204), 5, "ok"),
         (Answer(400, failed=("x",)), 5, "ok"),  # Mixpanel's partial success
-        (Answer(400), 5, "split"),  # PostHog: one bad event fails the whole request
-        (Answer(400), 1, "reject"),
-        (Answer(413), 5, "split"),
-        (Answer(413), 1, "reject"),
+        (Answer(400, from_service=True), 5, "split"),  # PostHog: one bad event fails it all
+        (Answer(400, from_service=True), 1, "reject"),
+        (Answer(413, from_service=True), 5, "split"),
+        (Answer(413, from_service=True), 1, "reject"),
+        (Answer(400), 5, "foreign"),  # not in the service's words: a proxy's page, say
+        (Answer(400), 1, "foreign"),
+        (Answer(413), 1, "foreign"),
         (Answer(401), 5, "refused"),
         (Answer(403), 1, "refused"),
         (Answer(408), 5, "retry"),
@@ -322,7 +325,7 @@ def test_halves_of_a_split_batch_are_not_sent_once_consent_moved(data_dir: Path)
 
     def opt_out(batch: list[Record]) -> Answer:  # a bad event somewhere, and an opt-out meanwhile
         assert Analytics(data_dir=data_dir).disable(permanently=True)
-        return Answer(400)
+        return Answer(400, from_service=True)
 
     sink = MemorySink(answers=[opt_out])
     outcome = run(data_dir, {"posthog": sink})

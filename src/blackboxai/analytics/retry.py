@@ -23,6 +23,8 @@ FINISH_MARGIN = 1.0
 OK = "ok"  # taken: all of them, except those the service named invalid (dropped, counted)
 SPLIT = "split"  # refused as a whole for something in it (400, 413): halve, to isolate it
 REJECT = "reject"  # a single event the service refused for good: a verdict on the data itself
+FOREIGN = "foreign"  # a 400/413 in a form the service never answers with: someone else (a
+# proxy, a TLS port spoken to in plain HTTP) refused the request, not the data; keep, stop
 RETRY = "retry"  # try again after a wait (408, 429, 5xx)
 NO_ANSWER = "no-answer"  # unreachable or timed out: nothing more for this destination this run
 REFUSED = "refused"  # 401/403: the key or token is refused; keep everything, say so in status
@@ -33,8 +35,10 @@ CONSENT = "consent"  # consent moved (opt-out, id reset, queue cleared): nothing
 
 
 def classify(answer: Answer, size: int) -> str:
-    """Only a verdict on the data itself (a 400/413 pinned on one event, or an event named in
-    `failed`) ever drops data; everything else keeps it for a later try."""
+    """Only a verdict on the data itself (a 400/413 in the service's own words pinned on one
+    event, or an event named in `failed`) ever drops data; everything else keeps it for a
+    later try. A 400 whose body is not the service's (an nginx page for plain HTTP sent to an
+    HTTPS port) would otherwise bisect every batch down to single events and delete them all."""
     status = answer.status
     if status < 0:
         return BROKEN
@@ -43,6 +47,8 @@ def classify(answer: Answer, size: int) -> str:
     if 200 <= status < 300 or (status == 400 and answer.failed):
         return OK
     if status in (400, 413):
+        if not answer.from_service:
+            return FOREIGN
         return SPLIT if size > 1 else REJECT
     if status in (401, 403):
         return REFUSED
@@ -142,7 +148,7 @@ class Sender:
                 half = len(part) // 2
                 parts[:0] = [part[:half], part[half:]]
             else:
-                return Stop(verdict, _describe(verdict, answer))
+                return Stop(verdict, _describe(verdict, answer, sink.name))
         return None
 
     def _attempt(
@@ -198,10 +204,15 @@ def _duration(seconds: float) -> str:
     return "longer than a run" if seconds == float("inf") else f"{seconds:g} s"
 
 
-def _describe(verdict: str, answer: Answer) -> str:
+def _describe(verdict: str, answer: Answer, service: str = "the service") -> str:
     detail = answer.detail or f"HTTP {answer.status}"
     if verdict == REFUSED:
         return f"key refused ({detail})"
+    if verdict == FOREIGN:
+        return (
+            f"{detail} in a form {service} never answers with: a proxy in the way, or "
+            "http:// sent to an https port? Nothing was deleted"
+        )
     if verdict == RETRY:
         return f"{detail}, retry later"
     return detail

@@ -23,13 +23,26 @@ class NoRedirects(requests.Session):
 
     def __init__(self) -> None:
         super().__init__()
-        self.location: str | None = None  # the Location of the last answer, if it was a 3xx
+        # The last answer, as it came: an SDK that reads it for us keeps only part of it (the
+        # PostHog SDK's APIError has the status and a message, not the headers or the body).
+        self.last: Response | None = None
 
     def send(self, request: PreparedRequest, **kwargs: Any) -> Response:
         kwargs["allow_redirects"] = False
-        response = super().send(request, **kwargs)
-        self.location = response.headers.get("Location") if response.is_redirect else None
-        return response
+        self.last = None
+        self.last = super().send(request, **kwargs)
+        return self.last
+
+    @property
+    def location(self) -> str | None:
+        """Where the last answer pointed, if it was a redirect."""
+        last = self.last
+        return last.headers.get("Location") if last is not None and last.is_redirect else None
+
+    @property
+    def body(self) -> str:
+        """The text of the last answer ("" without one)."""
+        return self.last.text if self.last is not None else ""
 
 
 def status_detail(status: int, location: str | None = None) -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 from blackboxai.analytics.backends import Answer, Record, event_millis, retry_after
 from blackboxai.analytics.backends.http import status_detail
 from blackboxai.analytics.defaults import POSTHOG_BATCH, POSTHOG_BATCH_BYTES
 
-__all__ = ["PostHogSink", "iso_time", "to_message"]
+__all__ = ["CAPTURE_ERRORS", "PostHogSink", "capture_error", "iso_time", "to_message"]
 
 
 def iso_time(record: Record) -> str:
@@ -38,6 +39,44 @@ def to_message(record: Record, lib_version: str) -> dict[str, object]:
         "timestamp": iso_time(record),
         "uuid": record.get("id"),
     }
+
+
+# How PostHog's capture words a refusal of the data: the text of its CaptureError, sent as is
+# with a 400 (413 for an event too big in newer releases). PostHog/posthog rust/capture/src/
+# api.rs, `impl IntoResponse for CaptureError`: `(StatusCode::BAD_REQUEST, self.to_string())`,
+# with the `#[error("...")]` texts below; an oversized body is refused by axum's body limit,
+# "Failed to buffer the request body: length limit exceeded". The Django capture it replaced
+# (still in older self-hosted installs) answered JSON from posthog/exceptions.py
+# `generate_exception_response`: {"type": "validation_error", "code", "detail", "attr"}.
+CAPTURE_ERRORS = (
+    "failed to decode request",
+    "failed to parse request",
+    "failed to hydrate events from request",
+    "request holds no event",
+    "request missing data payload",
+    "event submitted ",
+    "replay event ",
+    "invalid event could not be processed",
+    "maximum event size exceeded",
+    "payload empty after filtering invalid event types",
+    "Failed to buffer the request body",
+)
+
+
+def capture_error(body: str) -> bool:
+    """Whether an error answer's body is PostHog's own (see CAPTURE_ERRORS)."""
+    if body.startswith(CAPTURE_ERRORS):
+        return True
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return False
+    return (
+        isinstance(data, dict)
+        and data.get("type") == "validation_error"
+        and isinstance(data.get("code"), str)
+        and "detail" in data
+    )
 
 
 class PostHogSink:
@@ -83,7 +122,8 @@ class PostHogSink:
             detail = (
                 status_detail(status, self._session.location) if status else f"HTTP {exc.status}"
             )
-            return Answer(status, retry_after=wait, detail=detail)
+            own = status in (400, 413) and capture_error(self._session.body)
+            return Answer(status, retry_after=wait, detail=detail, from_service=own)
         except self._requests.exceptions.RequestException as exc:
             return Answer(0, detail=type(exc).__name__)
         return Answer(200)
