@@ -4,7 +4,10 @@ PostHog `/batch/` (PostHog/posthog `rust/capture`):
 - `src/api.rs` maps each CaptureError to a status: 400 for an unparsable body, an empty batch, an
   empty event name, a missing or empty distinct_id, an event over the size limit; 401 for a
   missing or malformed token; 429 for rate or billing limits; 503 to retry. Error bodies are
-  plain text.
+  plain text, the error's own words (`impl IntoResponse for CaptureError`:
+  `(StatusCode::BAD_REQUEST, self.to_string())`, e.g. "failed to parse request: ..."); a body
+  over the limit is refused by axum: 413 "Failed to buffer the request body: length limit
+  exceeded". The uploader trusts a 400 only in those words (posthog_sink.CAPTURE_ERRORS).
 - `src/events/analytics.rs`: `process_events` runs `process_single_event(...)?` over the batch,
   so one bad event fails the whole request; a non-UUID `uuid` fails deserialising the request.
 - `src/token.rs`: a key is only shape-checked at the edge (non-empty after trimming, at most 64
@@ -26,7 +29,9 @@ Mixpanel (mixpanel/docs `openapi/src/ingestion.openapi.yaml`):
   `strict=1`, invalid events come back in a 400 with `failed_records` (index, `$insert_id`,
   field, message) and `num_records_imported`, the valid ones being ingested (a partial
   success); without it they are dropped silently. Success: `{"code": 200,
-  "num_records_imported": N, "status": "OK"}`. Form data (`data=...`, what the SDK's
+  "num_records_imported": N, "status": "OK"}`; every error is JSON `{"code", "error",
+  "status"}` (responses StrictInvalid, StrictUnauthorized, StrictTooLarge with status
+  "Request Entity Too Large", RateLimitExceeded). Form data (`data=...`, what the SDK's
   `Consumer.send("imports")` posts) gets the same answers.
 - Strings are cut at 255 characters. Events with the same (event, distinct_id, time,
   $insert_id) are duplicates, counted once.

@@ -12,9 +12,13 @@ this module is the HTTP side and what each service kept:
   `status: 1` for and dropped (older than 5 days). `mixpanel_tokens` names the projects /import
   authenticates (None: any non-empty token).
 - `fail(status, times, retry_after, path)` scripts answers such as the services' 429 (with
-  Retry-After) and 502/503.
+  Retry-After) and 502/503; `redirect(status, location, ...)` a 3xx (an SSO proxy, a captive
+  portal, a moved host), and `pages` what a GET is answered with (200 HTML), e.g. the login
+  page a redirect points to. Every request is in `requests`, a GET as "GET <path>".
 
-Modes: "ok"; "error" (every request 500); "silent" (reads the request, never answers);
+Modes: "ok"; "error" (every request 500); "tls-port" (every request 400 with nginx's HTML page
+for plain HTTP sent to an HTTPS port: a refusal that is no service's); "silent" (reads the
+request, never answers);
 "trickle" (answers one byte at a time, forever: a per-read timeout never fires). `delay` slows
 every answer. Handler threads are joined when the server stops.
 """
@@ -42,11 +46,24 @@ def refused_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-class Reply:
-    """An answer: a status, a body (text, or JSON for anything else), extra headers."""
+# What nginx answers a plain HTTP request sent to its HTTPS port (ngx_http_special_response.c,
+# ngx_http_error_497_page), with status 400 and text/html.
+NGINX_400 = (
+    "<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>\r\n"
+    "<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n"
+    "<center>The plain HTTP request was sent to HTTPS port</center>\r\n"
+    "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
 
-    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        self.status, self.body, self.headers = status, body, headers or {}
+
+class Reply:
+    """An answer: a status, a body (text, or JSON for anything else), extra headers, and its
+    content type when not the body's (text/plain or application/json)."""
+
+    def __init__(
+        self, status: int, body: Any, headers: dict[str, str] | None = None, kind: str = ""
+    ) -> None:
+        self.status, self.body, self.headers, self.kind = status, body, headers or {}, kind
 
 
 class Backend:
@@ -73,7 +90,8 @@ class Backend:
         self.mixpanel_dropped: list[dict[str, Any]] = []  # /track events older than 5 days
         self.requests: list[str] = []  # paths, in order
         self.answers: list[tuple[str, int]] = []  # (path, status), in order
-        self._script: list[tuple[int, float | str | None, str | None]] = []
+        self.pages: dict[str, str] = {}  # path -> the HTML a GET of it is answered with
+        self._script: list[tuple[int, dict[str, str], str | None]] = []
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -91,8 +109,18 @@ class Backend:
     ) -> None:
         """Answer the next `times` requests (to `path`, if given) with `status`; ingest nothing.
         `retry_after`: seconds, or the header's text as is (an HTTP date)."""
+        headers = {}
+        if retry_after is not None:
+            text = retry_after if isinstance(retry_after, str) else f"{retry_after:g}"
+            headers["Retry-After"] = text
         with self._lock:
-            self._script += [(status, retry_after, path)] * times
+            self._script += [(status, headers, path)] * times
+
+    def redirect(self, status: int, location: str, times: int = 1, path: str | None = None) -> None:
+        """Answer the next `times` POSTs (to `path`, if given) with a `status` redirect to
+        `location`; ingest nothing."""
+        with self._lock:
+            self._script += [(status, {"Location": location}, path)] * times
 
     def mixpanel_counted(self) -> list[dict[str, Any]]:
         """Mixpanel's events as it counts them: duplicates on (event, distinct_id, time,
@@ -142,6 +170,9 @@ class Backend:
             def do_POST(self) -> None:
                 owner._serve(self)
 
+            def do_GET(self) -> None:
+                owner._page(self)
+
         return Handler
 
     def _serve(self, h: BaseHTTPRequestHandler) -> None:
@@ -163,11 +194,21 @@ class Backend:
             reply = self._route(h, path, body, query)
         self._answer(h, path, reply)
 
+    def _page(self, h: BaseHTTPRequestHandler) -> None:
+        path = urlsplit(h.path).path
+        with self._lock:
+            self.requests.append(f"GET {path}")
+        page = self.pages.get(path)
+        reply = Reply(404, "not found") if page is None else Reply(200, page, kind="text/html")
+        self._answer(h, f"GET {path}", reply)
+
     def _route(
         self, h: BaseHTTPRequestHandler, path: str, body: bytes, query: dict[str, list[str]]
     ) -> Reply:
         if self.mode == "error":
             return Reply(500, "internal error")
+        if self.mode == "tls-port":
+            return Reply(400, NGINX_400, kind="text/html")
         if path in ("/batch", "/batch/"):
             return self._posthog(h, body)
         if path == "/track":
@@ -178,21 +219,20 @@ class Backend:
 
     def _scripted(self, path: str) -> Reply | None:
         with self._lock:
-            for i, (status, after, only) in enumerate(self._script):
+            for i, (status, headers, only) in enumerate(self._script):
                 if only is None or only == path:
                     del self._script[i]
-                    headers = {}
-                    if after is not None:
-                        headers["Retry-After"] = after if isinstance(after, str) else f"{after:g}"
-                    if path == "/import":
-                        return Reply(status, {"code": status, "error": "scripted"}, headers)
+                    if 300 <= status < 400:
+                        return Reply(status, "", headers)
+                    if path == "/import":  # /import answers errors as JSON (see _mp)
+                        return Reply(status, _mp(status, "scripted", "Scripted").body, headers)
                     return Reply(status, "scripted failure", headers)
         return None
 
     def _answer(self, h: BaseHTTPRequestHandler, path: str, reply: Reply) -> None:
         text = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
         payload = text.encode()
-        kind = "text/plain" if isinstance(reply.body, str) else "application/json"
+        kind = reply.kind or ("text/plain" if isinstance(reply.body, str) else "application/json")
         with self._lock:
             self.answers.append((path, reply.status))
         try:
@@ -219,8 +259,8 @@ class Backend:
 
     # -- PostHog --------------------------------------------------------------------------------
     def _posthog(self, h: BaseHTTPRequestHandler, body: bytes) -> Reply:
-        if len(body) > rules.POSTHOG_MAX_BODY:
-            return Reply(413, "payload too large")
+        if len(body) > rules.POSTHOG_MAX_BODY:  # axum's body limit, in its words
+            return Reply(413, "Failed to buffer the request body: length limit exceeded")
         try:
             if h.headers.get("Content-Encoding") == "gzip":
                 body = gzip.decompress(body)
@@ -262,7 +302,7 @@ class Backend:
             if h.headers.get("Content-Encoding") == "gzip":
                 body = gzip.decompress(body)
             if len(body) > rules.MIXPANEL_MAX_BODY:
-                return _mp(413, "request exceeds max limit of 2097152 bytes", "Too Large")
+                return _mp(413, "request exceeds max limit of 2097152 bytes", TOO_LARGE)
             kind = (h.headers.get("Content-Type") or "").split(";")[0].strip()
             if kind == "application/x-www-form-urlencoded":
                 form = parse_qs(body.decode())
@@ -276,7 +316,7 @@ class Backend:
         except (ValueError, KeyError, OSError):
             return _mp(400, "unable to parse the request body", "Bad Request")
         if len(events) > rules.MIXPANEL_MAX_EVENTS:
-            return _mp(413, "request exceeds max limit of 2000 events", "Too Large")
+            return _mp(413, "request exceeds max limit of 2000 events", TOO_LARGE)
         failed = [f for i, e in enumerate(events) if (f := rules.import_refusal(i, e, self.now()))]
         bad = {f["index"] for f in failed}
         good = [rules.cut_strings(e) for i, e in enumerate(events) if i not in bad]
@@ -296,5 +336,11 @@ class Backend:
         return Reply(200, {"code": 200, "num_records_imported": len(good), "status": "OK"})
 
 
+TOO_LARGE = "Request Entity Too Large"  # the docs' StrictTooLarge example
+
+
 def _mp(status: int, error: str, word: str) -> Reply:
+    """An /import error as the docs give it: {"code", "error", "status"} (mixpanel/docs
+    openapi/src/ingestion.openapi.yaml, StrictUnauthorized, StrictTooLarge, RateLimitExceeded;
+    StrictInvalid adds `failed_records` and `num_records_imported`)."""
     return Reply(status, {"code": status, "error": error, "status": word})

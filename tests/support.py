@@ -65,7 +65,9 @@ def mixpanel_at(url: str, token: str = TOKEN) -> Destination:
 class MemorySink:
     """A Sink that keeps every batch it is given and answers from a script (default: 200).
 
-    `answers` items are Answers, HTTP statuses, or functions of the batch returning either."""
+    `answers` items are Answers, HTTP statuses, or functions of the batch returning either. It
+    stands for the service: a 400 or 413 given as a status is in the service's own words (a
+    verdict on the data); an Answer says for itself."""
 
     def __init__(
         self,
@@ -91,7 +93,9 @@ class MemorySink:
         answer = self._answers.pop(0) if self._answers else Answer(200)
         if callable(answer):
             answer = answer(batch)
-        return Answer(answer) if isinstance(answer, int) else answer
+        if isinstance(answer, int):
+            return Answer(answer, from_service=answer in (400, 413))
+        return answer
 
     def close(self) -> None:
         self.closed = True
@@ -104,8 +108,9 @@ FAILURES: dict[str, Answer] = {
     "503": Answer(503, detail="HTTP 503"),
     "401": Answer(401, detail="HTTP 401"),
     "403": Answer(403, detail="HTTP 403"),
-    "400": Answer(400, detail="HTTP 400"),
-    "413": Answer(413, detail="HTTP 413"),
+    "400": Answer(400, detail="HTTP 400", from_service=True),
+    "413": Answer(413, detail="HTTP 413", from_service=True),
+    "400-html": Answer(400, detail="HTTP 400"),  # a proxy's page, not the service's words
     "404": Answer(404, detail="HTTP 404"),
 }
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from blackboxai.analytics import Analytics
 from blackboxai.analytics.backends import Answer, Record, retry_after
 from blackboxai.analytics.deliver import deliver
 from blackboxai.analytics.fileops import locked
@@ -33,17 +34,27 @@ HOST = "http://127.0.0.1:9"
 
 
 class Clock:
-    """A monotonic clock that moves only when told to, or when the run sleeps."""
+    """A monotonic clock that moves only when told to, or when the run sleeps.
+
+    A wait is slept in slices (consent is re-read between them); `waits` holds whole waits:
+    slices slept with no look at the clock in between add up to one."""
 
     def __init__(self) -> None:
         self.now = 1000.0
         self.waits: list[float] = []
+        self.slices = 0
+        self._looked = True
 
     def __call__(self) -> float:
+        self._looked = True
         return self.now
 
     def sleep(self, seconds: float) -> None:
-        self.waits.append(seconds)
+        if self._looked:
+            self.waits.append(0.0)
+        self.waits[-1] += seconds
+        self.slices += 1
+        self._looked = False
         self.now += seconds
 
 
@@ -64,10 +75,13 @@ def waiting(data_dir: Path) -> list[dict[str, Any]]:
         (Answer(200), 5, "ok"),
         (Answer(204), 5, "ok"),
         (Answer(400, failed=("x",)), 5, "ok"),  # Mixpanel's partial success
-        (Answer(400), 5, "split"),  # PostHog: one bad event fails the whole request
-        (Answer(400), 1, "reject"),
-        (Answer(413), 5, "split"),
-        (Answer(413), 1, "reject"),
+        (Answer(400, from_service=True), 5, "split"),  # PostHog: one bad event fails it all
+        (Answer(400, from_service=True), 1, "reject"),
+        (Answer(413, from_service=True), 5, "split"),
+        (Answer(413, from_service=True), 1, "reject"),
+        (Answer(400), 5, "foreign"),  # not in the service's words: a proxy's page, say
+        (Answer(400), 1, "foreign"),
+        (Answer(413), 1, "foreign"),
         (Answer(401), 5, "refused"),
         (Answer(403), 1, "refused"),
         (Answer(408), 5, "retry"),
@@ -272,6 +286,51 @@ def test_an_opt_out_mid_run_stops_after_the_batch_in_flight(data_dir: Path) -> N
     assert len(sink.ids) == 250 and outcome.sent == {"posthog": 250}
     assert outcome.discarded == 350  # only events never sent
     assert waiting(data_dir) == [] and list(data_dir.glob("claimed-*")) == []
+
+
+# Each way consent moves while a batch waits: opting out, a new id, the queue cleared (all three
+# as the CLI does them, from another process's point of view: the state file and the spool).
+CHANGES = {
+    "opt-out": lambda d: Analytics(data_dir=d).disable(permanently=True),
+    "reset-id": lambda d: Analytics(data_dir=d).reset_id(),
+    "clear": lambda d: Analytics(data_dir=d).clear_pending() >= 0,
+}
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_consent_moving_during_a_retry_wait_ends_the_wait_and_nothing_is_sent_again(
+    data_dir: Path, change: str
+) -> None:
+    spooled(data_dir, 5, to=[posthog_at(HOST)])
+    sink = MemorySink(answers=[Answer(503, retry_after=8)])
+    clock = Clock()
+    sleep = clock.sleep
+
+    def changing(seconds: float) -> None:  # consent moves one slice into the 8 s wait
+        sleep(seconds)
+        if clock.slices == 1:
+            assert CHANGES[change](data_dir)
+
+    clock.sleep = changing  # type: ignore[method-assign]
+    outcome = run(data_dir, {"posthog": sink}, clock)
+    assert len(sink.batches) == 1  # the retry never went out
+    assert clock.slices == 1 and clock.waits[0] < 8  # the wait ended at the next look
+    assert outcome.sent == {} and outcome.kept == {} and outcome.discarded == 5
+    assert "posthog" not in outcome.errors  # not kept for later: deleted
+    assert waiting(data_dir) == [] and list(data_dir.glob("claimed-*")) == []
+
+
+def test_halves_of_a_split_batch_are_not_sent_once_consent_moved(data_dir: Path) -> None:
+    spooled(data_dir, 8, to=[posthog_at(HOST)])
+
+    def opt_out(batch: list[Record]) -> Answer:  # a bad event somewhere, and an opt-out meanwhile
+        assert Analytics(data_dir=data_dir).disable(permanently=True)
+        return Answer(400, from_service=True)
+
+    sink = MemorySink(answers=[opt_out])
+    outcome = run(data_dir, {"posthog": sink})
+    assert len(sink.batches) == 1 and outcome.requests == {"posthog": 1}
+    assert outcome.rejected == {} and outcome.discarded == 8 and waiting(data_dir) == []
 
 
 def test_the_run_starts_no_batch_it_could_not_finish_in_time(data_dir: Path) -> None:

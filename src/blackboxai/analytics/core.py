@@ -192,7 +192,7 @@ class Analytics:
 
     def disable(self, permanently: bool) -> bool:
         """Stop reporting in this run; permanently also stores the opt-out and deletes every
-        waiting event (a running uploader stops after the batch in flight)."""
+        waiting event (a running uploader stops after the request in flight, retrying nothing)."""
         self._wanted = False
         self._apply(self.gate.decision)
         if not permanently:
@@ -312,7 +312,7 @@ class Analytics:
         return 0
 
     def clear_pending(self) -> int:
-        """Delete every waiting event. A running uploader stops after the batch in flight, and
+        """Delete every waiting event. A running uploader stops after the request in flight, and
         nothing it deleted ever comes back: the consent generation moves on. If it cannot move
         on (the state file cannot be written), `last_error` says so."""
         self.gate.last_error = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "BUFFER_EVENTS",
+    "CONSENT_POLL",
     "DOCS_URL",
     "EVENT_MAX_AGE_DAYS",
     "MIXPANEL_BATCH",
@@ -67,5 +68,8 @@ UPLOAD_LIFETIME = 135
 UPLOAD_RETRIES = 3
 UPLOAD_BACKOFF = 2.0
 UPLOAD_RETRY_CAP = 30.0
+# While a retry waits, consent is read again this often (seconds): an opt-out, an id reset or a
+# cleared queue during the wait ends the run within that, and the batch is not sent again.
+CONSENT_POLL = 0.25
 # An event not delivered within this many days of being recorded is deleted and counted.
 EVENT_MAX_AGE_DAYS = 30

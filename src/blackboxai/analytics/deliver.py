@@ -9,14 +9,14 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from blackboxai.analytics.backends import Backend, Sink, load_sink
+from blackboxai.analytics.backends import Backend, Record, Sink, load_sink
 from blackboxai.analytics.claims import Waiting, batches, load_claimed, seconds, to_line
 from blackboxai.analytics.consent import may_send
 from blackboxai.analytics.defaults import EVENT_MAX_AGE_DAYS, MIXPANEL_BATCH, POSTHOG_BATCH
 from blackboxai.analytics.fileops import LockTimeout, locked
 from blackboxai.analytics.outcome import Outcome, save_outcome
 from blackboxai.analytics.progress import PROGRESS_FILE, Progress
-from blackboxai.analytics.retry import BROKEN, REFUSED, UNRECORDED, Budget, Sender, Stop
+from blackboxai.analytics.retry import BROKEN, CONSENT, REFUSED, UNRECORDED, Budget, Sender, Stop
 from blackboxai.analytics.spool import Spool, lockable
 from blackboxai.analytics.state import State, StateStore
 from blackboxai.analytics.upload import UploadConfig
@@ -181,11 +181,6 @@ class _Run:
         if isinstance(sink, str):
             return self._stopped(backend, Stop(BROKEN, sink))
         for batch in batches(items, sink.max_batch, sink.max_bytes):
-            state = self.store.load()
-            if not all(_allowed(state, it) for it in batch):
-                # Opted out, id reset or waiting events cleared since the round began: the
-                # generation moved, so nothing more is sent (what is left is judged at put-back).
-                self.halted = Stop("consent", "consent changed")
             if self.halted is not None:
                 return self._stopped(backend, self.halted)
 
@@ -204,10 +199,17 @@ class _Run:
                 self.outcome.count(self.outcome.rejected, backend.name, len(refused))
                 return recorded
 
-            stop = self.sender.send(sink, [it.record for it in batch], settle)
+            stop = self.sender.send(sink, [it.record for it in batch], settle, self._still_allowed)
             if stop is not None:
                 return self._stopped(backend, stop)
         return None
+
+    def _still_allowed(self, records: list[Record]) -> bool:
+        """Asked before every request and during every wait: consent read afresh. Opted out, id
+        reset or waiting events cleared since the round began: the generation moved, so nothing
+        more is sent (what is left is judged, and deleted, at put-back)."""
+        state = self.store.load()
+        return all(may_send(state.stored, state.uuid, state.generation, r) for r in records)
 
     def _ahead(self, backend: Backend, n: int) -> None:
         """Events the service refused only for being dated ahead of its clock: they wait (until
@@ -234,9 +236,9 @@ class _Run:
         return True
 
     def _stopped(self, backend: Backend, stop: Stop) -> Stop:
-        if stop.reason in ("deadline", UNRECORDED):
+        if stop.reason in ("deadline", UNRECORDED, CONSENT):
             self.halted = self.halted or stop  # for every destination: start nothing more
-        if stop.reason != "consent":  # those events are deleted at put-back, not kept
+        if stop.reason != CONSENT:  # those events are deleted at put-back, not kept
             self.outcome.errors[backend.name] = stop.detail
         if stop.reason == REFUSED:
             self.outcome.refused[backend.name] = f"{stop.detail} by {backend.host}"

@@ -91,13 +91,16 @@ class Answer:
     `status` is the HTTP status, 0 when no answer came (refused, reset, timed out). `failed` names
     the events the service itself reported invalid while taking the rest (Mixpanel's
     `failed_records`); `deferred`, those of them it refused only for now (dated ahead of its
-    clock): they are kept, not deleted. `retry_after` is the server's Retry-After in seconds."""
+    clock): they are kept, not deleted. `retry_after` is the server's Retry-After in seconds.
+    `from_service`: the body is recognisably the service's own error answer, so a 400 or 413
+    is its verdict on the data (an HTML page from a proxy is not, and deletes nothing)."""
 
     status: int
     failed: tuple[str, ...] = ()
     deferred: tuple[str, ...] = ()
     retry_after: float | None = None
     detail: str = ""
+    from_service: bool = False
 
 
 class Sink(Protocol):

@@ -6,9 +6,10 @@ import gzip
 import json
 
 from blackboxai.analytics.backends import Answer, Record, event_millis, retry_after
+from blackboxai.analytics.backends.http import status_detail
 from blackboxai.analytics.defaults import MIXPANEL_BATCH, MIXPANEL_BATCH_BYTES
 
-__all__ = ["MixpanelSink"]
+__all__ = ["MixpanelSink", "import_error"]
 
 # The fields `Mixpanel.track` sets itself, which a property of the same name would override (it
 # merges the caller's properties last): who the event is from, which project, when, its
@@ -53,10 +54,12 @@ class MixpanelSink:
         import mixpanel  # type: ignore[import-untyped]  # the SDK ships no type hints
         import requests
 
+        from blackboxai.analytics.backends.http import NoRedirects
+
         self._requests = requests
         self._collect = _Collect()
         self._mp = mixpanel.Mixpanel(token, consumer=self._collect)
-        self._session = requests.Session()  # its default adapter never retries
+        self._session = NoRedirects()  # its default adapter never retries; a 3xx is the answer
         self._url = host.rstrip("/") + "/import"
         self._auth = (token, "")
         self._timeout = (connect_timeout, read_timeout)
@@ -81,6 +84,7 @@ class MixpanelSink:
                 headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
                 auth=self._auth,
                 timeout=self._timeout,
+                allow_redirects=False,  # NoRedirects forces it too
             )
             text = response.text
         except self._requests.exceptions.RequestException as exc:
@@ -92,11 +96,29 @@ class MixpanelSink:
             failed=failed,
             deferred=deferred,
             retry_after=retry_after(response.headers.get("Retry-After")),
-            detail=f"HTTP {status}",
+            detail=status_detail(status, self._session.location),
+            from_service=status in (400, 413) and import_error(text, status),
         )
 
     def close(self) -> None:
         self._session.close()
+
+
+def import_error(text: str, status: int) -> bool:
+    """Whether an error answer is /import's own: JSON with the `failed_records` of a strict
+    import, or with `error` and `code` (the HTTP status). mixpanel/docs
+    openapi/src/ingestion.openapi.yaml, responses StrictInvalid (400: code, error, status,
+    num_records_imported, failed_records) and StrictTooLarge (413: code, error, status)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return False
+    if not isinstance(data, dict):
+        return False
+    if isinstance(data.get("failed_records"), list):
+        return True
+    code = data.get("code")
+    return isinstance(data.get("error"), str) and code == status and not isinstance(code, bool)
 
 
 def _failed_ids(text: str, batch: list[Record]) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 from blackboxai.analytics.backends import Answer, Record, event_millis, retry_after
+from blackboxai.analytics.backends.http import status_detail
 from blackboxai.analytics.defaults import POSTHOG_BATCH, POSTHOG_BATCH_BYTES
 
-__all__ = ["PostHogSink", "iso_time", "to_message"]
+__all__ = ["CAPTURE_ERRORS", "PostHogSink", "capture_error", "iso_time", "to_message"]
 
 
 def iso_time(record: Record) -> str:
@@ -39,9 +41,48 @@ def to_message(record: Record, lib_version: str) -> dict[str, object]:
     }
 
 
+# How PostHog's capture words a refusal of the data: the text of its CaptureError, sent as is
+# with a 400 (413 for an event too big in newer releases). PostHog/posthog rust/capture/src/
+# api.rs, `impl IntoResponse for CaptureError`: `(StatusCode::BAD_REQUEST, self.to_string())`,
+# with the `#[error("...")]` texts below; an oversized body is refused by axum's body limit,
+# "Failed to buffer the request body: length limit exceeded". The Django capture it replaced
+# (still in older self-hosted installs) answered JSON from posthog/exceptions.py
+# `generate_exception_response`: {"type": "validation_error", "code", "detail", "attr"}.
+CAPTURE_ERRORS = (
+    "failed to decode request",
+    "failed to parse request",
+    "failed to hydrate events from request",
+    "request holds no event",
+    "request missing data payload",
+    "event submitted ",
+    "replay event ",
+    "invalid event could not be processed",
+    "maximum event size exceeded",
+    "payload empty after filtering invalid event types",
+    "Failed to buffer the request body",
+)
+
+
+def capture_error(body: str) -> bool:
+    """Whether an error answer's body is PostHog's own (see CAPTURE_ERRORS)."""
+    if body.startswith(CAPTURE_ERRORS):
+        return True
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return False
+    return (
+        isinstance(data, dict)
+        and data.get("type") == "validation_error"
+        and isinstance(data.get("code"), str)
+        and "detail" in data
+    )
+
+
 class PostHogSink:
-    """Posts to <host>/batch/ with `posthog.request.batch_post` on a session without retries:
-    the uploader is the single retry layer (the SDK's default session retries https on its own).
+    """Posts to <host>/batch/ with `posthog.request.batch_post` on a session without retries
+    or redirects: the uploader is the single retry layer (the SDK's default session retries
+    https on its own), and a 3xx is an answer, not a success.
     The SDK adds `sent_at`, with which PostHog corrects the timestamps for clock skew."""
 
     name = "posthog"
@@ -53,10 +94,12 @@ class PostHogSink:
         from posthog import request as ph_request
         from posthog.version import VERSION
 
+        from blackboxai.analytics.backends.http import NoRedirects
+
         self._requests = requests
         self._ph = ph_request
         self._version = VERSION
-        self._session = requests.Session()
+        self._session = NoRedirects()  # a 3xx is the answer: see NoRedirects
         self._host = host.rstrip("/")
         self._key = api_key
         self._timeout = (connect_timeout, read_timeout)
@@ -76,7 +119,11 @@ class PostHogSink:
             status = exc.status if isinstance(exc.status, int) else 0
             # The SDK reads Retry-After (seconds or a date); normalised the way Mixpanel's is.
             wait = retry_after(getattr(exc, "retry_after", None))
-            return Answer(status, retry_after=wait, detail=f"HTTP {exc.status}")
+            detail = (
+                status_detail(status, self._session.location) if status else f"HTTP {exc.status}"
+            )
+            own = status in (400, 413) and capture_error(self._session.body)
+            return Answer(status, retry_after=wait, detail=detail, from_service=own)
         except self._requests.exceptions.RequestException as exc:
             return Answer(0, detail=type(exc).__name__)
         return Answer(200)
