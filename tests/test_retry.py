@@ -81,6 +81,7 @@ def waiting(data_dir: Path) -> list[dict[str, Any]]:
         (Answer(413, from_service=True), 1, "reject"),
         (Answer(400), 5, "foreign"),  # not in the service's words: a proxy's page, say
         (Answer(400), 1, "foreign"),
+        (Answer(413), 5, "split"),  # a proxy's body limit: halves may pass, nothing is lost
         (Answer(413), 1, "foreign"),
         (Answer(401), 5, "refused"),
         (Answer(403), 1, "refused"),

@@ -37,7 +37,8 @@ CONSENT = "consent"  # consent moved (opt-out, id reset, queue cleared): nothing
 def classify(answer: Answer, size: int) -> str:
     """Only a verdict on the data itself (a 400/413 in the service's own words pinned on one
     event, or an event named in `failed`) ever drops data; everything else keeps it for a
-    later try. A 400 whose body is not the service's (an nginx page for plain HTTP sent to an
+    later try. A 413 splits a batch whoever answers it (halving deletes nothing, and a proxy's
+    body limit is then met); a single event it refuses is dropped only on the service's word. A 400 whose body is not the service's (an nginx page for plain HTTP sent to an
     HTTPS port) would otherwise bisect every batch down to single events and delete them all."""
     status = answer.status
     if status < 0:
@@ -46,6 +47,8 @@ def classify(answer: Answer, size: int) -> str:
         return NO_ANSWER
     if 200 <= status < 300 or (status == 400 and answer.failed):
         return OK
+    if status == 413 and size > 1:
+        return SPLIT  # too large, whoever says so (a proxy's body limit too): halves may pass
     if status in (400, 413):
         if not answer.from_service:
             return FOREIGN
