@@ -287,7 +287,12 @@ class Analytics:
         if self._handoff is None:
             from blackboxai.analytics.handoff import Handoff
 
-            self._handoff = Handoff(self.data_dir, spool=self._spool, launcher=self._launcher)
+            self._handoff = Handoff(
+                self.data_dir,
+                spool=self._spool,
+                launcher=self._launcher,
+                lost=self.contained.record,
+            )
             # A caller that forgets close() (or drops this object) still has its buffered
             # events handed over, when it is collected or at interpreter exit at the latest.
             weakref.finalize(self, self._handoff.finish)
