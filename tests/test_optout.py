@@ -116,7 +116,52 @@ def test_an_opt_out_lands_and_deletes_the_queue_past_anything_at_a_lock(
     assert list(data_dir.glob(f"{lock}.unusable-*"))
 
 
+def test_analytics_off_says_one_line_and_says_again_when_nothing_changed(
+    cli: Any, data_dir: Path
+) -> None:
+    spooled(data_dir, 2)
+    first = cli("analytics", "off")
+    assert (first.returncode, first.stdout) == (0, "")
+    assert first.stderr == OPTED_OUT + " Deleted 2 waiting events.\n"
+    again = cli("analytics", "off")
+    assert (again.returncode, again.stdout, again.stderr) == (0, "", ALREADY + "\n")
+    quiet = cli("--analytics-disable", "--exit")  # a standing setting is not repeated each run
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+
+
 # -- a disk that takes no state file -------------------------------------------------------------
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
+def test_an_opt_out_that_cannot_write_the_state_file_is_kept_by_the_marker(
+    cli: Any, data_dir: Path
+) -> None:
+    spooled(data_dir, 40, to=[posthog_at(HOST)])
+    before = file_says(data_dir)
+    done = subprocess.run(
+        [sys.executable, "-m", "blackboxai", "analytics", "off"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=no_file_may_grow,
+    )
+    assert (done.returncode, done.stdout) == (0, ""), done.stderr
+    [line] = done.stderr.splitlines()  # the truth, in one line
+    assert line.startswith(OPTED_OUT + " Deleted 40 waiting events. (cannot write ")
+    assert "analytics.json" in line and "analytics.disabled keeps the opt-out" in line
+    assert file_says(data_dir) == before  # still consent: it could not be replaced
+    assert (data_dir / "analytics.disabled").exists()
+    assert Spool(data_dir).count() == 0
+    seen = status(cli)
+    assert (seen["stored"], seen["would_report"]) == ("disabled", False)
+    session = cli("--exit", "--analytics-posthog-host", HOST)
+    assert (session.returncode, session.stderr) == (0, "")
+    assert Spool(data_dir).count() == 0  # nothing recorded by it was queued
+    # With room again, the next opt-out writes the file and the marker goes.
+    again = cli("analytics", "off")
+    assert (again.returncode, again.stderr) == (0, OPTED_OUT + "\n")
+    assert file_says(data_dir)["permanently_disable"] is True
+    assert not (data_dir / "analytics.disabled").exists()
 
 
 def test_the_marker_is_an_opt_out_for_sessions_and_the_uploader(data_dir: Path) -> None:
