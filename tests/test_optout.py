@@ -241,3 +241,16 @@ def test_another_choice_fails_closed_on_a_state_lock_another_process_holds(
         holder.release()
     assert analytics.last_error and "held by another process" in analytics.last_error
     assert StateStore(data_dir).load().stored is Stored.FRESH
+
+
+def test_an_opt_out_already_stored_needs_no_state_lock(data_dir: Path) -> None:
+    assert Analytics(data_dir=data_dir).disable(permanently=True)
+    analytics = Analytics(data_dir=data_dir)
+    holder = Holder(data_dir / "analytics.json.lock")
+    try:
+        assert analytics.disable(permanently=True) is True
+        assert holder.holding()
+    finally:
+        holder.release()
+    assert analytics.last_error is None and not analytics.state.marker
+    assert not (data_dir / "analytics.disabled").exists()

@@ -92,10 +92,13 @@ class Gate:
         stored, tried again once without waiting for the lock. Stored, it replaces the marker;
         if not, the marker keeps it, and `last_error` says what could not be written. False
         only when neither could be written: then only this run is off."""
-        marked = None
-        if self.load().stored is not Stored.DISABLED:  # else the file or marker holds it
+        state, marked = self.load(), None
+        if state.stored is not Stored.DISABLED:  # else the file or the marker holds it already
             marked = self._hold_off()
         clear()
+        if state.stored is Stored.DISABLED and not state.marker:  # stored: nothing to write
+            self.last_error = None
+            return True
         if self.change(State.opted_out) or self.change(State.opted_out, lock_wait=0):
             return True
         if self.load().stored is not Stored.DISABLED:  # the marker could not be written either
