@@ -48,6 +48,7 @@ def read_log(path: Path | str) -> list[dict[str, Any]]:
 
 
 OPTED_OUT = "Analytics are now permanently disabled; nothing will be sent."
+ALREADY = "Analytics are permanently disabled; nothing will be sent."
 
 
 def opted_out(data_dir: Path) -> bool:
@@ -666,10 +667,10 @@ def test_an_opt_out_despite_bad_configuration_deletes_waiting_events(data_dir: P
     assert opted_out(data_dir) and Analytics().pending_count() == 0
 
 
-def test_an_opt_out_already_stored_says_nothing_more(cli, data_dir: Path) -> None:
+def test_an_opt_out_already_stored_is_confirmed_once_then_the_mistake(cli, data_dir: Path) -> None:
     assert cli("analytics", "off").returncode == 0
     result = cli("analytics", "off", env={"BLACKBOXAI_ANALYTICS": "maybe"})
-    assert_one_line_error(result, "BLACKBOXAI_ANALYTICS")
+    assert_one_line_error(result, "BLACKBOXAI_ANALYTICS", after=ALREADY)
     assert result.stdout == ""
     assert opted_out(data_dir)
 
@@ -741,10 +742,10 @@ def test_analytics_off_says_what_it_deleted_and_the_state_it_leaves(cli, data_di
     waiting(data_dir, refused_url())
     result = cli("analytics", "off")
     assert result.returncode == 0
-    assert result.stderr == OPTED_OUT + " Deleted 2 waiting events.\n"  # what changed
-    assert result.stdout == "Analytics are permanently disabled; nothing will be sent.\n"
+    assert result.stderr == OPTED_OUT + " Deleted 2 waiting events.\n"  # what changed, once
+    assert result.stdout == ""
     again = cli("analytics", "off")
-    assert (again.stderr, again.stdout) == ("", result.stdout)  # nothing changed this time
+    assert (again.stderr, again.stdout) == (ALREADY + "\n", "")  # nothing changed this time
 
 
 def test_clearing_over_an_unreadable_state_file_says_what_could_not_be_done(

@@ -107,9 +107,15 @@ def test_a_failed_replace_keeps_the_old_file_and_no_temporary(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(fileops.os, "replace", broken_replace)
-    assert analytics.disable(permanently=True) is False
+    assert analytics.reset_id() is False
     assert analytics.last_error is not None
     assert STATE in analytics.last_error and "No space left" in analytics.last_error
+    assert (data_dir / STATE).read_bytes() == before
+    assert leftovers(data_dir) == []
+    # An opt-out still lands: the marker holds it while the file keeps its old content.
+    assert analytics.disable(permanently=True) is True
+    assert analytics.state.stored is Stored.DISABLED and analytics.state.marker
+    assert analytics.last_error and "No space left" in analytics.last_error
     assert (data_dir / STATE).read_bytes() == before
     assert leftovers(data_dir) == []
 

@@ -91,12 +91,12 @@ def on(ctx: typer.Context) -> None:
 @analytics_app.command()
 def off(ctx: typer.Context) -> None:
     """Permanently opt out; events waiting to be sent are deleted."""
-    # Start-up stored the opt-out before reading any setting, and said on stderr what it changed
-    # (choice.apply_disable): a broken setting can never block it. Here: the state, as it is.
+    # Start-up stored the opt-out before reading any setting, and said on stderr in one line
+    # how that went (choice.apply_disable): a broken setting can never block it, and nothing
+    # is said twice. Here: only what is left.
     analytics, _ = _state(ctx)
-    if analytics.state.stored.value != "disabled":  # pragma: no cover - start-up always did it
-        raise _fail(f"could not turn analytics off: {analytics.last_error}")
-    typer.echo("Analytics are permanently disabled; nothing will be sent.")
+    if analytics.state.stored.value != "disabled":  # start-up has said why
+        raise typer.Exit(1)
     left = analytics.pending_count()
     if left:  # the opt-out holds, but some files could not be deleted
         raise _fail(f"{_waiting(left)} could not be deleted (they will never be sent)")

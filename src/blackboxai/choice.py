@@ -17,6 +17,7 @@ from blackboxai.settings import Settings
 __all__ = ["OPTED_OUT", "apply_disable", "decide", "resolve_consent"]
 
 OPTED_OUT = "Analytics are now permanently disabled; nothing will be sent."
+ALREADY = "Analytics are permanently disabled; nothing will be sent."
 
 Ask = Callable[[], bool | None]
 AskNew = Callable[[Sequence[str]], bool | None]
@@ -31,19 +32,27 @@ def decide(analytics: Analytics, settings: Settings, *, tty: bool | None = None)
     return analytics.decide(settings.analytics, tty=tty, flag_source=settings.source("analytics"))
 
 
-def apply_disable(analytics: Analytics) -> int | None:
-    """Store a permanent opt-out and say what it changed; an exit status if it could not be
-    stored. Events it could not delete are never sent: the consent they were recorded under
-    has ended."""
-    was_disabled = analytics.state.stored is Stored.DISABLED
+def apply_disable(analytics: Analytics, *, confirm: bool = False) -> int | None:
+    """Store a permanent opt-out and say, in one line, what it changed (with `confirm`, also
+    when nothing changed: `analytics off` always answers); an exit status if it could not be
+    stored at all. Events it could not delete are never sent: their consent has ended."""
+    was_disabled = analytics.state.stored is Stored.DISABLED and not analytics.state.marker
     waiting = analytics.pending_count()
     if not analytics.disable(permanently=True):
-        err(f"blackboxai: could not disable analytics: {analytics.last_error}")
+        why = analytics.last_error
+        err(f"blackboxai: could not disable analytics: {why} (off for this run only)")
         return 1
     deleted = waiting - analytics.pending_count()
-    if not was_disabled or deleted:
-        plural = "" if deleted == 1 else "s"
-        err(OPTED_OUT + (f" Deleted {deleted} waiting event{plural}." if deleted else ""))
+    held = analytics.state.marker  # analytics.json could not be written: say which, and why
+    if was_disabled and not (deleted or held or confirm):
+        return None  # nothing changed, and nobody asked
+    line = ALREADY if was_disabled else OPTED_OUT
+    if deleted:
+        line += f" Deleted {deleted} waiting event{'' if deleted == 1 else 's'}."
+    if held:
+        marker = analytics.store.marker_path
+        line += f" ({analytics.last_error}; {marker} keeps the opt-out until it can be.)"
+    err(line)
     return None
 
 

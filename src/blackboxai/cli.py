@@ -30,11 +30,11 @@ def main(prog_name: str | None = None) -> None:
         invocation = parse(args)
         if invocation is None:
             from blackboxai.commands import app
-            from blackboxai.host import asks_opt_out, store_opt_out
+            from blackboxai.host import asks_off, asks_opt_out, store_opt_out
 
             early = asks_opt_out(args)
-            if early:  # before click can refuse a mistake beside it
-                store_opt_out()
+            if early:  # before click can refuse a mistake beside it; it says how that went
+                store_opt_out(confirm=asks_off(args))
             # obj tells the root callback the opt-out was already stored (or tried): not twice
             app(args=args, prog_name=prog_name or "blackboxai", obj=OptOutStored(early))
             return

@@ -44,14 +44,21 @@ def asks_opt_out(argv: list[str]) -> bool:
     words = argv[: argv.index("--")] if "--" in argv else argv
     if any(w == "--analytics-disable" or w.startswith("--analytics-disable=") for w in words):
         return True
+    return asks_off(argv)
+
+
+def asks_off(argv: list[str]) -> bool:
+    """Whether a whole command line is (or holds) `analytics off`, which always answers."""
+    words = argv[: argv.index("--")] if "--" in argv else argv
     return any(wants_opt_out(words[i:]) for i, w in enumerate(words) if w == "analytics")
 
 
-def store_opt_out() -> int | None:
+def store_opt_out(*, confirm: bool = False) -> int | None:
     """Store a permanent opt-out with nothing but the defaults (no settings are read, so no
-    broken setting can stop it); an exit status if it could not be stored, said on stderr."""
+    broken setting can stop it); an exit status if it could not be stored, said on stderr.
+    `confirm`: say the state even when nothing changed (`analytics off`)."""
     first = Analytics()
-    failed = apply_disable(first)
+    failed = apply_disable(first, confirm=confirm)
     first.close()
     return failed
 

@@ -138,7 +138,8 @@ class Analytics:
 
     @property
     def last_error(self) -> str | None:
-        """Why the last choice could not be stored, in one line (None when it was)."""
+        """Why the last choice could not be stored, in one line (None when it was). After an
+        opt-out held by the marker alone: what could not be written."""
         return self.gate.last_error
 
     @property
@@ -192,12 +193,18 @@ class Analytics:
 
     def disable(self, permanently: bool) -> bool:
         """Stop reporting in this run; permanently also stores the opt-out and deletes every
-        waiting event (a running uploader stops after the request in flight, retrying nothing)."""
+        waiting event (a running uploader stops after the request in flight, retrying nothing).
+
+        Permanently, it lands whatever else is broken: False only when nothing at all could be
+        written (then only this run is off). True with `last_error` set: analytics.json could
+        not be written, and the marker analytics.disabled keeps the opt-out until it can be."""
         self._wanted = False
         self._apply(self.gate.decision)
         if not permanently:
             return True
-        return self._store(State.opted_out) and self._clear() >= 0
+        stored = self.gate.opt_out(self._clear)
+        self._apply(self.gate.decide())
+        return stored
 
     def reset_id(self) -> bool:
         """A new anonymous id (if there was one); events waiting under the old one are dropped."""
@@ -287,7 +294,12 @@ class Analytics:
         if self._handoff is None:
             from blackboxai.analytics.handoff import Handoff
 
-            self._handoff = Handoff(self.data_dir, spool=self._spool, launcher=self._launcher)
+            self._handoff = Handoff(
+                self.data_dir,
+                spool=self._spool,
+                launcher=self._launcher,
+                lost=self.contained.record,
+            )
             # A caller that forgets close() (or drops this object) still has its buffered
             # events handed over, when it is collected or at interpreter exit at the latest.
             weakref.finalize(self, self._handoff.finish)

@@ -14,6 +14,7 @@ __all__ = [
     "POSTHOG_BATCH_BYTES",
     "POSTHOG_DEFAULT_HOST",
     "POSTHOG_PROJECT_API_KEY",
+    "SESSION_LOCK_WAIT",
     "SPOOL_MAX_BYTES",
     "SPOOL_MAX_EVENTS",
     "UPLOAD_BACKOFF",
@@ -37,6 +38,11 @@ MIXPANEL_DEFAULT_HOST = "https://api.mixpanel.com"
 # Where users read what is collected; printed with the opt-in question, so it must work for an
 # installed wheel too (docs/analytics.md only exists in a checkout).
 DOCS_URL = "https://blackbox.ai/docs/more/analytics.html"
+
+# How long a session waits for the state or spool lock held by another process (a stopped one,
+# a hung network disk) before it gives up: events to append are dropped and counted; a choice
+# is not stored (an opt-out is still kept, by the marker analytics.disabled).
+SESSION_LOCK_WAIT = 2.0
 
 # Events held in memory before they are appended to the on-disk spool.
 BUFFER_EVENTS = 500

@@ -15,6 +15,7 @@ __all__ = [
     "NotRegularFile",
     "atomic_write",
     "ensure_private_dir",
+    "lockable",
     "locked",
     "move_aside",
     "read_regular",
@@ -58,7 +59,8 @@ def locked(lock_path: Path, *, timeout: float | None = None) -> Iterator[None]:
         with _filelock(lock_path, timeout):
             yield
         return
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    # O_NOFOLLOW: a link put there after lockable() looked is refused (ELOOP), not followed.
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
     try:
         _flock(fd, timeout)
         try:
@@ -67,6 +69,17 @@ def locked(lock_path: Path, *, timeout: float | None = None) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def lockable(path: Path) -> Path:
+    """The path of a lock file, with anything there that is not a regular file (a directory, a
+    FIFO, a symbolic link, dangling or not) moved aside first: a directory can never be locked,
+    and a link would have the lock created, or taken, wherever it points. We only ever create
+    regular files there, so nothing moved aside was anyone's lock."""
+    with contextlib.suppress(OSError):
+        if not stat.S_ISREG(path.lstat().st_mode):
+            move_aside(path)
+    return path
 
 
 def _flock(fd: int, timeout: float | None) -> None:

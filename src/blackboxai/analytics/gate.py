@@ -67,11 +67,13 @@ class Gate:
             self.state = State(problem=f"it cannot be located ({type(exc).__name__})")
         return self.state
 
-    def change(self, transition: Callable[[State], State]) -> bool:
+    def change(
+        self, transition: Callable[[State], State], *, lock_wait: float | None = None
+    ) -> bool:
         """Store one of State's transitions: an explicit choice, so an unusable file is
         replaced. False, with `last_error` saying why, when it cannot be stored."""
         try:
-            self.state = self.store.update(transition, overwrite_odd=True)
+            self.state = self.store.update(transition, overwrite_odd=True, lock_wait=lock_wait)
         except StateError as exc:
             self.last_error = str(exc)
             return False
@@ -82,6 +84,39 @@ class Gate:
             return False
         self.last_error = None
         return True
+
+    def opt_out(self, clear: Callable[[], object]) -> bool:
+        """Store a permanent opt-out so that it lands whatever else is broken. The marker
+        first (no lock, no space): every reader takes it as an opt-out at once. Then the
+        queue is deleted (`clear`: that needs no space and frees some), and the opt-out
+        stored, tried again once without waiting for the lock. Stored, it replaces the marker;
+        if not, the marker keeps it, and `last_error` says what could not be written. False
+        only when neither could be written: then only this run is off."""
+        state, marked = self.load(), None
+        if state.stored is not Stored.DISABLED:  # else the file or the marker holds it already
+            marked = self._hold_off()
+        clear()
+        if state.stored is Stored.DISABLED and not state.marker:  # stored: nothing to write
+            self.last_error = None
+            return True
+        if self.change(State.opted_out) or self.change(State.opted_out, lock_wait=0):
+            return True
+        if self.load().stored is not Stored.DISABLED:  # the marker could not be written either
+            self.last_error = "; ".join(filter(None, (self.last_error, marked)))
+            return False
+        if not self.state.marker:  # the file held it already: nothing needed writing
+            self.last_error = None
+        return True
+
+    def _hold_off(self) -> str | None:
+        try:
+            self.store.hold_off()
+        except StateError as exc:
+            return str(exc)
+        except Exception as exc:
+            self._contained.record("state", exc)
+            return f"cannot write {self.store.marker_path}: {type(exc).__name__}"
+        return None
 
     # -- the verdict ------------------------------------------------------------------------------
     def decide(self) -> Decision:

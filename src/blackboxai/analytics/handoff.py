@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from blackboxai.analytics.backends import Backend
 from blackboxai.analytics.consent import may_send
-from blackboxai.analytics.defaults import BUFFER_EVENTS
+from blackboxai.analytics.defaults import BUFFER_EVENTS, SESSION_LOCK_WAIT
+from blackboxai.analytics.fileops import LockTimeout
 from blackboxai.analytics.pipeline import Event
 from blackboxai.analytics.spool import Spool
 from blackboxai.analytics.state import StateStore
@@ -48,6 +49,8 @@ class Handoff:
         launcher: Launcher | None = None,
         limit: int = BUFFER_EVENTS,
         launch_after: int = LAUNCH_AFTER,
+        lock_wait: float = SESSION_LOCK_WAIT,
+        lost: Callable[[str, BaseException], None] | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.spool = spool if spool is not None else Spool(data_dir)
@@ -63,6 +66,12 @@ class Handoff:
         self._pid = os.getpid()
         self._children: list[Launched] = []
         self.active = False  # the session reports: set by the façade, from its decision
+        # The spool lock held by another process (a stopped one, a hung network disk): wait
+        # `lock_wait` at most, then drop the events and tell `lost`. Once it timed out, later
+        # appends try once without waiting, until one gets the lock again.
+        self._lock_wait = self._wait = lock_wait
+        self._lost = lost
+        self.dropped = 0  # events dropped because the spool lock stayed busy
 
     @property
     def buffered(self) -> int:
@@ -89,10 +98,21 @@ class Handoff:
         """Append buffered events to the spool. Each group is appended only if its consent
         still holds while the spool lock is held, so an opt-out racing us always wins."""
         groups, self._lines, self._buffered = self._lines, {}, 0
+        busy: LockTimeout | None = None
         for (user_id, generation), lines in groups.items():
+            if busy is not None:  # the lock is busy: don't wait again for the next group
+                self.dropped += len(lines)
+                continue
             wanted = functools.partial(self.allowed, user_id, generation)
-            if self.spool.append(lines, still_wanted=wanted):  # refused: consent ended
-                self._spooled += len(lines)
+            try:
+                if self.spool.append(lines, still_wanted=wanted, wait=self._wait):
+                    self._spooled += len(lines)  # (not appended: consent ended)
+                self._wait = self._lock_wait
+            except LockTimeout as exc:
+                busy, self._wait = exc, 0
+                self.dropped += len(lines)
+        if busy is not None:
+            self._report(LockTimeout(f"{self.spool.lock_path} is held by another process"))
         self.reap()
         if self._spooled >= self._launch_after and not self._launched:
             self.launch()
@@ -109,9 +129,16 @@ class Handoff:
             self.launch()
 
     def clear(self) -> int:
-        """Delete every waiting event, buffered or spooled; returns how many were spooled."""
+        """Delete every waiting event, buffered or spooled; returns how many were spooled.
+        Raises LockTimeout when the spool lock stays busy (what waits is never sent anyway:
+        clearing follows an end of consent)."""
         self.discard()
-        return self.spool.clear()
+        return self.spool.clear(wait=self._lock_wait)
+
+    def _report(self, exc: BaseException) -> None:
+        if self._lost is None:
+            raise exc
+        self._lost("spool", exc)
 
     def launch(self) -> None:
         from blackboxai.analytics.upload import UploadConfig

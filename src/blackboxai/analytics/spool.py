@@ -17,13 +17,14 @@ from blackboxai.analytics.fileops import (
     NotRegularFile,
     atomic_write,
     ensure_private_dir,
+    lockable,
     locked,
     move_aside,
     read_regular,
 )
 from blackboxai.analytics.progress import Progress, destination_key
 
-__all__ = ["Spool", "lockable"]
+__all__ = ["Spool", "lockable"]  # lockable: fileops', kept here for its importers
 
 # Trim to this share of the limits, so a full spool is not rewritten on every append.
 _TRIM_TO = 0.8
@@ -41,15 +42,6 @@ def _open_regular(path: Path, flags: int = os.O_RDONLY, mode: int = 0o600) -> in
         os.close(fd)
         raise
     return fd
-
-
-def lockable(path: Path) -> Path:
-    """The path of a lock file, with any directory there moved aside first: a directory can
-    never be locked, so it would stop every append or delivery for good."""
-    with contextlib.suppress(OSError):
-        if stat.S_ISDIR(path.lstat().st_mode):
-            move_aside(path)
-    return path
 
 
 def _reader(path: Path) -> BinaryIO | None:
@@ -91,17 +83,24 @@ class Spool:
         self.set_aside: list[str] = []  # what was in the way, and where it was moved
 
     # -- sessions ---------------------------------------------------------------
-    def append(self, lines: list[str], *, still_wanted: Callable[[], bool] | None = None) -> bool:
+    def append(
+        self,
+        lines: list[str],
+        *,
+        still_wanted: Callable[[], bool] | None = None,
+        wait: float | None = None,
+    ) -> bool:
         """Append complete lines in one write, then enforce the bound (oldest dropped first).
 
         `still_wanted` is asked under the lock that clear() takes, so a put-back by the
         uploader can never land after an opt-out has cleared the spool. Returns whether the
-        lines were written (False: `still_wanted` said no)."""
+        lines were written (False: `still_wanted` said no). The lock is waited for `wait`
+        seconds at most (None: as long as it takes); then LockTimeout, nothing written."""
         if not lines:
             return True
         ensure_private_dir(self.directory)
         data = ("\n".join(lines) + "\n").encode()
-        with locked(lockable(self.lock_path)):
+        with locked(lockable(self.lock_path), timeout=wait):
             if still_wanted is not None and not still_wanted():
                 return False
             fd = self._open_for_append()
@@ -237,16 +236,17 @@ class Spool:
                 return _lines(handle)
         return sum(1 for _ in self.records())
 
-    def clear(self) -> int:
+    def clear(self, *, wait: float | None = None) -> int:
         """Delete every waiting event (an opt-out or a user's --clear); returns how many.
         Writes nothing when there is nothing to delete: not even the lock (no consent, no file).
         Without the lock file no append is under way, and any that starts will find consent
-        gone: an append creates the lock before it asks whether its events are still wanted."""
+        gone: an append creates the lock before it asks whether its events are still wanted.
+        The lock is waited for `wait` seconds at most; then LockTimeout, nothing deleted."""
         present = [*self._claimed_paths(), self.path, self.dropped_path]
-        if not self.lock_path.exists() and not any(os.path.lexists(p) for p in present):
+        if not os.path.lexists(self.lock_path) and not any(os.path.lexists(p) for p in present):
             return 0
         count = self.count()
-        with contextlib.suppress(FileNotFoundError), locked(lockable(self.lock_path)):
+        with contextlib.suppress(FileNotFoundError), locked(lockable(self.lock_path), timeout=wait):
             for path in [*self._claimed_paths(), self.path]:
                 _remove(path)
         _remove(self.dropped_path)

@@ -10,18 +10,24 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from blackboxai.analytics.consent import Stored
+from blackboxai.analytics.defaults import SESSION_LOCK_WAIT
 from blackboxai.analytics.fileops import (
+    LockTimeout,
     NotRegularFile,
     atomic_write,
     ensure_private_dir,
+    lockable,
     locked,
     move_aside,
     read_regular,
 )
 
-__all__ = ["STATE_FILE", "State", "StateError", "StateStore", "parse_state"]
+__all__ = ["MARKER_FILE", "STATE_FILE", "State", "StateError", "StateStore", "parse_state"]
 
 STATE_FILE = "analytics.json"
+# While this exists, whatever is (or is not) in it, analytics are off: an opt-out is being
+# stored, or analytics.json could not be written when it was (a full disk, a lock in the way).
+MARKER_FILE = "analytics.disabled"
 # A real state file is a few hundred bytes; anything far larger is not ours to parse.
 _MAX_BYTES = 64 * 1024
 
@@ -47,6 +53,7 @@ class State:
     catalogue_version: int = 1
     declined: tuple[str, ...] = ()
     problem: str | None = None  # set when the file exists but cannot be trusted
+    marker: bool = False  # the opt-out is held by MARKER_FILE (see held_off)
 
     # -- the transitions an explicit choice makes (pure: the store writes the result) ----------
     def consented(self, version: int, new_id: str) -> State:
@@ -81,8 +88,15 @@ class State:
         """The answer to what the catalogue added: agreed to `version`, minus `declined`."""
         return replace(self, catalogue_version=version, declined=(*self.declined, *declined))
 
+    def held_off(self) -> State:
+        """The state every reader must act on while MARKER_FILE exists: opted out, whatever
+        the file says, as opted_out() would have stored it (so a new generation)."""
+        return replace(self.opted_out(), marker=True)
+
     @property
     def stored(self) -> Stored:
+        if self.marker:  # an opt-out that could not be written yet still holds
+            return Stored.DISABLED
         if self.problem is not None:
             return Stored.ODD
         if self.uuid is None and not self.asked_opt_in and not self.permanently_disable:
@@ -134,15 +148,22 @@ def parse_state(raw: bytes) -> State:
 
 
 class StateStore:
-    """analytics.json in the user data dir, plus its lock file."""
+    """analytics.json in the user data dir, its lock file, and the opt-out marker."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, lock_wait: float | None = SESSION_LOCK_WAIT) -> None:
         self.directory = directory
+        self.lock_wait = lock_wait  # seconds update() waits for another holder; None: no limit
         self.path = directory / STATE_FILE
         self.lock_path = directory / f"{STATE_FILE}.lock"
+        self.marker_path = directory / MARKER_FILE
 
     def load(self) -> State:
-        """Never raises and never blocks: a missing file is fresh, anything else unreadable odd."""
+        """Never raises and never blocks: a missing file is fresh, anything else unreadable odd;
+        with the marker present, opted out whatever the file says."""
+        state = self._read()
+        return state.held_off() if os.path.lexists(self.marker_path) else state
+
+    def _read(self) -> State:
         try:
             raw = read_regular(self.path, _MAX_BYTES)
         except FileNotFoundError:
@@ -155,29 +176,64 @@ class StateStore:
             return State(problem=f"it cannot be read ({exc.strerror or exc})")
         return parse_state(raw)
 
-    def update(self, change: Callable[[State], State], *, overwrite_odd: bool = False) -> State:
+    def update(
+        self,
+        change: Callable[[State], State],
+        *,
+        overwrite_odd: bool = False,
+        lock_wait: float | None = None,
+    ) -> State:
         """Read-modify-write under the lock; raises StateError with a one-line reason.
 
         With `overwrite_odd`, an unusable file (torn, not JSON, a directory, a FIFO) is moved
-        aside and the change applies to a fresh state: an explicit command must always land."""
+        aside and the change applies to a fresh state: an explicit command must always land.
+        The lock is waited for `lock_wait` seconds at most (default: the store's own)."""
+        wait = self.lock_wait if lock_wait is None else lock_wait
         try:
             ensure_private_dir(self.directory)
-            with locked(self.lock_path):
-                current = self.load()
+            with locked(lockable(self.lock_path), timeout=wait):
+                marked = os.path.lexists(self.marker_path)
+                current = self._read()
                 if current.problem is not None:
                     if not overwrite_odd:
                         raise StateError(f"{self.path} is unusable: {current.problem}")
                     current = State()
-                new = change(current)
-                if new == current and self.path.is_file():
+                current = current.held_off() if marked else current
+                new = replace(change(current), marker=False)
+                if not marked and new == current and self.path.is_file():
                     return new
                 self._write(new)
+                if marked:  # the file holds the opt-out now (or the user's later choice)
+                    self._unmark()
                 return new
         except StateError:
             raise
+        except LockTimeout:
+            raise StateError(f"{self.lock_path} is held by another process") from None
         except OSError as exc:
             where = exc.filename or self.path  # the data directory itself, when that is the trouble
             raise StateError(f"cannot write {where}: {exc.strerror or exc}") from None
+
+    def hold_off(self) -> None:
+        """Create the marker: from now on every reader takes analytics as opted out. It takes
+        no lock and no disk space (an empty file), so it lands when analytics.json cannot."""
+        try:
+            ensure_private_dir(self.directory)
+            flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+            os.close(os.open(self.marker_path, flags | getattr(os, "O_NONBLOCK", 0), 0o600))
+        except OSError as exc:
+            if os.path.lexists(self.marker_path):  # something is there already: it counts
+                return
+            where = exc.filename or self.marker_path
+            raise StateError(f"cannot write {where}: {exc.strerror or exc}") from None
+
+    def _unmark(self) -> None:
+        try:
+            self.marker_path.unlink()
+        except FileNotFoundError:
+            pass
+        except (IsADirectoryError, PermissionError):  # EPERM: a directory, on macOS
+            move_aside(self.marker_path)
 
     def _write(self, state: State) -> None:
         if not self.path.is_file() and os.path.lexists(self.path):
