@@ -38,8 +38,9 @@ def classify(answer: Answer, size: int) -> str:
     """Only a verdict on the data itself (a 400/413 in the service's own words pinned on one
     event, or an event named in `failed`) ever drops data; everything else keeps it for a
     later try. A 413 splits a batch whoever answers it (halving deletes nothing, and a proxy's
-    body limit is then met); a single event it refuses is dropped only on the service's word. A 400 whose body is not the service's (an nginx page for plain HTTP sent to an
-    HTTPS port) would otherwise bisect every batch down to single events and delete them all."""
+    body limit is then met); a single event it refuses is dropped only on the service's word.
+    A 400 whose body is not the service's (an nginx page for plain HTTP sent to an HTTPS port)
+    would otherwise bisect every batch down to single events and delete them all."""
     status = answer.status
     if status < 0:
         return BROKEN
