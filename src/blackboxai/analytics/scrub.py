@@ -40,7 +40,7 @@ SECRET, EMAIL, HOME = "<secret>", "<email>", "~"
 # Scrub at most this much: long enough that whatever lands in the first MAX_STRING characters
 # of the output was scrubbed in full context, short enough to bound regex work on huge inputs.
 _SCAN_LIMIT = 4 * MAX_STRING
-# Shortest secret any pattern matches ("bearer" + space + 8, "xoxb-" + 10 chars): see _may_match.
+# Shortest secret any pattern matches ("bearer" + space + 8, "xoxb-" + 10 chars): see _may_hold_token.
 _MIN_MATCH = 15
 _MAX_SAFE_INT = 2**53  # beyond this JSON consumers (JavaScript) silently lose precision
 
@@ -104,12 +104,9 @@ def _cut_for_scan(text: str) -> str:
     return text[:end] if end > len(text) - 64 else text
 
 
-def _may_match(text: str) -> bool:
-    """Cheap pre-check: every match needs '@' (email, URL user info), a path separator (paths,
-    URLs), '=' or ':' (key=value secrets, fine-tunes, drives), "bearer", or a whitespace-free
-    token of _MIN_MATCH+ chars (all other secrets). Most values have none."""
-    if "/" in text or "\\" in text or "@" in text or "=" in text or ":" in text:
-        return True
+def _may_hold_token(text: str) -> bool:
+    """Cheap pre-check for the rules that need none of "/", "\\", ":", "=" or "@": they need
+    "bearer" or a whitespace-free token of _MIN_MATCH+ chars. Most values have neither."""
     if len(text) < _MIN_MATCH:
         return False
     return "bearer" in text.lower() or max(map(len, text.split()), default=0) >= _MIN_MATCH
@@ -118,11 +115,14 @@ def _may_match(text: str) -> bool:
 def _scrub(text: str, home: str, json_text: bool = False) -> str:
     """`json_text`: `text` is a json.dumps-ed container, where a lone backslash is an escape."""
     text = _cut_for_scan(text)
-    if not _may_match(text):
+    paths = "/" in text or "\\" in text  # paths, URLs
+    named = ":" in text or "=" in text  # password=, ft:, drives (with a separator)
+    emails = "@" in text  # emails, URL user info (with a separator)
+    if not (paths or named or emails or _may_hold_token(text)):
         return text[:MAX_STRING]
     if home and home in text:
         text = _home_pattern(home).sub(HOME, text)
-    return combined(json_text).sub(_replace, text)[:MAX_STRING]
+    return combined(json_text, paths, named, emails).sub(_replace, text)[:MAX_STRING]
 
 
 def scrub_text(text: str, home: str | None = None) -> str:
