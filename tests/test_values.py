@@ -64,3 +64,19 @@ def test_generated_exceptions_say_only_their_type(
     assert scrub_properties({key: [exc, {"e": exc}]}) == {
         key: f'["{kind.__name__}",{{"e":"{kind.__name__}"}}]'
     }
+
+
+class _Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no")
+
+
+class _BrokenName:
+    @property
+    def name(self) -> str:
+        raise RuntimeError("no name")
+
+
+def test_an_unprintable_item_costs_only_itself() -> None:
+    out = scrub_properties({"items": [_Unprintable(), _BrokenName(), 1]})
+    assert out == {"items": '["<unprintable>","<unprintable>",1]'}

@@ -40,7 +40,7 @@ SECRET, EMAIL, HOME = "<secret>", "<email>", "~"
 # Scrub at most this much: long enough that whatever lands in the first MAX_STRING characters
 # of the output was scrubbed in full context, short enough to bound regex work on huge inputs.
 _SCAN_LIMIT = 4 * MAX_STRING
-# Shortest secret any pattern matches ("bearer" + space + 8, "xoxb-" + 10 chars): see _may_hold_token.
+# Shortest secret any token rule matches ("bearer" + space + 8, "xoxb-" + 10): _may_hold_token.
 _MIN_MATCH = 15
 _MAX_SAFE_INT = 2**53  # beyond this JSON consumers (JavaScript) silently lose precision
 

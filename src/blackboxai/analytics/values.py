@@ -84,11 +84,12 @@ def _plain(value: object, model: bool, depth: int) -> object:
         return [_plain(item, model, depth + 1) for item in ordered]
     if isinstance(value, (list, tuple)):
         return [_plain(item, model, depth + 1) for item in islice(value, ITEM_LIMIT)]
-    name = object_name(value)  # a Model inside a list is still a model name
-    if name is not None:
-        return redact_model(name)
-    text = str.__str__(str(value))
-    return redact_model(text) if model else text
+    try:
+        name = object_name(value)  # a Model inside a list is still a model name
+        text = str.__str__(str(value)) if name is None else redact_model(name)
+    except Exception:  # one unprintable item costs only itself
+        return UNPRINTABLE
+    return redact_model(text) if model and name is None else text
 
 
 def stringify(value: object, model: bool = False) -> str:
