@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import string
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import textwrap
 import time
 import types
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 import pytest
 from hypothesis import assume, given, settings
@@ -19,9 +21,12 @@ from hypothesis import strategies as st
 from blackboxai.analytics.frames import exception_properties
 from blackboxai.analytics.models import known_models, redact_model
 from blackboxai.analytics.scrub import MAX_STRING, scrub_properties, scrub_text, scrub_value
+from blackboxai.analytics.system import system_properties
+from blackboxai.session.edits import FAILURE_REASONS
 
 SECRET = "<secret>"
 EMAIL = "<email>"
+PATH = "<path>"
 
 SECRETS = {
     "openai": "sk-" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0U1v2W3x4",
@@ -100,9 +105,10 @@ def test_secret_inside_json_after_escaped_newline_is_replaced() -> None:
 def test_jwt_glued_to_a_longer_token_is_replaced_whole() -> None:
     # In JSON, "\\n" puts an 'n' before the header, so the match starts before "eyJ".
     jwt = "eyJ" + "a1" * 20 + ".eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
-    out = scrub_text(json.dumps(["first\n" + jwt]))
-    assert not leaked(jwt[3:], out)
-    assert out.endswith('<secret>"]')
+    out = scrub_value(["first\n" + jwt])
+    assert isinstance(out, str) and not leaked(jwt[3:], out) and out.endswith('<secret>"]')
+    # In plain text a backslash may be a Windows separator: the whole run goes, as a path.
+    assert not leaked(jwt[3:], scrub_text(json.dumps(["first\n" + jwt])))
 
 
 # --- emails and home paths ---------------------------------------------------------------------
@@ -120,36 +126,40 @@ def test_given_home_is_replaced_as_a_path_prefix_only() -> None:
     home = "/srv/users/ann"
     text = "opened /srv/users/ann/proj/main.py, /srv/users/annabel/x and /srv/users/ann."
     out = scrub_text(text, home=home)
-    assert out == "opened ~/proj/main.py, /srv/users/annabel/x and ~."
+    assert out == "opened <path>, <path> and ~."
 
 
-def test_home_with_trailing_separator_is_still_replaced() -> None:
-    assert scrub_text("/opt/me/x.txt", home="/opt/me/") == "~/x.txt"
+@pytest.mark.parametrize("home", ["/opt/me", "/opt/me/", "/opt/ann smith"])
+def test_home_alone_becomes_a_tilde_and_a_path_under_it_a_path(home: str) -> None:
+    root = home.rstrip("/")
+    assert scrub_text(f"in {root}/x.txt and {root}.", home=home) == "in <path> and ~."
 
 
 @pytest.mark.parametrize("home", ["/", "", "~"])
 def test_trivial_home_is_ignored(home: str) -> None:
-    assert scrub_text("/opt/app/run.py", home=home) == "/opt/app/run.py"
+    assert scrub_text("cd /opt", home=home) == "cd /opt"
 
 
 def test_default_home_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HOME", "/opt/homes/zed")
-    assert scrub_text("cwd=/opt/homes/zed/work") == "cwd=~/work"
+    monkeypatch.setenv("HOME", "/opt/homes/zed smith")
+    assert scrub_text("cwd=/opt/homes/zed smith") == "cwd=~"
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"),
+    "text",
     [
-        ("/home/bob/.config/app.yaml", "~/.config/app.yaml"),
-        ("/Users/carol.d/Library/Logs", "~/Library/Logs"),
-        ("C:\\Users\\dave\\AppData\\Local", "~\\AppData\\Local"),
-        ("c:/users/dave/Desktop", "~/Desktop"),
-        ("C:\\Users\\Erin Smith\\Documents", "~\\Documents"),
-        ('{"path": "C:\\\\Users\\\\frank\\\\x"}', '{"path": "~\\\\x"}'),
+        "/home/bob/.config/app.yaml",
+        "/Users/carol.d/Library/Logs",
+        "/Users/ann smith/x.py",
+        "C:\\Users\\dave\\AppData\\Local",
+        "c:/users/dave/Desktop",
+        "C:\\Users\\Erin Smith\\Documents",
+        "/root/.ssh/id_rsa",
     ],
 )
-def test_other_users_home_paths_are_replaced_generically(text: str, expected: str) -> None:
-    assert scrub_text(text, home="/nonexistent/me") == expected
+def test_other_users_home_paths_are_replaced_whole(text: str) -> None:
+    assert scrub_text(text, home="/nonexistent/me") == PATH
+    assert scrub_text(json.dumps({"path": text})) == '{"path": "<path>"}'
 
 
 @pytest.mark.parametrize(
@@ -162,16 +172,102 @@ def test_other_users_home_paths_are_replaced_generically(text: str, expected: st
         "12 files changed, 3 insertions(+)",
         "3f2a9c1",  # short git hash
         "123e4567-e89b-42d3-a456-426614174000",  # canonical UUID4 (the anonymous id)
-        "/usr/bin/python3 -m blackboxai",
-        "https://api.openai.com/v1/chat/completions",
         "flask-sqlalchemy-migrations",
         "the bearer of bad news",
-        "C:\\Program Files\\Python311\\python.exe",
         "",
+        "https://api.openai.com",
+        "http://localhost:8080/",
+        "and/or, n/a, TCP/IP, 1/2/2025, 3/4 done",
+        "openrouter/anthropic/claude-3.5-sonnet",
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "mistralai/Mixtral-8x7B-Instruct-v0.1",
+        "cd /opt",
+        "ratio: 4.7x, status=401",
+        "6.18.44-fc-v669",
+        "5.15.153.1-microsoft-standard-WSL2",
+        "session.chat:_exchange:97 < host:main:150",
+        "blackboxai.session.llm.LLMError",
+        "max_tokens=4096 prompt_tokens: 12",
     ],
 )
 def test_ordinary_text_is_untouched(text: str) -> None:
     assert scrub_text(text) == text
+
+
+# --- what an adversarial review found kept verbatim ----------------------------------------------
+
+FINE_TUNE = "ft:gpt-4o:my-org:secret"
+
+# (key, value, expected output, fragments that must not survive)
+LEAKS: dict[str, tuple[str, object, str, tuple[str, ...]]] = {
+    "exception-text": (
+        "reason",
+        "[Errno 2] No such file or directory: '/srv/acme-payroll/salaries-2025.xlsx'",
+        f"[Errno 2] No such file or directory: '{PATH}'",
+        ("acme", "salaries"),
+    ),
+    "url-credentials": (
+        "error_class",
+        "https://admin:hunter2@10.0.0.5:8080/v1",
+        f"https://{SECRET}@10.0.0.5:8080/{PATH}",
+        ("admin", "hunter2"),
+    ),
+    "another-home": ("reason", "/root/.ssh/id_rsa", PATH, ("ssh", "id_rsa")),
+    "relative": ("reason", "src/acme/customer_list.py", PATH, ("acme", "customer")),
+    "windows": ("reason", "D:\\clients\\acme\\contract.docx", PATH, ("clients", "acme")),
+    "macos-temp": ("reason", "/var/folders/7x/k2j3h4/T/tmpab12", PATH, ("folders", "k2j3")),
+    "assignment": ("reason", "password=hunter2hunter2", f"password={SECRET}", ("hunter2",)),
+    "query": (
+        "reason",
+        "https://api.example.com/v1?api_key=abcd1234efgh5678",
+        f"https://api.example.com/{PATH}?api_key={SECRET}",
+        ("abcd1234",),
+    ),
+    "home-with-a-space": ("reason", "/Users/ann smith/x.py", PATH, ("ann", "smith")),
+    "Model": ("Model", FINE_TUNE, "openai/REDACTED", ("my-org", "secret")),
+    "llm": ("llm", FINE_TUNE, "openai/REDACTED", ("my-org", "secret")),
+    "weak_model_name": ("weak_model_name", FINE_TUNE, "openai/REDACTED", ("my-org", "secret")),
+    "in-a-list": ("main_model", ["gpt-4o", FINE_TUNE], '["gpt-4o","openai/REDACTED"]', ("my-org",)),
+    "in-a-dict": (
+        "config",
+        {"model": FINE_TUNE, "temperature": 0},
+        '{"model":"openai/REDACTED","temperature":0}',
+        ("my-org",),
+    ),
+    "in-text": ("note", f"tried {FINE_TUNE} twice", "tried openai/REDACTED twice", ("my-org",)),
+}
+
+
+@pytest.mark.parametrize(("key", "value", "expected", "gone"), LEAKS.values(), ids=LEAKS.keys())
+def test_reproduced_leaks_are_scrubbed_by_scrub_properties(
+    key: str, value: object, expected: str, gone: tuple[str, ...]
+) -> None:
+    out = scrub_properties({key: value}, home="/home/me")
+    assert out == {key: expected}
+    assert not any(fragment in expected for fragment in gone)
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample-analytics.jsonl"
+
+
+def test_every_catalogued_value_in_the_sample_passes_unchanged() -> None:
+    for line in SAMPLE.read_text().splitlines():
+        props = json.loads(line)["properties"]
+        assert scrub_properties(props) == props
+
+
+def test_every_value_a_call_site_can_send_passes_unchanged() -> None:
+    llm = (Path(__file__).resolve().parents[1] / "src/blackboxai/session/llm.py").read_text()
+    error_classes = set(re.findall(r'LLMError\(\s*"(\w+)"', llm))
+    assert {"NoKey", "NoEndpoint", "ConnectError", "HTTPStatusError"} <= error_classes
+    exits = ["exit_flag", "message_sent", "message_failed", "exit_command", "eof", "ctrl_c"]
+    texts = [*FAILURE_REASONS, *error_classes, *exits, "terminated", "broken_pipe", "error"]
+    texts += [*system_properties().values(), "whole", "diff"]
+    texts += ["module:function:12 < session.chat:_exchange:97", "blackboxai.session.llm.LLMError"]
+    for text in texts:
+        assert scrub_properties({"reason": text}) == {"reason": text}
+    for name in ("openrouter/anthropic/claude-3.5-sonnet", "gpt-4o", "claude-3-5-sonnet-20241022"):
+        assert scrub_properties({"main_model": name}) == {"main_model": redact_model(name)}
 
 
 # --- bounds ------------------------------------------------------------------------------------
@@ -290,6 +386,7 @@ def test_scrub_properties_redacts_model_keys_and_scrubs_the_rest() -> None:
             "editor_model": "ft:gpt-4o-mini:acme::abc123",
             "weak_model": None,
             "models": "acme-secret-model",
+            "datamodel": "relational",
             "error": "boom at /home/ann/x.py with " + SECRETS["openai"],
             "duration_ms": 12,
         },
@@ -299,8 +396,9 @@ def test_scrub_properties_redacts_model_keys_and_scrubs_the_rest() -> None:
         "model": "gpt-4o-mini",
         "editor_model": "openai/REDACTED",
         "weak_model": None,
-        "models": "acme-secret-model",
-        "error": f"boom at ~/x.py with {SECRET}",
+        "models": "unknown/REDACTED",
+        "datamodel": "relational",
+        "error": f"boom at {PATH} with {SECRET}",
         "duration_ms": 12,
     }
 

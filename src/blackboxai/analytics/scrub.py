@@ -1,12 +1,21 @@
-"""Strip secrets, emails and home paths from analytics properties before they are logged or sent."""
+"""Strip secrets, URLs' credentials, emails and paths from analytics properties before they are
+logged or sent; what a value may say by its type is decided in values.py first."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 
 from blackboxai.analytics.models import redact_model
+from blackboxai.analytics.patterns import PATH, combined
+from blackboxai.analytics.values import (
+    CONTAINERS,
+    UNPRINTABLE,
+    by_type,
+    is_model_key,
+    object_name,
+    stringify,
+)
 
 TYPE_CHECKING = False  # avoids importing typing at runtime; mypy treats the name as True
 if TYPE_CHECKING:
@@ -31,60 +40,32 @@ SECRET, EMAIL, HOME = "<secret>", "<email>", "~"
 # Scrub at most this much: long enough that whatever lands in the first MAX_STRING characters
 # of the output was scrubbed in full context, short enough to bound regex work on huge inputs.
 _SCAN_LIMIT = 4 * MAX_STRING
-# Shortest secret any pattern matches ("bearer" + space + 8, "xoxb-" + 10 chars): see _may_match.
+# Shortest secret any token rule matches ("bearer" + space + 8, "xoxb-" + 10): _may_hold_token.
 _MIN_MATCH = 15
 _MAX_SAFE_INT = 2**53  # beyond this JSON consumers (JavaScript) silently lose precision
 
-# "sk-" and "bearer" must start a token: no alphanumeric before them, unless it is a JSON-escaped
-# \n, \r or \t (containers are json.dumps-ed first). The lookbehinds come after the literal so
-# that the engine rejects most positions on their first character.
-_SK = r"sk-(?:(?<![A-Za-z0-9]sk-)|(?<=\\[nrt]sk-)|(?<=\\u[0-9a-fA-F]{4}sk-))"
-_BEARER = r"(?i:bearer)(?:(?<![A-Za-z0-9](?i:bearer))|(?<=\\[nrt](?i:bearer)))"
-_B64 = "A-Za-z0-9+/_-"  # '=' is padding only, so "key=<secret>" keeps the key's name
-_NAME = r"[\w$-]+(?:\.[\w$-]+)*"  # a user name; a trailing '.' is sentence punctuation
-# A match takes the rest of its token along (_TAIL): otherwise "AKIA...<more>" would leave
-# its tail, as the base64 rule only starts at a token's beginning. That includes a JWT-shaped
-# ".payload.signature": a run like "\\neyJ<header>" matches before "eyJ" is reached.
-_TAIL = rf"[={_B64}]*(?:\.[A-Za-z0-9_-]{{8,}}\.[={_B64}]*)?"
-_PATTERN_PARTS = (
-    r"(?P<s>(?:" + _SK + r"[A-Za-z0-9_-]{20,}"  # OpenAI / Anthropic (sk-proj-, sk-ant-)
-    r"|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
-    r"|hf_[A-Za-z0-9]{30,}|glpat-[A-Za-z0-9_-]{20,}|pypi-[A-Za-z0-9_-]{16,}"  # HF, GitLab, PyPI
-    r"|[rsp]k_(?:live|test)_[A-Za-z0-9]{10,}"  # Stripe
-    r"|(?:AKIA|ASIA)[A-Z0-9]{16}"
-    r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"  # JWT (signature may be empty)
-    r"|xox[baprs]-[A-Za-z0-9-]{10,}"
-    r"|AIza[A-Za-z0-9_-]{30,})" + _TAIL + ")",
-    r"(?P<b>" + _BEARER + r"[ \t]+)[A-Za-z0-9._~+/=-]{8,}",  # keeps the word "Bearer"
-    # An email is tried only at the start of a run of local-part characters (the lookbehind):
-    # otherwise a long run without '@' would cost quadratic time.
-    r"(?P<e>[\w.%+-](?<![\w.%+-][\w.%+-])[\w.%+-]*@(?:[\w-]+\.)+[A-Za-z]{2,})",
-    r"(?P<h>/(?:home|Users)/" + _NAME + r"|[A-Za-z]:[\\/]+(?i:users)[\\/]+"
-    r"(?:[\w$-]+(?:[ .][\w$-]+)*(?=[\\/])|" + _NAME + "))",  # Windows names may hold spaces
-    # Long base64-ish runs need a letter and a digit; checked once per run (lookbehind), so
-    # this stays linear. Listed before hex so a run is replaced whole, not just its hex head.
-    rf"(?P<l>(?:(?<![{_B64}])(?=[{_B64}]*?[0-9])(?=[{_B64}]*?[A-Za-z])[{_B64}]{{40,}}"
-    r"|[0-9a-fA-F]{32,})" + _TAIL + ")",
-)
-_MARKERS = {"s": SECRET, "e": EMAIL, "h": HOME, "l": SECRET}
-_pattern: re.Pattern[str] | None = None
+_MARKERS = {"s": SECRET, "e": EMAIL, "l": SECRET, "p": PATH}
 _home_patterns: dict[str, re.Pattern[str]] = {}
 _default_home: tuple[str | None, str] = (None, "")
 _key_cache: dict[str, str] = {}
 _name_cache: dict[str, str] = {}
 
 
-def _combined() -> re.Pattern[str]:
-    global _pattern
-    if _pattern is None:  # compiled on first use so importing this module stays cheap
-        _pattern = re.compile("|".join(_PATTERN_PARTS))
-    return _pattern
-
-
 def _replace(match: re.Match[str]) -> str:
     kind = match.lastgroup or "s"
-    if kind == "b":
-        return match.group("b") + SECRET
+    if kind in ("a", "b"):  # keep "password=" and "Bearer ", replace what follows
+        return match.group(kind) + SECRET
+    if kind == "m":
+        return redact_model(match.group("m"))
+    if kind == "url":
+        userinfo, path = match.group("ui"), match.group("up") or ""
+        host = combined().sub(_replace, match.group("uh"))  # no "/" in it: no URL, no recursion
+        return (
+            match.group("u")
+            + (SECRET + "@" if userinfo else "")
+            + host
+            + ("/" + PATH if len(path) > 1 else path)
+        )
     return _MARKERS[kind]
 
 
@@ -123,57 +104,30 @@ def _cut_for_scan(text: str) -> str:
     return text[:end] if end > len(text) - 64 else text
 
 
-def _may_match(text: str) -> bool:
-    """Cheap pre-check: every match needs '@' (email), a path separator (home), "bearer", or a
-    whitespace-free token of _MIN_MATCH+ chars (all other secrets). Most values have none."""
-    if "@" in text or "/" in text or "\\" in text:
-        return True
+def _may_hold_token(text: str) -> bool:
+    """Cheap pre-check for the rules that need none of "/", "\\", ":", "=" or "@": they need
+    "bearer" or a whitespace-free token of _MIN_MATCH+ chars. Most values have neither."""
     if len(text) < _MIN_MATCH:
         return False
     return "bearer" in text.lower() or max(map(len, text.split()), default=0) >= _MIN_MATCH
 
 
-def _scrub(text: str, home: str) -> str:
+def _scrub(text: str, home: str, json_text: bool = False) -> str:
+    """`json_text`: `text` is a json.dumps-ed container, where a lone backslash is an escape."""
     text = _cut_for_scan(text)
-    if not _may_match(text):
+    paths = "/" in text or "\\" in text  # paths, URLs
+    named = ":" in text or "=" in text  # password=, ft:, drives (with a separator)
+    emails = "@" in text  # emails, URL user info (with a separator)
+    if not (paths or named or emails or _may_hold_token(text)):
         return text[:MAX_STRING]
     if home and home in text:
         text = _home_pattern(home).sub(HOME, text)
-    return _combined().sub(_replace, text)[:MAX_STRING]
+    return combined(json_text, paths, named, emails).sub(_replace, text)[:MAX_STRING]
 
 
 def scrub_text(text: str, home: str | None = None) -> str:
     """Replace secrets, emails and home paths in ``text``; the result is at most MAX_STRING."""
     return _scrub(text, _resolve_home(home))
-
-
-def _json_default(obj: object) -> object:
-    if isinstance(obj, (set, frozenset)):
-        return sorted(obj, key=repr)
-    if isinstance(obj, (bytes, bytearray, memoryview)):
-        return "<bytes>"
-    name = _object_name(obj)  # a Model inside a list is still a model name
-    return redact_model(name) if name is not None else _stringify(obj)
-
-
-def _stringify(value: object) -> str:
-    if isinstance(value, (list, tuple)) and len(value) > _SCAN_LIMIT:
-        value = value[:_SCAN_LIMIT]  # every item prints >= 1 char: the output is unchanged
-    try:
-        if isinstance(value, (dict, list, tuple, set, frozenset)):
-            return json.dumps(
-                value,
-                sort_keys=True,
-                default=_json_default,
-                ensure_ascii=False,
-                separators=(",", ":"),
-            )
-    except Exception:
-        pass  # e.g. circular, too deep, or keys of mixed types: fall back to str()
-    try:
-        return str.__str__(str(value))  # a plain str: a subclass could dodge the scrubber
-    except Exception:
-        return "<unprintable>"
 
 
 def _value(value: object, home: str) -> Scalar:
@@ -190,9 +144,10 @@ def _value(value: object, home: str) -> Scalar:
         return float(value) if value - value == 0.0 else None  # inf - inf and nan are nan
     if isinstance(value, str):
         return _scrub(str.__str__(value), home)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return "<bytes>"
-    return _scrub(_stringify(value), home)
+    special = by_type(value)
+    if special is not None:
+        return special
+    return _scrub(stringify(value), home, isinstance(value, CONTAINERS))
 
 
 def scrub_value(value: object, home: str | None = None) -> Scalar:
@@ -200,7 +155,7 @@ def scrub_value(value: object, home: str | None = None) -> Scalar:
     try:
         return _value(value, _resolve_home(home))
     except Exception:
-        return "<unprintable>"
+        return UNPRINTABLE
 
 
 def _key(key: object, home: str) -> str:
@@ -211,8 +166,8 @@ def _key(key: object, home: str) -> str:
                 _key_cache.clear()
             cached = _key_cache[key] = _scrub(key, home)[:MAX_KEY]
         return cached
-    text = key if isinstance(key, str) else _stringify(key)
-    return _scrub(text, home)[:MAX_KEY]
+    text = key if isinstance(key, str) else stringify(key)
+    return _scrub(text, home, isinstance(key, CONTAINERS))[:MAX_KEY]
 
 
 def model_name(value: object) -> str | None:
@@ -223,27 +178,25 @@ def model_name(value: object) -> str | None:
     if isinstance(value, str):
         return str.__str__(value)
     name = getattr(value, "name", None)
-    return str.__str__(name) if isinstance(name, str) else _stringify(value)
-
-
-def _is_model_key(key: str) -> bool:
-    return key == "model" or key.endswith("_model")
+    return str.__str__(name) if isinstance(name, str) else stringify(value)
 
 
 def _property(key: str, value: object, home: str) -> Scalar:
-    """A value made safe by its type: JSON scalars are kept (scrubbed); a model name, or any
-    object with a string `.name`, is redacted like a model name; anything else becomes a string
-    first, then is scrubbed like one."""
-    if _is_model_key(key) or not isinstance(value, (str, int, float, bool, type(None))):
-        name = model_name(value) if _is_model_key(key) else _object_name(value)
-        if name is not None:
-            return redact_model(name)
+    """A value made safe by its type first: an exception, a path or bytes say only what they
+    are; under a model key (and for any object with a string `.name`) a value is redacted like a
+    model name, in containers too; anything else is scrubbed as text."""
+    model = is_model_key(key)
+    if not model and isinstance(value, (str, int, float, bool, type(None))):
+        return _value(value, home)
+    special = by_type(value)
+    if special is not None:
+        return special
+    if isinstance(value, CONTAINERS):
+        return _scrub(stringify(value, model), home, json_text=True)
+    name = model_name(value) if model else object_name(value)
+    if name is not None:
+        return redact_model(name)
     return _value(value, home)
-
-
-def _object_name(value: object) -> str | None:
-    name = getattr(value, "name", None)
-    return str.__str__(name) if isinstance(name, str) else None
 
 
 def scrub_properties(props: Mapping[str, object], home: str | None = None) -> dict[str, Scalar]:
@@ -265,7 +218,7 @@ def scrub_properties(props: Mapping[str, object], home: str | None = None) -> di
 def scrub_name(name: object) -> str:
     """An event name, scrubbed and cut to MAX_KEY. Names are literals at call sites; scrub them
     anyway (once each: the cache is bounded) in case one is not."""
-    key = _stringify(name)[:MAX_KEY] if not isinstance(name, str) else name[:MAX_KEY]
+    key = stringify(name)[:MAX_KEY] if not isinstance(name, str) else name[:MAX_KEY]
     clean = _name_cache.get(key)
     if clean is None:
         clean = scrub_text(key)[:MAX_KEY]

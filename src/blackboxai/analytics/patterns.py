@@ -1,0 +1,128 @@
+"""The scrubber's regular expressions: secrets, URLs, key=value secrets, emails and paths.
+
+Every part starts with a cheap literal or class test and checks its left boundary with a
+lookbehind, so each run of text is tried as a match once: scanning stays linear. Containers are
+json.dumps-ed before they are scrubbed, so a token may follow a JSON escape (\\n, \\r, \\t).
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["PATH", "combined"]
+
+PATH = "<path>"
+
+# "sk-" and "bearer" must start a token: no alphanumeric before them, unless it is a JSON-escaped
+# \n, \r or \t (containers are json.dumps-ed first). The lookbehinds come after the literal so
+# that the engine rejects most positions on their first character.
+_SK = r"sk-(?:(?<![A-Za-z0-9]sk-)|(?<=\\[nrt]sk-)|(?<=\\u[0-9a-fA-F]{4}sk-))"
+_BEARER = r"(?i:bearer)(?:(?<![A-Za-z0-9](?i:bearer))|(?<=\\[nrt](?i:bearer)))"
+_B64 = "A-Za-z0-9+/_-"  # '=' is padding only, so "key=<secret>" keeps the key's name
+# A match takes the rest of its token along (_TAIL): otherwise "AKIA...<more>" would leave
+# its tail, as the base64 rule only starts at a token's beginning. That includes a JWT-shaped
+# ".payload.signature": a run like "\\neyJ<header>" matches before "eyJ" is reached.
+_TAIL = rf"[={_B64}]*(?:\.[A-Za-z0-9_-]{{8,}}\.[={_B64}]*)?"
+_TOKENS = (
+    r"(?P<s>(?:" + _SK + r"[A-Za-z0-9_-]{20,}"  # OpenAI / Anthropic (sk-proj-, sk-ant-)
+    r"|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
+    r"|hf_[A-Za-z0-9]{30,}|glpat-[A-Za-z0-9_-]{20,}|pypi-[A-Za-z0-9_-]{16,}"  # HF, GitLab, PyPI
+    r"|[rsp]k_(?:live|test)_[A-Za-z0-9]{10,}"  # Stripe
+    r"|(?:AKIA|ASIA)[A-Z0-9]{16}"
+    r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"  # JWT (signature may be empty)
+    r"|xox[baprs]-[A-Za-z0-9-]{10,}"
+    r"|AIza[A-Za-z0-9_-]{30,})" + _TAIL + ")"
+)
+_BEARER_TOKEN = r"(?P<b>" + _BEARER + r"[ \t]+)[A-Za-z0-9._~+/=-]{8,}"  # keeps "Bearer"
+
+# A URL: its user info (user:password@) is a secret, its host and port are kept, and its path
+# (which may name files, repositories or carry a webhook's token) is not. The query is left to
+# the other rules (key=value secrets, emails, tokens).
+_URL = (
+    r"(?P<url>(?P<u>[A-Za-z](?<![\w+.-][A-Za-z])[\w+.-]*://)"
+    r"(?P<ui>[^\s/?#'\"<>\\]*@)?(?P<uh>[\w.:\[\]%-]*)(?P<up>/[^\s?#'\"<>\\]*)?)"
+)
+# key=value and key: value where the key names a secret, or ends with a word that does
+# ("OPENAI_API_KEY", "access_token"); the value goes. The match starts at that word (what comes
+# before it in the key stays anyway), so no position but a keyword's first letter costs more.
+_KEYWORD = (
+    r"(?i:pass(?:word|wd)|pwd|private[_-]key|secret(?:[_-](?:access[_-])?key)?|token|auth"
+    r"|credentials?|api[_-]?key|access[_-]key)"
+)
+_ASSIGNED = (
+    r"(?P<a>" + _KEYWORD + r"(?:\\?[\"'])?[ \t]*[:=][ \t]*(?:\\?[\"'])?"
+    r"(?:(?i:bearer|basic|token)[ \t]+)?)[^\s\"'&,;<>\\]+"
+)
+# An OpenAI fine-tune ("ft:gpt-4o:org:suffix") is a private model name wherever it appears.
+_FINE_TUNE = r"(?P<m>ft:(?<![\w.:-]ft:)[\w.:-]+)"
+
+# Paths. A path character is anything but a separator, whitespace, a quote, or punctuation that
+# ends a path in prose, logs and reprs.
+_T = r"\s/\\'\"`<>|,;:()\[\]{}*?=&"
+_C = rf"[^{_T}]"
+_WORDS = rf"{_C}+(?: {_C}+)*"  # a directory may hold single spaces: "ann smith/", "Program Files\"
+_LAST = rf"(?:{_WORDS}(?=['\"])|{_C}*[^{_T}.])"  # spaces only up to a closing quote; no final '.'
+# A file name: a '.' then a letter somewhere ("x.py", ".env", "a.tar.gz"), taken whole (less a
+# final '.') so that no tail of it is left behind; "claude-3.5-sonnet" and "v0.1" are not files.
+_FILE = rf"(?={_C}*?\.[A-Za-z]){_C}*[^{_T}.]"
+
+
+def _after(c: str) -> str:
+    """Where a path may start, checked once its first character(s) `c` matched: not inside a
+    word or another path, unless just after a JSON escape."""
+    return rf"(?:(?<![^{_T}]{c})(?<![\\/]{c})|(?<=\\[nrt]{c}))"
+
+
+def _paths(sep: str) -> str:
+    """The path rule, for one kind of separator run: in plain text "/" or "\\", in JSON text
+    (containers) "/" or an escaped "\\\\", so that a JSON escape like "\\n" never joins two
+    words into a path."""
+    return (
+        r"(?P<p>"
+        # From the root: two segments ("/srv/x") or one file ("/x.py"); UNC "\\host\share".
+        r"(?:/" + _after("/") + r"|\\\\" + _after(r"\\\\") + rf")(?:{sep})?"
+        rf"(?:(?:{_WORDS}{sep})+{_LAST}?|{_FILE})"
+        # Home-relative ("~/x", what the home rule leaves) and Windows drives ("C:\x", "d:/x").
+        r"|(?:~" + _after("~") + r"|[A-Za-z]:" + _after("[A-Za-z]:") + r")"
+        rf"{sep}(?:{_WORDS}{sep})*{_LAST}"
+        # Relative: from "./" or "../" ("../etc/passwd"), or any with a separator and a file
+        # as its last segment ("src/acme/list.py", "docs\\q3.docx").
+        rf"|{_C}" + _after(".") + rf"(?:(?<=\.)\.?{sep}(?:{_C}+{sep})*{_LAST}"
+        rf"|{_C}*(?:{sep}{_C}+)*{sep}{_FILE}))"
+    )
+
+
+# An email is tried only at the start of a run of local-part characters (the lookbehind):
+# otherwise a long run without '@' would cost quadratic time.
+_EMAIL = r"(?P<e>[\w.%+-](?<![\w.%+-][\w.%+-])[\w.%+-]*@(?:[\w-]+\.)+[A-Za-z]{2,})"
+# Long base64-ish runs need a letter and a digit; checked once per run (lookbehind), so
+# this stays linear. Listed before hex so a run is replaced whole, not just its hex head.
+_LONG = (
+    rf"(?P<l>(?:(?<![{_B64}])(?=[{_B64}]*?[0-9])(?=[{_B64}]*?[A-Za-z])[{_B64}]{{40,}}"
+    r"|[0-9a-fA-F]{32,})" + _TAIL + ")"
+)
+
+# Order matters only between parts that can match at the same position: a URL before a path
+# (its "//host/..." is one), a path before an email ("ann@x.com/a.py" is a path), both before
+# the long-run rule (a long path is not a secret).
+_SEPARATORS = {False: r"[\\/]+", True: r"(?:/|\\\\)+"}
+_patterns: dict[tuple[bool, bool, bool, bool], re.Pattern[str]] = {}
+
+
+def combined(
+    json_text: bool = False, paths: bool = True, named: bool = True, emails: bool = True
+) -> re.Pattern[str]:
+    """Every rule in one pattern, for plain text or for JSON text (a json.dumps-ed container);
+    each match names its rule by its last group. A caller that knows the text has no "/" or
+    "\\" (`paths`: no URL or path), no ":" or "=" (`named`: no named secret, fine-tune or
+    drive) or no "@" (`emails`) gets a pattern without those rules: a smaller one runs faster."""
+    key = (json_text, paths, named, emails)
+    pattern = _patterns.get(key)
+    if pattern is None:  # compiled on first use so importing this module stays cheap
+        parts = [_TOKENS, _BEARER_TOKEN]
+        parts += [_URL] if paths else []
+        parts += [_ASSIGNED, _FINE_TUNE] if named else []
+        parts += [_paths(_SEPARATORS[json_text])] if paths else []
+        parts += [_EMAIL] if emails else []
+        pattern = _patterns[key] = re.compile("|".join([*parts, _LONG]))
+    return pattern

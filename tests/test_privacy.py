@@ -1,0 +1,109 @@
+"""docs/privacy.md's promise, end to end: whatever a library caller passes as a property value,
+no code, key, email, path or private model name reaches the audit log, the spool or
+`analytics pending` (the leaks an adversarial review reproduced, through the public API)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from blackboxai.analytics import Analytics
+from blackboxai.analytics.spool import Spool
+from blackboxai.analytics.upload import UploadConfig
+
+HOST = "http://127.0.0.1:9"  # nothing listens there; the uploader is never started anyway
+FINE_TUNE = "ft:gpt-4o:my-org:secret"
+SALARIES = "/srv/acme-payroll/salaries-2025.xlsx"
+
+# (event, property, value) as a careless caller might pass them; catalogued free-text properties.
+CALLS: dict[str, tuple[str, str, object]] = {
+    "exception-text": (
+        "edit_failed",
+        "reason",
+        str(FileNotFoundError(2, "No such file", SALARIES)),
+    ),
+    "exception": ("edit_failed", "reason", FileNotFoundError(2, "No such file", SALARIES)),
+    "url-credentials": ("api_error", "error_class", "https://admin:hunter2@10.0.0.5:8080/v1"),
+    "query-secret": ("api_error", "error_class", "https://h.example/v1?api_key=abcd1234efgh5678"),
+    "assignment": ("edit_failed", "reason", "password=hunter2hunter2"),
+    "root-home": ("edit_failed", "reason", "/root/.ssh/id_rsa"),
+    "relative": ("edit_failed", "reason", "src/acme/customer_list.py"),
+    "windows": ("edit_failed", "reason", "D:\\clients\\acme\\contract.docx"),
+    "home-with-a-space": ("edit_failed", "reason", "/Users/ann smith/x.py"),
+    "path-object": ("edit_failed", "reason", Path(SALARIES)),
+    "fine-tune-in-a-dict": ("model warning", "main_model", {"model": FINE_TUNE}),
+    "fine-tune-in-a-list": ("command_model", "main_model", ["gpt-4o", FINE_TUNE]),
+    "fine-tune-as-text": ("exit", "reason", f"switched to {FINE_TUNE}"),
+}
+FORBIDDEN = (
+    "acme", "salaries", "hunter2", "admin", "abcd1234", "id_rsa", ".ssh", "customer", "clients",
+    "smith", "my-org",
+)  # fmt: skip
+
+
+def launcher(config: UploadConfig) -> None:
+    """Stands in for the uploader: nothing leaves the machine in these tests."""
+
+
+def record(data_dir: Path, log: Path, event: str, prop: str, value: object) -> None:
+    other = Analytics(data_dir=data_dir)
+    assert other.opt_in()
+    analytics = Analytics(
+        data_dir=data_dir,
+        posthog_host=HOST,
+        posthog_project_api_key="phc_test",
+        env={},
+        tty=False,
+        launcher=launcher,
+        logfile=log,
+    )
+    assert analytics.enable()
+    analytics.event(event, **{prop: value})
+    analytics.close()
+
+
+@pytest.mark.parametrize(("event", "prop", "value"), CALLS.values(), ids=CALLS.keys())
+def test_a_careless_value_never_reaches_the_log_the_spool_or_pending(
+    data_dir: Path, tmp_path: Path, cli: Any, event: str, prop: str, value: object
+) -> None:
+    log = tmp_path / "audit.jsonl"
+    record(data_dir, log, event, prop, value)
+    logged = [json.loads(line) for line in log.read_text().splitlines()]
+    spooled = list(Spool(data_dir).records())
+    assert [r["event"] for r in logged] == [event] and [r["event"] for r in spooled] == [event]
+    assert logged[0]["properties"][prop] == spooled[0]["properties"][prop]
+    pending = cli("analytics", "pending")
+    assert pending.returncode == 0, pending.stderr
+    assert [json.loads(line)["id"] for line in pending.stdout.splitlines()] == [spooled[0]["id"]]
+    for text in (log.read_text(), pending.stdout, json.dumps(spooled)):
+        assert not [word for word in FORBIDDEN if word in text], text
+
+
+def test_what_the_reproduced_leaks_become(data_dir: Path, tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    for event, prop, value in CALLS.values():
+        record(data_dir, log, event, prop, value)
+    got = [
+        r["properties"][prop]
+        for r, (_, prop, _) in zip(
+            (json.loads(line) for line in log.read_text().splitlines()), CALLS.values(), strict=True
+        )
+    ]
+    assert dict(zip(CALLS, got, strict=True)) == {
+        "exception-text": "[Errno 2] No such file: '<path>'",
+        "exception": "FileNotFoundError",
+        "url-credentials": "https://<secret>@10.0.0.5:8080/<path>",
+        "query-secret": "https://h.example/<path>?api_key=<secret>",
+        "assignment": "password=<secret>",
+        "root-home": "<path>",
+        "relative": "<path>",
+        "windows": "<path>",
+        "home-with-a-space": "<path>",
+        "path-object": "<path>",
+        "fine-tune-in-a-dict": '{"model":"openai/REDACTED"}',
+        "fine-tune-in-a-list": '["gpt-4o","openai/REDACTED"]',
+        "fine-tune-as-text": "switched to openai/REDACTED",
+    }
