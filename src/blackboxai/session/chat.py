@@ -77,7 +77,7 @@ class Session(SlashCommands):
             except OSError as exc:
                 self.err(f"Could not read {self._shown(file)}: {exc.strerror or exc}; skipped.")
                 continue
-            contents.append((self._shown(file), text))
+            contents.append((self._name(file), text))
         return contents
 
     def send(self, message: str) -> bool:
