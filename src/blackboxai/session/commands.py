@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from blackboxai.session.files import display_path
-from blackboxai.session.paths import ChatFile, PathProblem, admit, locate, printable
+from blackboxai.session.paths import ChatFile, PathProblem, admit, escaped, locate, printable
 
 if TYPE_CHECKING:
     from blackboxai.session.chat import Analytics, SessionConfig
@@ -54,7 +54,7 @@ class SlashCommands:
     def _shown(self, file: ChatFile) -> str:
         """That name for the terminal: a project's config, the user or a symlink may have put
         control characters in it, which must not drive the terminal."""
-        return printable(self._name(file))
+        return escaped(self._name(file))
 
     def _each_path(self, args: list[str], action: Callable[[str], object]) -> None:
         """action for each path argument: a bad one is one line and the others still count."""
@@ -72,7 +72,7 @@ class SlashCommands:
         if not redact_model(self.model).endswith("/REDACTED"):
             return
         self.err(
-            f"Warning: unknown model {printable(self.model)}; token counts and edit quality "
+            f"Warning: unknown model {escaped(self.model)}; token counts and edit quality "
             "may vary."
         )
         self.analytics.event("model warning", main_model=self.config.model)
@@ -144,7 +144,7 @@ class SlashCommands:
         if self.files:
             self.out("Files in the chat:")
             for file in self.files:
-                leads = f" -> {printable(str(file.path))} (outside the project)"
+                leads = f" -> {escaped(str(file.path))} (outside the project)"
                 outside = leads if file.leaves(self.root) else ""
                 self.out(f"  {self._shown(file)}{outside}")
         else:
@@ -155,7 +155,7 @@ class SlashCommands:
     def _cmd_model(self, args: list[str]) -> bool:
         if args:
             self.config = dataclasses.replace(self.config, model=args[0])
-        shown = printable(self.model)
+        shown = escaped(self.model)
         self.out(f"Model set to {shown}." if args else f"Model: {shown}")
         self.analytics.event("command_model", main_model=self.model)
         if args:

@@ -13,6 +13,7 @@ __all__ = [
     "ChatFile",
     "PathProblem",
     "admit",
+    "escaped",
     "locate",
     "printable",
     "problem_line",
@@ -42,9 +43,15 @@ class ChatFile:
         return self.given.is_relative_to(root) and not self.path.is_relative_to(root)
 
 
+def escaped(raw: str) -> str:
+    """raw with control characters escaped, whole: a name from a project's config, the user or
+    a model's reply must not drive the terminal (colours, the title, clearing the screen)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in raw)
+
+
 def printable(raw: str) -> str:
-    """raw with control characters escaped and the middle of a very long name cut out."""
-    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in raw)
+    """raw escaped, with the middle of a very long name cut out: for one-line messages."""
+    text = escaped(raw)
     return text if len(text) <= _SHOWN_MAX else f"{text[:60]}...{text[-15:]}"
 
 
