@@ -319,17 +319,17 @@ def set_layers(
 
 @pytest.mark.parametrize("top", ["defaults", *LAYERS])
 def test_analytics_log_comes_from_the_highest_layer(repo: dict[str, Path], top: str) -> None:
+    """The project's own files may name no log at all: below them, the user's layer counts."""
     layers = [] if top == "defaults" else LAYERS[: LAYERS.index(top) + 1]
-    # The project's own files may only name a log inside the project.
-    where = {"git-root": repo["root"], "cwd": repo["root"]}
-    logs = {
-        layer: where.get(layer, repo["logs"]) / f"log-{layer.strip('-')}.jsonl" for layer in LAYERS
-    }
+    logs = {layer: repo["logs"] / f"log-{layer.strip('-')}.jsonl" for layer in LAYERS}
     args, env = set_layers(repo, {layer: str(logs[layer]) for layer in layers}, "analytics-log")
     result = invoke(*args, "--exit", env=env)
     assert result.exit_code == 0, result.stderr
     written = {layer for layer, path in logs.items() if path.exists()}
-    assert written == (set() if top == "defaults" else {top})
+    users = [layer for layer in layers if layer not in ("git-root", "cwd")]
+    assert written == set(users[-1:])
+    refused = [layer for layer in layers if layer in ("git-root", "cwd")]
+    assert result.stderr.count("ignoring analytics-log in config file") == len(refused)
 
 
 @pytest.mark.parametrize("top", LAYERS)
