@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from blackboxai.options import CONFIG_NAME
-from blackboxai.settings import describe
 from tests.fake_openai import FakeOpenAI, Reply
 from tests.support import make_repo
 

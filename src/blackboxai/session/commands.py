@@ -72,8 +72,7 @@ class SlashCommands:
         if not redact_model(self.model).endswith("/REDACTED"):
             return
         self.err(
-            f"Warning: unknown model {escaped(self.model)}; token counts and edit quality "
-            "may vary."
+            f"Warning: unknown model {escaped(self.model)}; token counts and edit quality may vary."
         )
         self.analytics.event("model warning", main_model=self.config.model)
 
