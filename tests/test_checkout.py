@@ -157,3 +157,30 @@ def test_files_the_user_names_are_the_users_choice(cli, clone: dict[str, Path]) 
     assert SECRET in sent
     _, sent = chat(cli, str(clone["home"] / ".ssh" / "id_rsa"))
     assert SECRET in sent
+
+
+def test_a_committed_symlink_named_on_the_command_line_is_refused_naming_its_target(
+    cli, clone: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user typed the name, but the checkout chose where it leads: it is not followed out of
+    the repository silently; naming the target itself still works (test above)."""
+    repo, key = clone["repo"], clone["home"] / ".ssh" / "id_rsa"
+    (repo / "README.md").write_text("# the project\n")
+    (repo / "notes.md").symlink_to("../../home/.ssh/id_rsa")
+    refusal = (
+        f"is a symbolic link to {key}, outside the project; not added (name {key} itself if "
+        "you mean it)."
+    )
+    result, sent = chat(cli, "README.md", "notes.md")
+    assert "# the project" in sent and SECRET not in sent and "id_rsa" not in sent
+    assert result.stderr == f"notes.md {refusal}\n"
+    monkeypatch.chdir(repo / "src")  # climbing to it from a subdirectory is the same link
+    result, sent = chat(cli, "../notes.md")
+    assert SECRET not in sent and result.stderr == f"../notes.md {refusal}\n"
+    monkeypatch.chdir(repo)
+    with FakeOpenAI([Reply("ok")]) as api:
+        env = {"OPENAI_API_BASE": api.url, "OPENAI_API_KEY": "sk-test"}
+        run = cli(input="/add notes.md\n/ls\nhi\n", env=env)
+        sent = json.dumps([r.body for r in api.requests])
+    assert run.returncode == 0 and SECRET not in sent and "id_rsa" not in sent
+    assert run.stderr == f"notes.md {refusal}\n" and "No files in the chat." in run.stdout

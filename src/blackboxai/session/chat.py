@@ -41,6 +41,19 @@ def _print_err(text: str) -> None:
     print(text, file=sys.stderr)
 
 
+def _project(root: Path) -> Path:
+    """The checkout root belongs to: its git work tree (not one holding the home directory,
+    dotfiles kept in git), or root itself. A symlink leading out of it is named, not followed
+    silently."""
+    from blackboxai.trust import checkout_root
+
+    try:
+        home = Path.home()
+    except RuntimeError:  # no HOME: the narrowest project
+        return root
+    return checkout_root(root, home).resolve()
+
+
 class Session(SlashCommands):
     """One chat with the model over a set of files; real work produces analytics events."""
 
@@ -61,11 +74,16 @@ class Session(SlashCommands):
         self.err = err
         self.status = status
         self.root = config.root.resolve()
+        self.project = _project(self.root)
         self.files: list[ChatFile] = []
         self.prompt_tokens = 0
         self.completion_tokens = 0
         self.total_tokens = 0
-        self._each_path([str(path) for path in config.files], self._add)
+        # Start-up names come from the command line (or the user's settings): they may climb
+        # out of the working directory, as the shell allowed.
+        self._each_path(
+            [str(path) for path in config.files], lambda raw: self._add(raw, climb=True)
+        )
 
     def _chat_contents(self) -> list[tuple[str, str | None]]:
         contents: list[tuple[str, str | None]] = []

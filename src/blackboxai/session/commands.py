@@ -37,6 +37,7 @@ class SlashCommands:
     err: Callable[[str], None]
     status: Callable[[], str] | None
     root: Path
+    project: Path  # the checkout holding root (its git work tree), or root itself
     files: list[ChatFile]
     prompt_tokens: int
     completion_tokens: int
@@ -104,8 +105,8 @@ class SlashCommands:
             self.err(str(problem))
             return True
 
-    def _add(self, raw: str, *, announce: bool = False) -> None:
-        file, exists = admit(raw, self.root)
+    def _add(self, raw: str, *, announce: bool = False, climb: bool = False) -> None:
+        file, exists = admit(raw, self.root, self.project, climb=climb)
         if any(known.path == file.path for known in self.files):
             if announce:
                 self.out(f"{self._shown(file)} is already in the chat.")
@@ -144,7 +145,7 @@ class SlashCommands:
             self.out("Files in the chat:")
             for file in self.files:
                 leads = f" -> {escaped(str(file.path))} (outside the project)"
-                outside = leads if file.leaves(self.root) else ""
+                outside = leads if file.leaves(self.project) else ""
                 self.out(f"  {self._shown(file)}{outside}")
         else:
             self.out("No files in the chat.")

@@ -17,6 +17,7 @@ __all__ = [
     "locate",
     "printable",
     "problem_line",
+    "special_kind",
     "user_path",
 ]
 
@@ -93,18 +94,52 @@ def locate(raw: str, root: Path) -> ChatFile:
         return ChatFile(given, given.resolve())
 
 
-def admit(raw: str, root: Path) -> tuple[ChatFile, bool]:
+def admit(
+    raw: str, root: Path, project: Path | None = None, *, climb: bool = False
+) -> tuple[ChatFile, bool]:
     """(file, exists) for a file to add; raises PathProblem with the reason it cannot be added.
 
-    A relative path must not climb out of root; an absolute one, or a symlink the user chose,
-    is their decision (/ls says where it leads).
+    A relative path must not climb out of root (unless `climb`: names from the command line,
+    which the shell resolved against the same directory). An absolute path is the user's
+    decision. A relative name that lies in the project (`project`, default root) but leads out
+    of it through a symlink is refused, naming where it leads: a committed link such as
+    `notes.md -> ~/.ssh/id_rsa` must not carry a key to the model unnoticed. Naming the target
+    itself adds it. Only regular files can be added: reading a named pipe would hang.
     """
     with user_path(raw):
         file = locate(raw, root)
-        if not Path(raw).expanduser().is_absolute() and not file.given.is_relative_to(root):
+        relative = not Path(raw).expanduser().is_absolute()
+        if relative and not climb and not file.given.is_relative_to(root):
             raise PathProblem(
                 f"{printable(raw)} is outside the working directory; use an absolute path."
             )
+        if relative and file.leaves((project or root).resolve()):
+            target = escaped(str(file.path))  # whole: the user may need to type it
+            raise PathProblem(
+                f"{printable(raw)} is a symbolic link to {target}, outside the project; not "
+                f"added (name {target} itself if you mean it)."
+            )
         if file.path.is_dir():
             raise PathProblem(f"{printable(raw)} is a directory; add files one by one.")
+        kind = special_kind(file.path)
+        if kind is not None:
+            raise PathProblem(f"{printable(raw)} is {kind}, not a regular file; not added.")
         return file, file.path.exists()
+
+
+def special_kind(path: Path) -> str | None:
+    """What path is when it exists but is neither a regular file nor a directory: opening a
+    named pipe or a device for reading can block forever, or never end."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None  # absent (a new file) or unreadable: the read will say why
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device"
