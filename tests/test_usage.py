@@ -91,7 +91,7 @@ def test_an_empty_analytics_log_is_one_clear_line(cli, args: list[str]) -> None:
 
 
 def test_an_empty_analytics_log_in_a_file_names_the_file_and_line(cli) -> None:
-    Path(CONFIG_NAME).write_text("model: m\nanalytics-log: ''\n")
+    (Path.home() / CONFIG_NAME).write_text("model: m\nanalytics-log: ''\n")
     result = cli("--exit")
     one_line(result.returncode, result.stderr, CONFIG_NAME, "line 2", "needs a file name")
 
