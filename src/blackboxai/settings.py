@@ -20,7 +20,7 @@ from blackboxai.options import (
     env_name,
     ident,
 )
-from blackboxai.trust import checkout_root, confine, expand_home, git_root
+from blackboxai.trust import checkout_root, confine, expand_home, git_root, special_kind
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -175,6 +175,11 @@ def _from_project(
                 f"blackboxai: ignoring {option} {describe(entry)} in {entry_at}: it leads "
                 f"outside the project {shown(root)}; a project's config file can only name "
                 "files inside it"
+            )
+        elif special_kind(real) is not None:  # reading a named pipe would hang the session
+            warnings.append(
+                f"blackboxai: ignoring {option} {describe(entry)} in {entry_at}: it is "
+                f"{special_kind(real)}, not a regular file"
             )
         else:
             kept.append(str(real))

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from blackboxai.session.commands import SlashCommands
 from blackboxai.session.edits import EDIT_FORMATS, EditResult, apply_edits
+from blackboxai.session.files import read_bytes
 from blackboxai.session.llm import LLMError, build_messages, complete
 from blackboxai.session.paths import ChatFile
 
@@ -88,13 +89,17 @@ class Session(SlashCommands):
     def _chat_contents(self) -> list[tuple[str, str | None]]:
         contents: list[tuple[str, str | None]] = []
         for file in self.files:
+            text: str | None
             try:
-                text: str | None = file.path.read_text(encoding="utf-8", errors="replace")
+                data = read_bytes(file.path)  # a pipe or device: OSError, never a hang
             except FileNotFoundError:
                 text = None
             except OSError as exc:
                 self.err(f"Could not read {self._shown(file)}: {exc.strerror or exc}; skipped.")
                 continue
+            else:
+                text = data.decode("utf-8", errors="replace")
+                text = text.replace("\r\n", "\n").replace("\r", "\n")  # as text mode reads
             contents.append((self._name(file), text))
         return contents
 

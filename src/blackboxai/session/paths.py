@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from blackboxai.trust import special_kind
+
 __all__ = [
     "PATH_ERRORS",
     "ChatFile",
@@ -17,7 +19,6 @@ __all__ = [
     "locate",
     "printable",
     "problem_line",
-    "special_kind",
     "user_path",
 ]
 
@@ -125,21 +126,3 @@ def admit(
         if kind is not None:
             raise PathProblem(f"{printable(raw)} is {kind}, not a regular file; not added.")
         return file, file.path.exists()
-
-
-def special_kind(path: Path) -> str | None:
-    """What path is when it exists but is neither a regular file nor a directory: opening a
-    named pipe or a device for reading can block forever, or never end."""
-    import stat
-
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return None  # absent (a new file) or unreadable: the read will say why
-    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
-        return None
-    if stat.S_ISFIFO(mode):
-        return "a named pipe"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "a device"
