@@ -300,3 +300,42 @@ def test_a_project_value_cannot_draw_on_the_users_terminal(world: dict[str, Path
     )
     assert "\x1b" not in result.stderr and "\r" not in result.stderr
     assert len(result.stderr.splitlines()) == 1  # one warning line, escapes shown escaped
+
+
+def blackboxai(world: dict[str, Path], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "blackboxai", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HOME": str(world["home"])},
+        timeout=60,
+    )
+
+
+def test_a_config_file_inside_git_is_ignored_as_inside_git_not_as_a_link(
+    world: dict[str, Path],
+) -> None:
+    """From a working directory inside .git/, the file there is the repository's, not a link."""
+    inside = world["repo"] / ".git"
+    (inside / CONFIG_NAME).write_text("model: from-git\n")
+    result = blackboxai(world, "--exit", cwd=inside)
+    assert result.returncode == 0
+    assert result.stderr == (
+        f"blackboxai: ignoring config file {inside / CONFIG_NAME}: it is in the repository's "
+        ".git directory, which is not the project's\n"
+    )
+
+
+def test_a_project_file_entry_in_git_is_ignored_as_inside_git(world: dict[str, Path]) -> None:
+    path = project(world, "file: [.git/config, ../outside.py]\n")
+    result = blackboxai(world, "--exit", cwd=world["repo"])
+    assert result.returncode == 0
+    assert result.stderr.splitlines() == [
+        f"blackboxai: ignoring file '.git/config' in config file {path}, line 1: it is in the "
+        "repository's .git directory, which is not the project's; a project's config file can "
+        "only name the project's own files",
+        f"blackboxai: ignoring file '../outside.py' in config file {path}, line 1: it leads "
+        f"outside the project {world['repo']}; a project's config file can only name files "
+        "inside it",
+    ]

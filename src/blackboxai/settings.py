@@ -20,7 +20,14 @@ from blackboxai.options import (
     env_name,
     ident,
 )
-from blackboxai.trust import checkout_root, confine, expand_home, git_root, special_kind
+from blackboxai.trust import (
+    checkout_root,
+    confine,
+    expand_home,
+    git_root,
+    in_git_dir,
+    special_kind,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -169,12 +176,18 @@ def _from_project(
     root = checkout_root(base, home)
     kept = []
     for entry, entry_at in zip(entries, item_ats, strict=True):
-        real = confine(base / expand_home(entry, home), root)
+        named = base / expand_home(entry, home)
+        real = confine(named, root)
         if real is None:
+            why = (
+                "is in the repository's .git directory, which is not the project's; a "
+                "project's config file can only name the project's own files"
+                if in_git_dir(named, root)
+                else f"leads outside the project {shown(root)}; a project's config file can "
+                "only name files inside it"
+            )
             warnings.append(
-                f"blackboxai: ignoring {option} {describe(entry)} in {entry_at}: it leads "
-                f"outside the project {shown(root)}; a project's config file can only name "
-                "files inside it"
+                f"blackboxai: ignoring {option} {describe(entry)} in {entry_at}: it {why}"
             )
         elif special_kind(real) is not None:  # reading a named pipe would hang the session
             warnings.append(
@@ -259,11 +272,15 @@ def load_settings(
     warnings: list[str] = []
     cwd = current_directory() if cwd is None else cwd
     for path, trusted in config_layers(cwd, home, config):
-        if not trusted and confine(path, checkout_root(path.parent, home)) is None:
-            warnings.append(
-                f"blackboxai: ignoring config file {shown(path)}: it is a link to a file "
-                "outside the project, which a checkout cannot make blackboxai read"
+        root = checkout_root(path.parent, home)
+        if not trusted and confine(path, root) is None:
+            why = (
+                "it is in the repository's .git directory, which is not the project's"
+                if in_git_dir(path, root)
+                else "it is a link to a file outside the project, which a checkout cannot make "
+                "blackboxai read"
             )
+            warnings.append(f"blackboxai: ignoring config file {shown(path)}: {why}")
             continue
         found, notes = read_config(path, trusted=trusted, home=home)
         warnings.extend(notes)

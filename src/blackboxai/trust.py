@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["checkout_root", "confine", "expand_home", "git_root", "special_kind"]
+__all__ = ["checkout_root", "confine", "expand_home", "git_root", "in_git_dir", "special_kind"]
 
 
 def confine(path: Path, root: Path) -> Path | None:
@@ -28,6 +28,16 @@ def confine(path: Path, root: Path) -> Path | None:
     if not real.is_relative_to(real_root) or ".git" in real.relative_to(real_root).parts:
         return None
     return real
+
+
+def in_git_dir(path: Path, root: Path) -> bool:
+    """Whether `path` (which confine() refused) is in `root`'s own .git directory rather than
+    outside the checkout: the two get different messages."""
+    try:
+        real, real_root = path.resolve(), root.resolve()
+    except (OSError, RuntimeError):
+        return False
+    return real.is_relative_to(real_root) and ".git" in real.relative_to(real_root).parts
 
 
 def expand_home(value: str, home: Path) -> str:
