@@ -52,7 +52,7 @@ def open_nonblocking(path: str, flags: int) -> int:
     fd = os.open(path, flags | nonblock, 0o600)
     try:
         if stat.S_ISDIR(os.fstat(fd).st_mode):
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+            raise IsADirectoryError(errno.EISDIR, "Is a directory")
         if nonblock:
             os.set_blocking(fd, True)  # then ordinary blocking reads and writes
     except BaseException:

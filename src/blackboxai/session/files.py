@@ -25,14 +25,16 @@ def read_bytes(path: Path, limit: int = -1) -> bytes:
     chat file that became a named pipe or a device raises OSError instead of hanging."""
     import stat
 
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    nonblock = getattr(os, "O_NONBLOCK", 0)  # absent on Windows, where FIFOs are no files
+    fd = os.open(path, os.O_RDONLY | nonblock)
     with open(fd, "rb") as handle:
         mode = os.fstat(fd).st_mode
         if stat.S_ISDIR(mode):
             raise IsADirectoryError(errno.EISDIR, "it is a directory")
         if not stat.S_ISREG(mode):
             raise OSError(errno.EINVAL, "it is not a regular file (a pipe or a device)")
-        os.set_blocking(fd, True)
+        if nonblock:
+            os.set_blocking(fd, True)
         return handle.read(limit)
 
 
