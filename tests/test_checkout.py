@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from blackboxai.options import CONFIG_NAME
-from blackboxai.settings import describe
 from tests.fake_openai import FakeOpenAI, Reply
 from tests.support import make_repo
 
@@ -73,32 +72,29 @@ def test_symlinks_into_ssh_never_reach_the_model_endpoint(cli, clone: dict[str, 
     outside_untouched(clone)
 
 
-@pytest.mark.parametrize("log", ["../../home/.bashrc", "~/.bashrc", "ABSOLUTE", "link/.bashrc"])
-def test_a_project_log_path_outside_the_checkout_writes_nothing_there(
-    cli, clone: dict[str, Path], log: str
+@pytest.mark.parametrize(
+    "log", ["../../home/.bashrc", "~/.bashrc", "ABSOLUTE", "link/.bashrc", "CONTRIBUTORS"]
+)
+def test_a_project_cannot_name_an_analytics_log_anywhere(
+    cli, clone: dict[str, Path], monkeypatch: pytest.MonkeyPatch, log: str
 ) -> None:
+    """Not even inside the checkout: the log holds the user's anonymous id and system details,
+    and a tracked file (CONTRIBUTORS) would carry them into the next commit."""
     (clone["repo"] / "link").symlink_to(clone["home"])
+    (clone["repo"] / "CONTRIBUTORS").write_text("Ada\n")
     log = str(clone["home"] / ".bashrc") if log == "ABSOLUTE" else log
-    clone["config"].write_text(f"model: gpt-4o\nanalytics-log: {log}\n")
+    clone["config"].write_text(f"analytics: false\nanalytics-log: {log}\n")
+    monkeypatch.chdir(clone["repo"] / "src")
     result = cli("--exit")
     assert result.returncode == 0, result.stderr
     [warning] = result.stderr.splitlines()
-    where = f"in config file {clone['config']}, line 2"
-    assert f"ignoring analytics-log {describe(log)} {where}" in warning
+    assert warning.startswith(
+        f"blackboxai: ignoring analytics-log in config file {clone['config']}, line 2: "
+        "a project's config file cannot choose where data or keys go"
+    )
+    assert (clone["repo"] / "CONTRIBUTORS").read_text() == "Ada\n"
     outside_untouched(clone)
-    assert not list(clone["home"].glob("*.jsonl"))
-
-
-def test_a_project_log_inside_the_checkout_is_written_from_any_subdirectory(
-    cli, clone: dict[str, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (clone["repo"] / "logs").mkdir()
-    clone["config"].write_text("analytics-log: logs/events.jsonl\n")
-    monkeypatch.chdir(clone["repo"] / "src")
-    result = cli("--exit")
-    assert (result.returncode, result.stderr) == (0, "")
-    lines = (clone["repo"] / "logs" / "events.jsonl").read_text().splitlines()
-    assert [json.loads(line)["event"] for line in lines] == ["launched", "exit"]
+    assert not list(clone["home"].glob("*.jsonl")) and not list(clone["repo"].rglob("*.jsonl"))
 
 
 def test_a_git_root_config_means_the_same_from_a_subdirectory(
@@ -161,3 +157,30 @@ def test_files_the_user_names_are_the_users_choice(cli, clone: dict[str, Path]) 
     assert SECRET in sent
     _, sent = chat(cli, str(clone["home"] / ".ssh" / "id_rsa"))
     assert SECRET in sent
+
+
+def test_a_committed_symlink_named_on_the_command_line_is_refused_naming_its_target(
+    cli, clone: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user typed the name, but the checkout chose where it leads: it is not followed out of
+    the repository silently; naming the target itself still works (test above)."""
+    repo, key = clone["repo"], clone["home"] / ".ssh" / "id_rsa"
+    (repo / "README.md").write_text("# the project\n")
+    (repo / "notes.md").symlink_to("../../home/.ssh/id_rsa")
+    refusal = (
+        f"is a symbolic link to {key}, outside the project; not added (name {key} itself if "
+        "you mean it)."
+    )
+    result, sent = chat(cli, "README.md", "notes.md")
+    assert "# the project" in sent and SECRET not in sent and "id_rsa" not in sent
+    assert result.stderr == f"notes.md {refusal}\n"
+    monkeypatch.chdir(repo / "src")  # climbing to it from a subdirectory is the same link
+    result, sent = chat(cli, "../notes.md")
+    assert SECRET not in sent and result.stderr == f"../notes.md {refusal}\n"
+    monkeypatch.chdir(repo)
+    with FakeOpenAI([Reply("ok")]) as api:
+        env = {"OPENAI_API_BASE": api.url, "OPENAI_API_KEY": "sk-test"}
+        run = cli(input="/add notes.md\n/ls\nhi\n", env=env)
+        sent = json.dumps([r.body for r in api.requests])
+    assert run.returncode == 0 and SECRET not in sent and "id_rsa" not in sent
+    assert run.stderr == f"notes.md {refusal}\n" and "No files in the chat." in run.stdout

@@ -320,17 +320,17 @@ def set_layers(
 
 @pytest.mark.parametrize("top", ["defaults", *LAYERS])
 def test_analytics_log_comes_from_the_highest_layer(repo: dict[str, Path], top: str) -> None:
+    """The project's own files may name no log at all: below them, the user's layer counts."""
     layers = [] if top == "defaults" else LAYERS[: LAYERS.index(top) + 1]
-    # The project's own files may only name a log inside the project.
-    where = {"git-root": repo["root"], "cwd": repo["root"]}
-    logs = {
-        layer: where.get(layer, repo["logs"]) / f"log-{layer.strip('-')}.jsonl" for layer in LAYERS
-    }
+    logs = {layer: repo["logs"] / f"log-{layer.strip('-')}.jsonl" for layer in LAYERS}
     args, env = set_layers(repo, {layer: str(logs[layer]) for layer in layers}, "analytics-log")
     result = invoke(*args, "--exit", env=env)
     assert result.exit_code == 0, result.stderr
     written = {layer for layer, path in logs.items() if path.exists()}
-    assert written == (set() if top == "defaults" else {top})
+    users = [layer for layer in layers if layer not in ("git-root", "cwd")]
+    assert written == set(users[-1:])
+    refused = [layer for layer in layers if layer in ("git-root", "cwd")]
+    assert result.stderr.count("ignoring analytics-log in config file") == len(refused)
 
 
 @pytest.mark.parametrize("top", LAYERS)
@@ -386,11 +386,12 @@ def test_env_variable_overrides_config_files_in_a_real_process(cli, repo: dict[s
         ("scalar", "analytics\n", ["mapping"]),
     ],
 )
-@pytest.mark.parametrize("where", ["cwd", "--config"])
+@pytest.mark.parametrize("where", ["home", "--config"])
 def test_a_bad_config_file_is_one_line_and_exit_2(
     cli, name: str, text: str, fragments: list[str], where: str
 ) -> None:
-    path = Path.cwd() / (CONFIG_NAME if where == "cwd" else f"{name}.yml")
+    """The user's own files: a project's is in test_a_bad_value_in_a_project_file_..."""
+    path = Path.home() / CONFIG_NAME if where == "home" else Path.cwd() / f"{name}.yml"
     path.write_text(text)
     args = ["--config", str(path)] if where == "--config" else []
     result = cli(*args, "--exit")
@@ -414,8 +415,43 @@ def test_a_bad_variable_is_exit_2_naming_it(cli) -> None:
 
 
 def test_a_bad_config_stops_subcommands_too(cli) -> None:
-    Path(CONFIG_NAME).write_text("analytics: maybe\n")
+    (Path.home() / CONFIG_NAME).write_text("analytics: maybe\n")
     assert_one_line_error(cli("analytics", "status"), CONFIG_NAME, "analytics")
+
+
+PROJECT_COMMANDS = [
+    ["analytics", "status"],
+    ["analytics", "events"],
+    ["analytics", "pending", "--clear"],
+    ["analytics", "reset-id"],
+    ["analytics", "on"],
+    ["--no-analytics", "--exit"],
+]
+
+
+@pytest.mark.parametrize("args", PROJECT_COMMANDS, ids=" ".join)
+def test_a_bad_value_in_a_project_file_is_a_warning_and_the_command_runs(
+    cli, args: list[str]
+) -> None:
+    """One mistake in a cloned repository's file must not block every command: the entry is
+    ignored with one line naming the file and line, and the rest of the file still counts."""
+    path = Path.cwd() / CONFIG_NAME
+    path.write_text("edit-format: diff\nmodel: 1\nanalytics: maybe\n")
+    result = cli(*args)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[:2] == [
+        f"blackboxai: ignoring model in config file {path}, line 2: it must be a string, not 1",
+        f"blackboxai: ignoring analytics in config file {path}, line 3: it must be true or "
+        "false, not 'maybe'",
+    ]
+
+
+def test_a_project_files_other_entries_still_apply_beside_a_bad_one(cli) -> None:
+    Path(CONFIG_NAME).write_text("model: [a, b]\nanalytics: false\n")
+    result = cli("analytics", "status", "--json")
+    assert result.returncode == 0, result.stderr
+    assert "turned off for this session by" in json.loads(result.stdout)["why"]
+    assert result.stderr.count("\n") == 1 and "it must be a string, not a list" in result.stderr
 
 
 def test_an_unknown_key_is_a_one_line_warning_and_the_session_runs(cli) -> None:
@@ -620,9 +656,17 @@ def alias_bomb() -> str:
 
 @pytest.mark.parametrize("args", [["--exit"], ["analytics", "status"]])
 def test_an_alias_bomb_is_a_quick_one_line_error(cli, args: list[str]) -> None:
-    Path(CONFIG_NAME).write_text(alias_bomb())
+    (Path.home() / CONFIG_NAME).write_text(alias_bomb())
     result = cli(*args, timeout=10)
     assert_one_line_error(result, CONFIG_NAME, "model", "a list")
+
+
+def test_an_alias_bomb_in_a_project_file_is_a_quick_one_line_warning(cli) -> None:
+    Path(CONFIG_NAME).write_text(alias_bomb())
+    result = cli("--exit", timeout=10)
+    assert result.returncode == 0
+    *unknown, warning = result.stderr.splitlines()  # a0 to a8 are no options
+    assert len(unknown) == 9 and warning.endswith("line 10: it must be a string, not a list")
 
 
 # -- an opt-out is never blocked by unrelated bad configuration ----------------------------------
@@ -635,7 +679,7 @@ def break_cwd_config() -> None:
 BROKEN = {
     "bad-variable": ({"BLACKBOXAI_ANALYTICS": "maybe"}, None, "BLACKBOXAI_ANALYTICS"),
     "broken-yaml": ({}, break_cwd_config, CONFIG_NAME),
-    "alias-bomb": ({}, lambda: Path(CONFIG_NAME).write_text(alias_bomb()), "a list"),
+    "alias-bomb": ({}, lambda: (Path.home() / CONFIG_NAME).write_text(alias_bomb()), "a list"),
 }
 OPT_OUTS = [
     ["analytics", "off"],

@@ -106,6 +106,6 @@ def test_ls_at_the_prompt_names_a_symlink_that_leaves_the_project(
     secret.parent.mkdir()
     secret.write_text("keep\n")
     (work / "notes.md").symlink_to(secret)
-    run = cli("notes.md", input="/ls\n/exit\n")
+    run = cli(str(work / "notes.md"), input="/ls\n/exit\n")  # named in full: the user's choice
     assert run.returncode == 0, run.stderr
     assert f"  notes.md -> {secret} (outside the project)\n" in run.stdout

@@ -453,8 +453,9 @@ def project(tmp_path: Path) -> Path:
 def test_ls_names_symlinks_that_leave_the_project(
     make: Callable[..., Harness], project: Path
 ) -> None:
+    """Named in full they are the user's choice; /ls still says where they lead."""
     h = make(root=project)
-    h.session.run_command("/add notes.md docs/guide.md inner.md")
+    h.session.run_command(f"/add {project}/notes.md {project}/docs/guide.md inner.md")
     assert h.out == [
         "Added notes.md to the chat.",
         "Added docs/guide.md to the chat.",
@@ -473,6 +474,23 @@ def test_ls_names_symlinks_that_leave_the_project(
     assert h.err == [] and len(h.session.files) == 1
 
 
+def test_a_relative_name_that_leads_out_through_a_symlink_is_refused_naming_the_target(
+    make: Callable[..., Harness], project: Path
+) -> None:
+    outside = project.parent / "outside"
+    h = make(root=project, files=(Path("notes.md"),))
+    h.session.run_command("/add docs/guide.md inner.md")
+    assert h.err == [
+        f"notes.md is a symbolic link to {outside / 'secret.txt'}, outside the project; not "
+        f"added (name {outside / 'secret.txt'} itself if you mean it).",
+        f"docs/guide.md is a symbolic link to {outside / 'guide.md'}, outside the project; not "
+        f"added (name {outside / 'guide.md'} itself if you mean it).",
+    ]
+    assert h.out == ["Added inner.md to the chat."]
+    h.session.run_command(f"/add {outside / 'guide.md'}")  # the target itself: the user's choice
+    assert [f.path for f in h.session.files] == [project / "real.md", outside / "guide.md"]
+
+
 def test_an_absolute_file_outside_the_project_is_listed_as_given(
     make: Callable[..., Harness], project: Path
 ) -> None:
@@ -487,7 +505,7 @@ def test_an_absolute_file_outside_the_project_is_listed_as_given(
 def test_a_reply_to_a_symlinked_chat_file_writes_the_file_the_user_chose(
     make: Callable[..., Harness], project: Path
 ) -> None:
-    h = make(root=project, files=(Path("notes.md"),))
+    h = make(root=project, files=(project / "notes.md",))
     h.api.replies.append("notes.md\n```\nnew\n```\n")
     assert h.session.run_message("update the notes") is True
     user = h.api.requests[0].body["messages"][1]["content"]

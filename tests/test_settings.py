@@ -77,16 +77,9 @@ def test_unknown_attribute_is_an_attribute_error(tree: dict[str, Path]) -> None:
 
 @pytest.mark.parametrize("top", LAYERS)
 def test_each_layer_overrides_every_layer_below(tree: dict[str, Path], top: str) -> None:
-    """Set analytics-log in every layer up to `top`; the value and its source come from `top`.
-    (The project's files name logs inside the project: they may name no other.)"""
+    """Set the model in every layer up to `top`; the value and its source come from `top`."""
     layers = LAYERS[: LAYERS.index(top) + 1]
-    inside = {"git-root", "cwd"}
-    value = {
-        layer: str(
-            tree["root" if layer in inside else "tmp"].resolve() / f"{layer.strip('-')}.jsonl"
-        )
-        for layer in layers
-    }
+    value = {layer: f"model-{layer.strip('-')}" for layer in layers}
     files = {
         "home": tree["home"] / CONFIG_NAME,
         "git-root": tree["root"] / CONFIG_NAME,
@@ -95,19 +88,16 @@ def test_each_layer_overrides_every_layer_below(tree: dict[str, Path], top: str)
     }
     for layer, path in files.items():
         if layer in layers:
-            write(path, f"analytics-log: {value[layer]}\n")
-    env = {"BLACKBOXAI_ANALYTICS_LOG": value["env"]} if "env" in layers else {}
-    cli = {"analytics-log": value["cli"]} if "cli" in layers else {}
+            write(path, f"model: {value[layer]}\n")
+    env = {"BLACKBOXAI_MODEL": value["env"]} if "env" in layers else {}
+    cli = {"model": value["cli"]} if "cli" in layers else {}
     config = files["--config"] if "--config" in layers else None
 
     s = load(tree, cli=cli, env=env, config=config)
 
-    assert s.analytics_log == value[top]
-    expected_source = {
-        "env": "BLACKBOXAI_ANALYTICS_LOG",
-        "cli": "--analytics-log",
-    }.get(top, str(files.get(top)))
-    assert s.sources["analytics-log"] == expected_source
+    assert s.model == value[top]
+    expected_source = {"env": "BLACKBOXAI_MODEL", "cli": "--model"}.get(top, str(files.get(top)))
+    assert s.sources["model"] == expected_source
 
 
 def test_layers_merge_option_by_option(tree: dict[str, Path]) -> None:
@@ -225,9 +215,9 @@ def test_a_bad_edit_format_variable_is_an_error_naming_it(tree: dict[str, Path])
 
 
 def test_an_empty_variable_is_ignored(tree: dict[str, Path]) -> None:
-    write(tree["cwd"] / CONFIG_NAME, "analytics-log: from-file.jsonl\n")
+    write(tree["home"] / CONFIG_NAME, "analytics-log: from-file.jsonl\n")
     s = load(tree, env={"BLACKBOXAI_ANALYTICS_LOG": "", "BLACKBOXAI_ANALYTICS": ""})
-    assert s.analytics_log == str(tree["cwd"].resolve() / "from-file.jsonl")
+    assert s.analytics_log == str(tree["home"] / "from-file.jsonl")
     assert s.analytics is None
 
 
@@ -416,6 +406,7 @@ def test_read_config_raises_only_one_line_config_errors(tmp_path: Path, text: st
 
 # Spelled out rather than imported, so these tests also describe the rule on their own.
 DESTINATIONS_AND_KEYS = {
+    "analytics-log": "/srv/clone/CONTRIBUTORS",  # the user's id and system, in a tracked file
     "openai-api-base": "http://attacker.example/v1",
     "openai-api-key": "sk-from-the-repo",
     "analytics-posthog-host": "http://attacker.example/ph",
@@ -497,17 +488,13 @@ def test_a_home_that_is_also_the_git_root_stays_trusted(tmp_path: Path) -> None:
 def test_a_project_file_may_set_the_rest_within_the_project(tree: dict[str, Path]) -> None:
     write(
         tree["cwd"] / CONFIG_NAME,
-        "analytics: false\nanalytics-disable: true\nanalytics-log: x.jsonl\n"
+        "analytics: false\nanalytics-disable: true\n"
         "analytics-debug: true\nmodel: m\nedit-format: diff\nfile: [a.py]\n",
     )
     s = load(tree)
     here = tree["cwd"].resolve()
     assert s.warnings == ()
-    assert (s.analytics, s.analytics_disable, s.analytics_log) == (
-        False,
-        True,
-        str(here / "x.jsonl"),
-    )
+    assert (s.analytics, s.analytics_disable) == (False, True)
     assert (s.analytics_debug, s.model, s.edit_format) == (True, "m", "diff")
     assert s.file == (str(here / "a.py"),)
 

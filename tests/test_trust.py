@@ -145,11 +145,18 @@ def test_a_project_cannot_point_the_analytics_log_outside_the_checkout(
     assert "ignoring analytics-log" in warning and f"config file {path}, line 1" in warning
 
 
-def test_a_project_log_inside_the_checkout_is_kept(world: dict[str, Path]) -> None:
-    project(world, "analytics-log: logs/events.jsonl\n")
+def test_a_project_cannot_name_an_analytics_log_even_inside_the_checkout(
+    world: dict[str, Path],
+) -> None:
+    """The log holds the user's anonymous id and system details: a tracked file is no place."""
+    path = project(world, "analytics: false\nanalytics-log: CONTRIBUTORS\n")
     s = load(world)
-    assert s.analytics_log == str(world["repo"].resolve() / "logs" / "events.jsonl")
-    assert s.source("analytics-log") == str(world["repo"] / CONFIG_NAME)
+    assert (s.analytics, s.analytics_log) == (False, None)
+    assert s.warnings == (
+        f"blackboxai: ignoring analytics-log in config file {path}, line 2: a project's config "
+        "file cannot choose where data or keys go; set it in ~/.blackboxai.conf.yml, a --config "
+        "file, BLACKBOXAI_ANALYTICS_LOG or --analytics-log",
+    )
 
 
 def test_a_git_root_config_is_read_against_the_git_root_from_any_subdirectory(
@@ -157,10 +164,9 @@ def test_a_git_root_config_is_read_against_the_git_root_from_any_subdirectory(
 ) -> None:
     sub = world["repo"] / "pkg" / "sub"
     sub.mkdir(parents=True)
-    project(world, "file: [src/app.py]\nanalytics-log: events.jsonl\n")
+    project(world, "file: [src/app.py]\n")
     at_root, below = load(world), load(world, cwd=sub)
     assert at_root.file == below.file == (str((world["repo"] / "src" / "app.py").resolve()),)
-    assert at_root.analytics_log == below.analytics_log
     assert below.warnings == ()
 
 
@@ -237,7 +243,8 @@ def test_the_users_own_files_variables_and_flags_keep_full_power(world: dict[str
 
 def test_every_option_has_a_trust_class_and_paths_are_confined() -> None:
     by_trust = {t: {n for n, s in OPTIONS.items() if s.trust is t} for t in Trust}
-    assert by_trust[Trust.INSIDE] == {"analytics-log", "file"}
+    assert by_trust[Trust.INSIDE] == {"file"}
+    assert "analytics-log" in by_trust[Trust.USER]
     assert by_trust[Trust.PRIVATE] == {"analytics", "analytics-disable", "analytics-debug"}
     assert by_trust[Trust.ANY] == {"model", "edit-format"}
     assert {OPTIONS[n].private for n in by_trust[Trust.PRIVATE]} <= {True, False}
@@ -281,8 +288,8 @@ def test_a_huge_config_file_is_one_clear_error_not_gigabytes_of_memory(
 
 
 def test_a_project_value_cannot_draw_on_the_users_terminal(world: dict[str, Path]) -> None:
-    forged = "n/\x1b[2K\rAnalytics are permanently disabled./x"
-    project(world, f'analytics-log: "{forged.encode("unicode_escape").decode()}"\n')
+    forged = "../n/\x1b[2K\rAnalytics are permanently disabled./x"  # outside: a warning
+    project(world, f'file: "{forged.encode("unicode_escape").decode()}"\n')
     result = subprocess.run(
         [sys.executable, "-m", "blackboxai", "--exit"],
         cwd=world["repo"],
@@ -293,3 +300,42 @@ def test_a_project_value_cannot_draw_on_the_users_terminal(world: dict[str, Path
     )
     assert "\x1b" not in result.stderr and "\r" not in result.stderr
     assert len(result.stderr.splitlines()) == 1  # one warning line, escapes shown escaped
+
+
+def blackboxai(world: dict[str, Path], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "blackboxai", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HOME": str(world["home"])},
+        timeout=60,
+    )
+
+
+def test_a_config_file_inside_git_is_ignored_as_inside_git_not_as_a_link(
+    world: dict[str, Path],
+) -> None:
+    """From a working directory inside .git/, the file there is the repository's, not a link."""
+    inside = world["repo"] / ".git"
+    (inside / CONFIG_NAME).write_text("model: from-git\n")
+    result = blackboxai(world, "--exit", cwd=inside)
+    assert result.returncode == 0
+    assert result.stderr == (
+        f"blackboxai: ignoring config file {inside / CONFIG_NAME}: it is in the repository's "
+        ".git directory, which is not the project's\n"
+    )
+
+
+def test_a_project_file_entry_in_git_is_ignored_as_inside_git(world: dict[str, Path]) -> None:
+    path = project(world, "file: [.git/config, ../outside.py]\n")
+    result = blackboxai(world, "--exit", cwd=world["repo"])
+    assert result.returncode == 0
+    assert result.stderr.splitlines() == [
+        f"blackboxai: ignoring file '.git/config' in config file {path}, line 1: it is in the "
+        "repository's .git directory, which is not the project's; a project's config file can "
+        "only name the project's own files",
+        f"blackboxai: ignoring file '../outside.py' in config file {path}, line 1: it leads "
+        f"outside the project {world['repo']}; a project's config file can only name files "
+        "inside it",
+    ]

@@ -91,7 +91,7 @@ def test_an_empty_analytics_log_is_one_clear_line(cli, args: list[str]) -> None:
 
 
 def test_an_empty_analytics_log_in_a_file_names_the_file_and_line(cli) -> None:
-    Path(CONFIG_NAME).write_text("model: m\nanalytics-log: ''\n")
+    (Path.home() / CONFIG_NAME).write_text("model: m\nanalytics-log: ''\n")
     result = cli("--exit")
     one_line(result.returncode, result.stderr, CONFIG_NAME, "line 2", "needs a file name")
 
@@ -191,3 +191,31 @@ def test_a_usage_mistake_beside_an_opt_out_never_stops_it(
     assert result.returncode == 2  # the mistake is still reported
     assert result.stderr.startswith(OPTED_OUT)  # but only after the opt-out was stored
     assert json.loads((data_dir / "analytics.json").read_text())["permanently_disable"] is True
+
+
+@pytest.mark.parametrize(
+    ("args", "flag", "command"),
+    [
+        (["--exit", "analytics"], "--exit", "analytics"),
+        (["--exit", "analytics", "status"], "--exit", "analytics"),
+        (["-m", "hi", "analytics", "events"], "--message", "analytics"),
+        (["--no-analytics", "--message=hi", "analytics", "status"], "--message", "analytics"),
+    ],
+)
+def test_a_session_option_before_a_command_is_a_usage_error(
+    cli, args: list[str], flag: str, command: str
+) -> None:
+    """Not silently dropped: the command line does not mean what it says, so nothing runs."""
+    result = cli(*args)
+    line = one_line(result.returncode, result.stderr, flag, repr(command))
+    assert line == (
+        f"blackboxai: {flag} starts a session; it cannot go before the command {command!r} "
+        "(only settings such as --no-analytics can)"
+    )
+    assert result.stdout == ""
+
+
+def test_settings_before_a_command_still_apply(cli) -> None:
+    result = cli("--no-analytics", "analytics", "status", "--json")
+    assert result.returncode == 0, result.stderr
+    assert "--no-analytics" in json.loads(result.stdout)["why"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -243,9 +242,9 @@ def report(
             2,
         )
     summary = summarise(paths)
-    for missing in summary.missing_files:
-        why = "" if os.path.lexists(missing) else ": no such file"
-        typer.echo(f"blackboxai: cannot read {shown_path(missing)}{why}", err=True)
+    for missing in summary.missing_files:  # one line each, with the reason (the report names none)
+        why = summary.reasons.get(missing, "it cannot be read")
+        typer.echo(f"blackboxai: cannot read {shown_path(missing)}: {why}", err=True)
     if as_json:
         typer.echo(json.dumps(to_json(summary), indent=2))
     else:

@@ -164,7 +164,25 @@ def root(
     stored = isinstance(ctx.obj, OptOutStored) and bool(ctx.obj)  # by main(), before parsing
     if ctx.invoked_subcommand is None:
         raise typer.Exit(start(invocation, stored=stored))
+    from blackboxai.cli import say
     from blackboxai.host import decide, wants_opt_out
+
+    # --exit and --message run a session: before a command they would be silently dropped.
+    # (An opt-out on the same line was stored by main() already: no mistake blocks it.)
+    session_only = [
+        f
+        for f, given in (
+            ("--exit", invocation.exit_now),
+            ("--message", invocation.message is not None),
+        )
+        if given
+    ]
+    if session_only:
+        say(
+            f"{session_only[0]} starts a session; it cannot go before the command "
+            f"{ctx.invoked_subcommand!r} (only settings such as --no-analytics can)"
+        )
+        raise typer.Exit(2)
 
     asked = invocation.values.get("analytics-disable") is True
     opt_out = (asked or wants_opt_out(ctx.meta.get(ARGS_KEY, []))) and not stored

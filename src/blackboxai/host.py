@@ -231,7 +231,10 @@ def _work(
     from blackboxai.session import Session, SessionConfig
 
     root = Path.cwd()
-    paths = tuple(Path(f) if os.path.isabs(f) else root / f for f in [*settings.file, *files])
+    # Relative names stay relative, so the session can tell a name the user typed from a
+    # target they chose (a symlink leading out of the project is refused, not followed). A
+    # leading ~ reached us unexpanded (quoted): it is a name in this directory.
+    paths = tuple(root / f if f.startswith("~") else Path(f) for f in [*settings.file, *files])
     config = SessionConfig(
         model=settings.model,
         edit_format=settings.edit_format,

@@ -58,7 +58,7 @@ class Trust(enum.Enum):
     ANY = "any"  # e.g. the model: harmless either way
     PRIVATE = "private"  # only Spec.private, the value that reports less, counts
     INSIDE = "inside"  # paths count only when they resolve inside the checkout
-    USER = "user"  # destinations and keys: never from a project file
+    USER = "user"  # destinations, keys and the audit log: never from a project file
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class Settings:
         None,
         Spec(
             Kind.PATH,
-            Trust.INSIDE,
+            Trust.USER,  # a checkout must not start a record of the user's id in a tracked file
             "Append every analytics event to FILE as a JSON line (with --no-analytics too).",
             "FILE",
         ),

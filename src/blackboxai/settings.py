@@ -20,7 +20,14 @@ from blackboxai.options import (
     env_name,
     ident,
 )
-from blackboxai.trust import checkout_root, confine, expand_home, git_root
+from blackboxai.trust import (
+    checkout_root,
+    confine,
+    expand_home,
+    git_root,
+    in_git_dir,
+    special_kind,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -46,26 +53,34 @@ _FALSE = ("0", "false", "no", "off")
 def _check(option: str, value: Any, where: str) -> Any:
     """Validate a value's type; raise ConfigError naming where it came from (`where`: a file
     and line, a variable, or the flag itself)."""
+    checked, problem = _checked(option, value)
+    if problem is not None:
+        what = where if where == f"--{option}" else f"{where}: {option}"
+        raise ConfigError(f"{what} {problem}")
+    return checked
+
+
+def _checked(option: str, value: Any) -> tuple[Any, str | None]:
+    """The value in its option's shape (one path is a list of one), or what is wrong with it:
+    "must be a string, not 1"."""
     spec = OPTIONS[option]
-    what = where if where == f"--{option}" else f"{where}: {option}"
     if spec.kind is Kind.BOOL and not isinstance(value, bool):
-        raise ConfigError(f"{what} must be true or false, not {describe(value)}")
+        return None, f"must be true or false, not {describe(value)}"
     if spec.kind in (Kind.STR, Kind.PATH) and not isinstance(value, str):
-        raise ConfigError(f"{what} must be a string, not {describe(value)}")
+        return None, f"must be a string, not {describe(value)}"
     if spec.kind is Kind.PATH and not value:
-        raise ConfigError(f"{what} needs a file name, not an empty string")
+        return None, "needs a file name, not an empty string"
     if spec.kind is Kind.CHOICE and (not isinstance(value, str) or value not in spec.choices):
-        choices = ", ".join(spec.choices)
-        raise ConfigError(f"{what} must be one of {choices}, not {describe(value)}")
+        return None, f"must be one of {', '.join(spec.choices)}, not {describe(value)}"
     if spec.kind is Kind.PATHS:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{what} must be a path or a list of paths")
+            return None, "must be a path or a list of paths"
         if not all(value):
-            raise ConfigError(f"{what} needs file names, not an empty string")
-        return tuple(value)
-    return value
+            return None, "needs file names, not an empty string"
+        return tuple(value), None
+    return value, None
 
 
 def _parse_env(option: str, raw: str, var: str, home: Path) -> Any:
@@ -91,7 +106,8 @@ def read_config(
 
     Paths are made absolute against the file's directory, `~` against `home`. An untrusted
     (project) file's values go through `_from_project`: what it may not set is dropped, with
-    a warning naming the file and line.
+    a warning naming the file and line. So is a bad value there: one mistake in a cloned
+    repository must not stop every command (a bad value in the user's own file is an error).
     """
     data, lines = load_yaml(path)
     if data is None:
@@ -110,7 +126,12 @@ def read_config(
         if not trusted and OPTIONS[key].trust is Trust.USER:
             warnings.append(_refused(key, key, at, "cannot choose where data or keys go"))
             continue
-        checked = _check(key, value, at)
+        checked, problem = _checked(key, value)
+        if problem is not None and trusted:
+            raise ConfigError(f"{at}: {key} {problem}")
+        if problem is not None:
+            warnings.append(f"blackboxai: ignoring {key} in {at}: it {problem}")
+            continue
         if trusted:
             values[key] = _absolute(key, checked, path.parent, home)
             continue
@@ -155,12 +176,23 @@ def _from_project(
     root = checkout_root(base, home)
     kept = []
     for entry, entry_at in zip(entries, item_ats, strict=True):
-        real = confine(base / expand_home(entry, home), root)
+        named = base / expand_home(entry, home)
+        real = confine(named, root)
         if real is None:
+            why = (
+                "is in the repository's .git directory, which is not the project's; a "
+                "project's config file can only name the project's own files"
+                if in_git_dir(named, root)
+                else f"leads outside the project {shown(root)}; a project's config file can "
+                "only name files inside it"
+            )
             warnings.append(
-                f"blackboxai: ignoring {option} {describe(entry)} in {entry_at}: it leads "
-                f"outside the project {shown(root)}; a project's config file can only name "
-                "files inside it"
+                f"blackboxai: ignoring {option} {describe(entry)} in {entry_at}: it {why}"
+            )
+        elif special_kind(real) is not None:  # reading a named pipe would hang the session
+            warnings.append(
+                f"blackboxai: ignoring {option} {describe(entry)} in {entry_at}: it is "
+                f"{special_kind(real)}, not a regular file"
             )
         else:
             kept.append(str(real))
@@ -240,11 +272,15 @@ def load_settings(
     warnings: list[str] = []
     cwd = current_directory() if cwd is None else cwd
     for path, trusted in config_layers(cwd, home, config):
-        if not trusted and confine(path, checkout_root(path.parent, home)) is None:
-            warnings.append(
-                f"blackboxai: ignoring config file {shown(path)}: it is a link to a file "
-                "outside the project, which a checkout cannot make blackboxai read"
+        root = checkout_root(path.parent, home)
+        if not trusted and confine(path, root) is None:
+            why = (
+                "it is in the repository's .git directory, which is not the project's"
+                if in_git_dir(path, root)
+                else "it is a link to a file outside the project, which a checkout cannot make "
+                "blackboxai read"
             )
+            warnings.append(f"blackboxai: ignoring config file {shown(path)}: {why}")
             continue
         found, notes = read_config(path, trusted=trusted, home=home)
         warnings.extend(notes)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["checkout_root", "confine", "expand_home", "git_root"]
+__all__ = ["checkout_root", "confine", "expand_home", "git_root", "in_git_dir", "special_kind"]
 
 
 def confine(path: Path, root: Path) -> Path | None:
@@ -28,6 +28,16 @@ def confine(path: Path, root: Path) -> Path | None:
     if not real.is_relative_to(real_root) or ".git" in real.relative_to(real_root).parts:
         return None
     return real
+
+
+def in_git_dir(path: Path, root: Path) -> bool:
+    """Whether `path` (which confine() refused) is in `root`'s own .git directory rather than
+    outside the checkout: the two get different messages."""
+    try:
+        real, real_root = path.resolve(), root.resolve()
+    except (OSError, RuntimeError):
+        return False
+    return real.is_relative_to(real_root) and ".git" in real.relative_to(real_root).parts
 
 
 def expand_home(value: str, home: Path) -> str:
@@ -63,3 +73,19 @@ def _holds(outer: Path, inner: Path) -> bool:
         return inner.resolve().is_relative_to(outer.resolve())
     except (OSError, RuntimeError):
         return True  # in doubt, the narrower root
+
+
+def special_kind(path: Path) -> str | None:
+    """What path is when it exists but is neither a regular file nor a directory (None
+    otherwise): opening a named pipe or a device to read it can block forever, or never end."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except (OSError, ValueError):
+        return None  # absent (a new file) or unreadable: opening it will say why
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    return "a socket" if stat.S_ISSOCK(mode) else "a device"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from blackboxai.analytics.pipeline import Event
 
-__all__ = ["AuditLog", "LogError", "open_log", "shown_path"]
+__all__ = ["AuditLog", "LogError", "open_log", "open_nonblocking", "read_reason", "shown_path"]
 
 _SHOWN = 80  # at most this much of a path goes into a message
 
@@ -33,17 +33,41 @@ def open_log(path: str) -> AuditLog:
         raise LogError(
             "the analytics log path is empty: name a file, e.g. --analytics-log events.jsonl"
         )
-    # O_NONBLOCK: opening a FIFO that nobody reads would otherwise hang the CLI forever.
-    nonblock = getattr(os, "O_NONBLOCK", 0)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | nonblock, 0o600)
+        fd = open_nonblocking(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     except OSError as exc:
         raise LogError(f"cannot open analytics log {shown_path(path)}: {_why(path, exc)}") from None
     except (ValueError, UnicodeError):  # a NUL byte, or a name the file system cannot encode
         raise LogError(f"cannot open analytics log {path!r}: it is not a valid file name") from None
-    if nonblock:
-        os.set_blocking(fd, True)  # then ordinary blocking writes, one complete line each
     return AuditLog(path, fd)
+
+
+def open_nonblocking(path: str, flags: int) -> int:
+    """os.open with O_NONBLOCK, then blocking again: opening a FIFO that nobody reads (for the
+    log) or writes (for `analytics report`) would otherwise hang the CLI forever. Reading a
+    FIFO with no writer then ends at once, as an empty file. A directory is refused."""
+    import stat
+
+    nonblock = getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags | nonblock, 0o600)
+    try:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory")
+        if nonblock:
+            os.set_blocking(fd, True)  # then ordinary blocking reads and writes
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_reason(path: str, exc: OSError) -> str:
+    """Why a log cannot be read, in words, for `analytics report`."""
+    if exc.errno == errno.ENOENT:
+        return "it is a broken symbolic link" if os.path.islink(path) else "no such file"
+    if exc.errno == errno.EISDIR:
+        return "it is a directory"
+    return _why(path, exc)
 
 
 def _why(path: str, exc: OSError) -> str:

@@ -9,12 +9,15 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import sys
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, astuple, dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
+
+from blackboxai.analytics.auditlog import open_nonblocking, read_reason
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -70,6 +73,8 @@ class Summary:
     exceptions: Counter[str] = field(default_factory=Counter)
     api_errors: Counter[str] = field(default_factory=Counter)
     missing_files: list[str] = field(default_factory=list)
+    # Why each missing file could not be read ("it is a directory"), for the one-line message.
+    reasons: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 def _tokens(value: object) -> int:
@@ -194,10 +199,16 @@ def summarise(paths: Iterable[Path | str]) -> Summary:
                 # utf-8-sig drops a BOM an editor may add; "replace" keeps bad bytes from
                 # aborting the file (a line they break is counted as broken instead);
                 # newline="\n": a stray \r in garbage must not split it into two lines.
-                with open(name, encoding="utf-8-sig", errors="replace", newline="\n") as f:
+                # Opened without blocking: a named pipe that nothing writes must not hang us.
+                fd = open_nonblocking(name, os.O_RDONLY)
+                with open(fd, encoding="utf-8-sig", errors="replace", newline="\n") as f:
                     _scan(f, s, users)
-        except OSError:
+        except OSError as exc:
             s.missing_files.append(name)
+            s.reasons[name] = read_reason(name, exc)
+        except (ValueError, UnicodeError):  # a NUL byte, or a name the system cannot encode
+            s.missing_files.append(name)
+            s.reasons[name] = "it is not a valid file name"
         else:
             s.files.append(name)
     s.users = len(users)
@@ -288,8 +299,6 @@ def render(summary: Summary, console: Console, *, max_rows: int = 30) -> None:
     s, out = summary, console.print
     if s.files:
         out(Text("Files: " + ", ".join(_safe(f) for f in s.files)))
-    if s.missing_files:
-        out(Text("Could not read: " + ", ".join(_safe(f) for f in s.missing_files), style="red"))
     counts = [_plural(s.lines_read, "line"), _plural(s.events, "event")]
     out(Text(", ".join([*counts, _plural(s.users, "distinct user")])))
     if s.first_time is not None and s.last_time is not None:

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from blackboxai.session.commands import SlashCommands
 from blackboxai.session.edits import EDIT_FORMATS, EditResult, apply_edits
+from blackboxai.session.files import read_bytes
 from blackboxai.session.llm import LLMError, build_messages, complete
 from blackboxai.session.paths import ChatFile
 
@@ -41,6 +42,19 @@ def _print_err(text: str) -> None:
     print(text, file=sys.stderr)
 
 
+def _project(root: Path) -> Path:
+    """The checkout root belongs to: its git work tree (not one holding the home directory,
+    dotfiles kept in git), or root itself. A symlink leading out of it is named, not followed
+    silently."""
+    from blackboxai.trust import checkout_root
+
+    try:
+        home = Path.home()
+    except RuntimeError:  # no HOME: the narrowest project
+        return root
+    return checkout_root(root, home).resolve()
+
+
 class Session(SlashCommands):
     """One chat with the model over a set of files; real work produces analytics events."""
 
@@ -61,23 +75,32 @@ class Session(SlashCommands):
         self.err = err
         self.status = status
         self.root = config.root.resolve()
+        self.project = _project(self.root)
         self.files: list[ChatFile] = []
         self.prompt_tokens = 0
         self.completion_tokens = 0
         self.total_tokens = 0
-        self._each_path([str(path) for path in config.files], self._add)
+        # Start-up names come from the command line (or the user's settings): they may climb
+        # out of the working directory, as the shell allowed.
+        self._each_path(
+            [str(path) for path in config.files], lambda raw: self._add(raw, climb=True)
+        )
 
     def _chat_contents(self) -> list[tuple[str, str | None]]:
         contents: list[tuple[str, str | None]] = []
         for file in self.files:
+            text: str | None
             try:
-                text: str | None = file.path.read_text(encoding="utf-8", errors="replace")
+                data = read_bytes(file.path)  # a pipe or device: OSError, never a hang
             except FileNotFoundError:
                 text = None
             except OSError as exc:
                 self.err(f"Could not read {self._shown(file)}: {exc.strerror or exc}; skipped.")
                 continue
-            contents.append((self._shown(file), text))
+            else:
+                text = data.decode("utf-8", errors="replace")
+                text = text.replace("\r\n", "\n").replace("\r", "\n")  # as text mode reads
+            contents.append((self._name(file), text))
         return contents
 
     def send(self, message: str) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from blackboxai.session.files import display_path
-from blackboxai.session.paths import ChatFile, PathProblem, admit, locate, printable
+from blackboxai.session.paths import ChatFile, PathProblem, admit, escaped, locate, printable
 
 if TYPE_CHECKING:
     from blackboxai.session.chat import Analytics, SessionConfig
@@ -37,6 +37,7 @@ class SlashCommands:
     err: Callable[[str], None]
     status: Callable[[], str] | None
     root: Path
+    project: Path  # the checkout holding root (its git work tree), or root itself
     files: list[ChatFile]
     prompt_tokens: int
     completion_tokens: int
@@ -46,9 +47,15 @@ class SlashCommands:
     def model(self) -> str:
         return self.config.model
 
-    def _shown(self, file: ChatFile) -> str:
-        """A chat file as the user named it (relative to the root when inside it)."""
+    def _name(self, file: ChatFile) -> str:
+        """A chat file as the user named it (relative to the root when inside it): what the
+        model sees and names in its edits."""
         return display_path(file.given, self.root)
+
+    def _shown(self, file: ChatFile) -> str:
+        """That name for the terminal: a project's config, the user or a symlink may have put
+        control characters in it, which must not drive the terminal."""
+        return escaped(self._name(file))
 
     def _each_path(self, args: list[str], action: Callable[[str], object]) -> None:
         """action for each path argument: a bad one is one line and the others still count."""
@@ -65,8 +72,9 @@ class SlashCommands:
         # One definition of "known": the name the analytics layer would keep as it is.
         if not redact_model(self.model).endswith("/REDACTED"):
             return
-        shown = self.model if self.model.isprintable() else repr(self.model)[1:-1]
-        self.err(f"Warning: unknown model {shown}; token counts and edit quality may vary.")
+        self.err(
+            f"Warning: unknown model {escaped(self.model)}; token counts and edit quality may vary."
+        )
         self.analytics.event("model warning", main_model=self.config.model)
 
     def run_command(self, line: str) -> bool:
@@ -88,7 +96,7 @@ class SlashCommands:
         }
         handler = handlers.get(name)
         if handler is None:
-            self.err(f"Unknown command {name}. Type /help.")
+            self.err(f"Unknown command {printable(name)}. Type /help.")
             self.analytics.event("command_unknown")
             return True
         try:
@@ -97,8 +105,8 @@ class SlashCommands:
             self.err(str(problem))
             return True
 
-    def _add(self, raw: str, *, announce: bool = False) -> None:
-        file, exists = admit(raw, self.root)
+    def _add(self, raw: str, *, announce: bool = False, climb: bool = False) -> None:
+        file, exists = admit(raw, self.root, self.project, climb=climb)
         if any(known.path == file.path for known in self.files):
             if announce:
                 self.out(f"{self._shown(file)} is already in the chat.")
@@ -136,7 +144,8 @@ class SlashCommands:
         if self.files:
             self.out("Files in the chat:")
             for file in self.files:
-                outside = f" -> {file.path} (outside the project)" if file.leaves(self.root) else ""
+                leads = f" -> {escaped(str(file.path))} (outside the project)"
+                outside = leads if file.leaves(self.project) else ""
                 self.out(f"  {self._shown(file)}{outside}")
         else:
             self.out("No files in the chat.")
@@ -146,7 +155,8 @@ class SlashCommands:
     def _cmd_model(self, args: list[str]) -> bool:
         if args:
             self.config = dataclasses.replace(self.config, model=args[0])
-        self.out(f"Model set to {self.model}." if args else f"Model: {self.model}")
+        shown = escaped(self.model)
+        self.out(f"Model set to {shown}." if args else f"Model: {shown}")
         self.analytics.event("command_model", main_model=self.model)
         if args:
             self.check_model()

@@ -14,6 +14,7 @@ from blackboxai.options import EDIT_FORMATS  # declared once, with the options
 from blackboxai.session.diff import DiffEdit, apply_blocks, parse_diff, replace_once
 from blackboxai.session.files import display_path, read_text, write_atomic
 from blackboxai.session.markup import clean_path, looks_like_file
+from blackboxai.session.paths import printable
 from blackboxai.session.whole import WholeEdit, WholeRefusal, parse_whole
 
 __all__ = [
@@ -96,7 +97,7 @@ def _chat_key(root: Path, name: str | Path) -> Path | None:
 
 
 def _not_in_chat(shown: str, blocks: int) -> EditFailure:
-    message = f"Edit to {shown} rejected: the file is not in the chat (/add it first)."
+    message = f"Edit to {printable(shown)} rejected: the file is not in the chat (/add it first)."
     return EditFailure(shown, "not_in_chat", message, blocks)
 
 
@@ -108,7 +109,8 @@ def _malformed(count: int) -> tuple[EditFailure, ...]:
 
 
 def _refused(refusal: WholeRefusal) -> EditFailure:
-    message = f"Edit to {refusal.path} refused: {_REFUSED[refusal.reason]}; nothing was written."
+    why = _REFUSED[refusal.reason]
+    message = f"Edit to {printable(refusal.path)} refused: {why}; nothing was written."
     return EditFailure(refusal.path, refusal.reason, message)
 
 
@@ -148,7 +150,7 @@ def _plan_diff(
     writes: dict[Path, tuple[str, int]] = {}
     failures: list[EditFailure] = []
     for path, blocks in groups.items():
-        shown = blocks[0].path
+        shown = printable(blocks[0].path)  # the model's reply chose it: no control characters
         if path is None or path not in chat:
             failures.append(_not_in_chat(shown, len(blocks)))
             continue
@@ -178,7 +180,7 @@ def _write(plan: Plan, root: Path, names: Mapping[Path, str]) -> EditResult:
         try:
             write_atomic(path, text)
         except (OSError, ValueError) as exc:
-            shown = names.get(path) or display_path(path, root)
+            shown = names.get(path) or printable(display_path(path, root))
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             message = f"Could not write {shown}: {reason}; it is unchanged."
             failures.append(EditFailure(shown, "write_error", message, blocks))

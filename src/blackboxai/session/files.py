@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["display_path", "read_text", "write_atomic"]
+__all__ = ["display_path", "read_bytes", "read_text", "write_atomic"]
 
 
 def display_path(path: Path, root: Path) -> str:
@@ -19,20 +20,39 @@ def display_path(path: Path, root: Path) -> str:
         return str(path)
 
 
-def read_text(path: Path) -> str | None:
-    """A file's text, or None when it is absent (or unreadable)."""
+def read_bytes(path: Path, limit: int = -1) -> bytes:
+    """A regular file's bytes (up to `limit`). Opened without blocking and checked first: a
+    chat file that became a named pipe or a device raises OSError instead of hanging."""
+    import stat
+
+    nonblock = getattr(os, "O_NONBLOCK", 0)  # absent on Windows, where FIFOs are no files
+    fd = os.open(path, os.O_RDONLY | nonblock)
+    with open(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "it is a directory")
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, "it is not a regular file (a pipe or a device)")
+        if nonblock:
+            os.set_blocking(fd, True)
+        return handle.read(limit)
+
+
+def read_text(path: Path, errors: str = "surrogateescape") -> str | None:
+    """A file's text with universal newlines (as open() in text mode reads it), or None when
+    it is absent or unreadable."""
     try:
-        return path.read_text(encoding="utf-8", errors="surrogateescape")
+        text = read_bytes(path).decode("utf-8", errors=errors)
     except (OSError, ValueError):
         return None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _newline_of(path: Path) -> str:
     """Keep a file's CRLF line endings when we rewrite it."""
     try:
-        with path.open("rb") as handle:
-            return "\r\n" if b"\r\n" in handle.read(65536) else "\n"
-    except OSError:
+        return "\r\n" if b"\r\n" in read_bytes(path, 65536) else "\n"
+    except (OSError, ValueError):
         return "\n"
 
 

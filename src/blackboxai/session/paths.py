@@ -8,11 +8,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from blackboxai.trust import special_kind
+
 __all__ = [
     "PATH_ERRORS",
     "ChatFile",
     "PathProblem",
     "admit",
+    "escaped",
     "locate",
     "printable",
     "problem_line",
@@ -42,9 +45,15 @@ class ChatFile:
         return self.given.is_relative_to(root) and not self.path.is_relative_to(root)
 
 
+def escaped(raw: str) -> str:
+    """raw with control characters escaped, whole: a name from a project's config, the user or
+    a model's reply must not drive the terminal (colours, the title, clearing the screen)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in raw)
+
+
 def printable(raw: str) -> str:
-    """raw with control characters escaped and the middle of a very long name cut out."""
-    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in raw)
+    """raw escaped, with the middle of a very long name cut out: for one-line messages."""
+    text = escaped(raw)
     return text if len(text) <= _SHOWN_MAX else f"{text[:60]}...{text[-15:]}"
 
 
@@ -86,18 +95,34 @@ def locate(raw: str, root: Path) -> ChatFile:
         return ChatFile(given, given.resolve())
 
 
-def admit(raw: str, root: Path) -> tuple[ChatFile, bool]:
+def admit(
+    raw: str, root: Path, project: Path | None = None, *, climb: bool = False
+) -> tuple[ChatFile, bool]:
     """(file, exists) for a file to add; raises PathProblem with the reason it cannot be added.
 
-    A relative path must not climb out of root; an absolute one, or a symlink the user chose,
-    is their decision (/ls says where it leads).
+    A relative path must not climb out of root (unless `climb`: names from the command line,
+    which the shell resolved against the same directory). An absolute path is the user's
+    decision. A relative name that lies in the project (`project`, default root) but leads out
+    of it through a symlink is refused, naming where it leads: a committed link such as
+    `notes.md -> ~/.ssh/id_rsa` must not carry a key to the model unnoticed. Naming the target
+    itself adds it. Only regular files can be added: reading a named pipe would hang.
     """
     with user_path(raw):
         file = locate(raw, root)
-        if not Path(raw).expanduser().is_absolute() and not file.given.is_relative_to(root):
+        relative = not Path(raw).expanduser().is_absolute()
+        if relative and not climb and not file.given.is_relative_to(root):
             raise PathProblem(
                 f"{printable(raw)} is outside the working directory; use an absolute path."
             )
+        if relative and file.leaves((project or root).resolve()):
+            target = escaped(str(file.path))  # whole: the user may need to type it
+            raise PathProblem(
+                f"{printable(raw)} is a symbolic link to {target}, outside the project; not "
+                f"added (name {target} itself if you mean it)."
+            )
         if file.path.is_dir():
             raise PathProblem(f"{printable(raw)} is a directory; add files one by one.")
+        kind = special_kind(file.path)
+        if kind is not None:
+            raise PathProblem(f"{printable(raw)} is {kind}, not a regular file; not added.")
         return file, file.path.exists()
