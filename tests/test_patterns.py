@@ -16,6 +16,7 @@ from blackboxai.analytics.scrub import scrub_text, scrub_value
 
 SECRET = "<secret>"
 PATH = "<path>"
+URL = "<url>"
 ALNUM = string.ascii_letters + string.digits
 
 
@@ -45,18 +46,19 @@ def test_a_secret_given_by_name_loses_its_value(text: str, expected: str) -> Non
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (
-            "postgres://app:pw@db.internal:5432/payroll",
-            f"postgres://{SECRET}@db.internal:5432/{PATH}",
-        ),
-        ("https://tok3n@github.com/acme/private.git", f"https://{SECRET}@github.com/{PATH}"),
-        ("https://a:b@c@host/", f"https://{SECRET}@host/"),
-        ("see https://api.openai.com/v1.", f"see https://api.openai.com/{PATH}"),
-        ("file:///home/ann/notes.txt", f"file:///{PATH}"),
-        ('["x\\nhttps://u:p@h"]', f'["x\\nhttps://{SECRET}@h"]'),
+        ("postgres://app:pw@db.internal:5432/payroll", URL),
+        ("https://tok3n@github.com/acme/private.git", URL),
+        ("https://a:b@c@host/", URL),
+        ("see https://api.openai.com/v1 now", f"see {URL} now"),
+        ("http://localhost:8080/", URL),
+        ("https://intranet.acme-corp.example", URL),
+        ("file:///home/ann/notes.txt", URL),
+        ("https://h.example/v1?api_key=abcd1234efgh5678#frag", URL),
+        ('["x\\nhttps://u:p@h"]', f'["x\\n{URL}"]'),
+        ("status=401 from https://h.example, retrying", f"status=401 from {URL}, retrying"),
     ],
 )
-def test_a_url_keeps_its_scheme_host_and_port_only(text: str, expected: str) -> None:
+def test_a_url_goes_whole_host_and_all(text: str, expected: str) -> None:
     assert scrub_text(text) == expected
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["PATH", "combined"]
+__all__ = ["PATH", "URL", "combined"]
 
 PATH = "<path>"
+URL = "<url>"
 
 # "sk-" and "bearer" must start a token: no alphanumeric before them, unless it is a JSON-escaped
 # \n, \r or \t (containers are json.dumps-ed first). The lookbehinds come after the literal so
@@ -35,12 +36,13 @@ _TOKENS = (
 )
 _BEARER_TOKEN = r"(?P<b>" + _BEARER + r"[ \t]+)[A-Za-z0-9._~+/=-]{8,}"  # keeps "Bearer"
 
-# A URL: its user info (user:password@) is a secret, its host and port are kept, and its path
-# (which may name files, repositories or carry a webhook's token) is not. The query is left to
-# the other rules (key=value secrets, emails, tokens).
+# A URL goes whole: its user info is a secret, its host names a person's or an employer's
+# machine (host names are never collected), its path may name files or repositories or carry a
+# webhook's token, and its query may carry keys.
 _URL = (
-    r"(?P<url>(?P<u>[A-Za-z](?<![\w+.-][A-Za-z])[\w+.-]*://)"
-    r"(?P<ui>[^\s/?#'\"<>\\]*@)?(?P<uh>[\w.:\[\]%-]*)(?P<up>/[^\s?#'\"<>\\]*)?)"
+    r"(?P<url>(?P<u>[A-Za-z](?:(?<![\w+.\\-][A-Za-z])|(?<=\\[nrt][A-Za-z]))[\w+.-]*://)"
+    r"(?P<ui>[^\s/?#'\"<>\\]*@)?(?P<uh>[\w.:\[\]%-]*)(?P<up>/[^\s?#'\"<>\\]*)?"
+    r"(?:[?#][^\s'\"<>\\]*)?)"
 )
 # key=value and key: value where the key names a secret, or ends with a word that does
 # ("OPENAI_API_KEY", "access_token"); the value goes. The match starts at that word (what comes

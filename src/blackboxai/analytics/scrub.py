@@ -7,7 +7,7 @@ import os
 import re
 
 from blackboxai.analytics.models import redact_model
-from blackboxai.analytics.patterns import PATH, combined
+from blackboxai.analytics.patterns import PATH, URL, combined
 from blackboxai.analytics.values import (
     CONTAINERS,
     UNPRINTABLE,
@@ -58,14 +58,7 @@ def _replace(match: re.Match[str]) -> str:
     if kind == "m":
         return redact_model(match.group("m"))
     if kind == "url":
-        userinfo, path = match.group("ui"), match.group("up") or ""
-        host = combined().sub(_replace, match.group("uh"))  # no "/" in it: no URL, no recursion
-        return (
-            match.group("u")
-            + (SECRET + "@" if userinfo else "")
-            + host
-            + ("/" + PATH if len(path) > 1 else path)
-        )
+        return URL
     return _MARKERS[kind]
 
 
