@@ -464,8 +464,8 @@ def test_an_unknown_key_is_a_one_line_warning_and_the_session_runs(cli) -> None:
     assert "'analytics-lgo'" in lines[0] and CONFIG_NAME in lines[0] and "line 2" in lines[0]
 
 
-def test_deeply_nested_config_is_exit_2(cli) -> None:
-    Path(CONFIG_NAME).write_text("model: " + "[" * 1000 + "]" * 1000 + "\n")
+def test_deeply_nested_config_of_the_users_own_is_exit_2(cli) -> None:
+    (Path.home() / CONFIG_NAME).write_text("model: " + "[" * 1000 + "]" * 1000 + "\n")
     assert_one_line_error(cli("--exit"), CONFIG_NAME)
 
 
@@ -672,13 +672,13 @@ def test_an_alias_bomb_in_a_project_file_is_a_quick_one_line_warning(cli) -> Non
 # -- an opt-out is never blocked by unrelated bad configuration ----------------------------------
 
 
-def break_cwd_config() -> None:
-    Path(CONFIG_NAME).write_text("model: m\nanalytics: x: y\n")
+def break_home_config() -> None:
+    (Path.home() / CONFIG_NAME).write_text("model: m\nanalytics: x: y\n")
 
 
 BROKEN = {
     "bad-variable": ({"BLACKBOXAI_ANALYTICS": "maybe"}, None, "BLACKBOXAI_ANALYTICS"),
-    "broken-yaml": ({}, break_cwd_config, CONFIG_NAME),
+    "broken-yaml": ({}, break_home_config, CONFIG_NAME),
     "alias-bomb": ({}, lambda: (Path.home() / CONFIG_NAME).write_text(alias_bomb()), "a list"),
 }
 OPT_OUTS = [

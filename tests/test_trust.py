@@ -276,14 +276,56 @@ def test_a_project_file_that_links_outside_the_checkout_is_not_read(
     assert "a link to a file outside the project" in warning and "root:" not in warning
 
 
-def test_a_huge_config_file_is_one_clear_error_not_gigabytes_of_memory(
+def test_a_huge_project_config_file_is_one_clear_line_not_gigabytes_of_memory(
     world: dict[str, Path],
 ) -> None:
-    from blackboxai.configfile import ConfigError
-
     with (world["repo"] / CONFIG_NAME).open("wb") as handle:
         handle.truncate(2 * 1024 * 1024)  # sparse: no disk, but far too large for settings
-    with pytest.raises(ConfigError, match="too large to be a settings file"):
+    s = load(world)
+    [warning] = s.warnings
+    assert "too large to be a settings file" in warning and "ignoring this project file" in warning
+    assert s.analytics is False  # it may have said so: the more private reading
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["model: [\nfoo", "analytics: false\nmodel: {", "- a list\n", "when: 2024-13-45\n"],
+)
+def test_a_broken_project_file_is_ignored_with_analytics_off_and_commands_still_run(
+    world: dict[str, Path], text: str
+) -> None:
+    project(world, text)
+    env = {**os.environ, "HOME": str(world["home"]), "XDG_DATA_HOME": str(world["home"] / "d")}
+    env.pop("XDG_CONFIG_HOME", None)
+    for command in (["analytics", "status"], ["--analytics", "--exit"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "blackboxai", *command],
+            cwd=world["repo"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        [line] = [x for x in result.stderr.splitlines() if "ignoring this project file" in x]
+        assert str(world["repo"].name) in line
+    status = subprocess.run(
+        [sys.executable, "-m", "blackboxai", "analytics", "status"],
+        cwd=world["repo"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert "Reporting:     no" in status.stdout
+
+
+def test_a_broken_file_of_the_users_own_is_still_an_error(world: dict[str, Path]) -> None:
+    from blackboxai.configfile import ConfigError
+
+    own = world["home"] / CONFIG_NAME
+    own.write_text("model: [\nfoo")
+    with pytest.raises(ConfigError, match="line 2"):
         load(world)
 
 

@@ -201,6 +201,11 @@ def _from_project(
     return kept[0] if kept else None
 
 
+_UNREADABLE = (
+    "ignoring this project file, and not reporting analytics in this run (it may have said so)"
+)
+
+
 def _refused(option: str, what: str, at: str, reason: str) -> str:
     """One line: what was ignored, where, why, and where the user can set it instead."""
     places = [f"~/{CONFIG_NAME}", "a --config file", env_name(option)]
@@ -282,7 +287,14 @@ def load_settings(
             )
             warnings.append(f"blackboxai: ignoring config file {shown(path)}: {why}")
             continue
-        found, notes = read_config(path, trusted=trusted, home=home)
+        try:
+            found, notes = read_config(path, trusted=trusted, home=home)
+        except ConfigError as exc:
+            if trusted:
+                raise
+            # A clone's broken file must not stop every command, nor make things less private
+            # than it may have meant: ignored, and analytics are off for this run.
+            found, notes = {"analytics": False}, [f"blackboxai: {exc}; {_UNREADABLE}"]
         warnings.extend(notes)
         values.update(found)
         sources.update({k: str(path) for k in found})
