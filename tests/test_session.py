@@ -453,7 +453,7 @@ def project(tmp_path: Path) -> Path:
 def test_ls_names_symlinks_that_leave_the_project(
     make: Callable[..., Harness], project: Path
 ) -> None:
-    """Named in full they are the user's choice; /ls still says where they lead."""
+    """Named in full they are the user's choice; /ls still says where they (and any link) lead."""
     h = make(root=project)
     h.session.run_command(f"/add {project}/notes.md {project}/docs/guide.md inner.md")
     assert h.out == [
@@ -468,7 +468,7 @@ def test_ls_names_symlinks_that_leave_the_project(
         "Files in the chat:",
         f"  notes.md -> {outside / 'secret.txt'} (outside the project)",
         f"  docs/guide.md -> {outside / 'guide.md'} (outside the project)",
-        "  inner.md",
+        "  inner.md -> real.md",
     ]
     h.session.run_command("/drop notes.md docs/guide.md")
     assert h.err == [] and len(h.session.files) == 1
@@ -483,7 +483,7 @@ def test_a_relative_name_that_leads_out_through_a_symlink_is_refused_naming_the_
     assert h.err == [
         f"notes.md is a symbolic link to {outside / 'secret.txt'}, outside the project; not "
         f"added (name {outside / 'secret.txt'} itself if you mean it).",
-        f"docs/guide.md is a symbolic link to {outside / 'guide.md'}, outside the project; not "
+        f"docs/guide.md is in docs, a symbolic link to {outside}, outside the project; not "
         f"added (name {outside / 'guide.md'} itself if you mean it).",
     ]
     assert h.out == ["Added inner.md to the chat."]

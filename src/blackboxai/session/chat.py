@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -12,9 +13,9 @@ from typing import Protocol
 
 from blackboxai.session.commands import SlashCommands
 from blackboxai.session.edits import EDIT_FORMATS, EditResult, apply_edits
-from blackboxai.session.files import read_bytes
+from blackboxai.session.files import display_path, read_bytes
 from blackboxai.session.llm import LLMError, build_messages, complete
-from blackboxai.session.paths import ChatFile
+from blackboxai.session.paths import PATH_ERRORS, ChatFile, escaped
 
 __all__ = ["Analytics", "Session", "SessionConfig"]
 
@@ -42,17 +43,20 @@ def _print_err(text: str) -> None:
     print(text, file=sys.stderr)
 
 
-def _project(root: Path) -> Path:
+def _home() -> Path | None:
+    try:
+        return Path.home()
+    except RuntimeError:  # no HOME: the narrowest project
+        return None
+
+
+def _project(root: Path, home: Path | None) -> Path:
     """The checkout root belongs to: its git work tree (not one holding the home directory,
     dotfiles kept in git), or root itself. A symlink leading out of it is named, not followed
     silently."""
     from blackboxai.trust import checkout_root
 
-    try:
-        home = Path.home()
-    except RuntimeError:  # no HOME: the narrowest project
-        return root
-    return checkout_root(root, home).resolve()
+    return root if home is None else checkout_root(root, home).resolve()
 
 
 class Session(SlashCommands):
@@ -75,23 +79,58 @@ class Session(SlashCommands):
         self.err = err
         self.status = status
         self.root = config.root.resolve()
-        self.project = _project(self.root)
+        self.home = _home()
+        self.project = _project(self.root, self.home)
         self.files: list[ChatFile] = []
         self.prompt_tokens = 0
         self.completion_tokens = 0
         self.total_tokens = 0
         # Start-up names come from the command line (or the user's settings): they may climb
-        # out of the working directory, as the shell allowed.
+        # out of the working directory, as the shell allowed. A name given twice (--file and
+        # an argument) is one file, and one line if it cannot be used.
         self._each_path(
-            [str(path) for path in config.files], lambda raw: self._add(raw, climb=True)
+            list(dict.fromkeys(str(path) for path in config.files)),
+            lambda raw: self._add(raw, climb=True),
         )
+
+    def _where(self, file: ChatFile, action: str) -> Path | str:
+        """Where file's name leads now, checked before each read and write: a link swapped in
+        since it was added may not carry the chat outside its project; else the one line why."""
+        try:
+            now = file.now()
+        except PATH_ERRORS:
+            return file.given  # opening it will say why
+        if not file.strays(now):
+            return now
+        target = escaped(str(now))
+        return f"{self._shown(file)} now leads outside the project ({target}); not {action}."
+
+    def _written(self, key: Path) -> Path | str:
+        return next((self._where(f, "written") for f in self.files if f.path == key), key)
+
+    def _find(self, name: str) -> Path | None:
+        """The chat file a reply's name means: the one shown by that name, else the one it
+        resolves to (a link's target), each as it was added, never as it leads now."""
+        try:
+            given = Path(os.path.normpath(self.root / name))
+            for file in self.files:
+                if file.given == given:
+                    return file.path
+            real = given.resolve()
+        except PATH_ERRORS:
+            return None
+        return next((file.path for file in self.files if file.path == real), None)
 
     def _chat_contents(self) -> list[tuple[str, str | None]]:
         contents: list[tuple[str, str | None]] = []
         for file in self.files:
             text: str | None
+            place = self._where(file, "read")
+            if isinstance(place, str):
+                self.err(place)
+                continue
             try:
-                data = read_bytes(file.path)  # a pipe or device: OSError, never a hang
+                data = read_bytes(place)  # a pipe or device: OSError, never a hang
             except FileNotFoundError:
                 text = None
             except OSError as exc:
@@ -125,7 +164,15 @@ class Session(SlashCommands):
         self.total_tokens += reply.total_tokens
         # Edits and events first: a closed stdout (`... | true`) must not cost the user the edit.
         names = {file.path: self._shown(file) for file in self.files}
-        result = apply_edits(reply.content, self.config.edit_format, self.root, names.keys(), names)
+        result = apply_edits(
+            reply.content,
+            self.config.edit_format,
+            self.root,
+            names.keys(),
+            names,
+            find=self._find,
+            where=self._written,
+        )
         self.analytics.event(
             "message_send",
             main_model=self.model,
@@ -138,7 +185,8 @@ class Session(SlashCommands):
         self._edit_events(result)
         self.out(reply.content)
         for path in result.changed:
-            self.out(f"Applied edit to {names.get(path, path)}.")
+            shown = names.get(path) or escaped(display_path(path, self.root))
+            self.out(f"Applied edit to {shown}.")
         for failure in result.failures:
             self.err(failure.message)
         return result

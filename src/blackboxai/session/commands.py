@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from blackboxai.session.files import display_path
-from blackboxai.session.paths import ChatFile, PathProblem, admit, escaped, locate, printable
+from blackboxai.session.paths import (
+    PATH_ERRORS,
+    ChatFile,
+    PathProblem,
+    admit,
+    escaped,
+    locate,
+    printable,
+)
 
 if TYPE_CHECKING:
     from blackboxai.session.chat import Analytics, SessionConfig
@@ -38,6 +46,7 @@ class SlashCommands:
     status: Callable[[], str] | None
     root: Path
     project: Path  # the checkout holding root (its git work tree), or root itself
+    home: Path | None
     files: list[ChatFile]
     prompt_tokens: int
     completion_tokens: int
@@ -106,7 +115,7 @@ class SlashCommands:
             return True
 
     def _add(self, raw: str, *, announce: bool = False, climb: bool = False) -> None:
-        file, exists = admit(raw, self.root, self.project, climb=climb)
+        file, exists = admit(raw, self.root, self.project, climb=climb, home=self.home)
         if any(known.path == file.path for known in self.files):
             if announce:
                 self.out(f"{self._shown(file)} is already in the chat.")
@@ -139,14 +148,28 @@ class SlashCommands:
         self.analytics.event("command_drop")
         return True
 
+    def _leads(self, file: ChatFile) -> str:
+        """Where a name in the chat leads, when that is not the name itself (a symlink along
+        it), as it leads now; and whether that is outside the project, or will not be used."""
+        try:
+            now = file.now()
+        except PATH_ERRORS:
+            return ""
+        if now == file.given:
+            return ""
+        note = ""
+        if file.strays(now):
+            note = " (outside the project; not read or written)"
+        elif not now.is_relative_to(self.project):
+            note = " (outside the project)"
+        return f" -> {escaped(display_path(now, self.root))}{note}"
+
     def _cmd_ls(self, args: list[str]) -> bool:
-        """List the chat; a symlink that leads out of the project says where it leads."""
+        """List the chat; a name that a symlink leads elsewhere says where it leads."""
         if self.files:
             self.out("Files in the chat:")
             for file in self.files:
-                leads = f" -> {escaped(str(file.path))} (outside the project)"
-                outside = leads if file.leaves(self.project) else ""
-                self.out(f"  {self._shown(file)}{outside}")
+                self.out(f"  {self._shown(file)}{self._leads(file)}")
         else:
             self.out("No files in the chat.")
         self.analytics.event("command_ls")

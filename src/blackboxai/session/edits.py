@@ -6,6 +6,7 @@ here for callers that import them from blackboxai.session.edits.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,23 +115,27 @@ def _refused(refusal: WholeRefusal) -> EditFailure:
     return EditFailure(refusal.path, refusal.reason, message)
 
 
+Find = Callable[[str], Path | None]  # the chat file a reply's name means (its key), or None
+Where = Callable[[Path], Path | str]  # where a chat file is read and written now, or why not
+
+
 def _plan_whole(
     edits: Sequence[WholeEdit],
     refusals: Sequence[WholeRefusal],
-    root: Path,
     chat: Collection[Path],
+    find: Find,
 ) -> Plan:
     """Decide what to write for whole-file edits; only files in the chat may change."""
     writes: dict[Path, tuple[str, int]] = {}
     failures: list[EditFailure] = []
     for edit in edits:
-        path = _chat_key(root, edit.path)
+        path = find(edit.path)
         if path is not None and path in chat:
             writes[path] = (edit.content, writes.get(path, ("", 0))[1] + 1)
         elif looks_like_file(edit.path):  # "Usage:" above a snippet is not a file
             failures.append(_not_in_chat(edit.path, 1))
     for refusal in refusals:
-        if _chat_key(root, refusal.path) in chat or looks_like_file(refusal.path):
+        if find(refusal.path) in chat or looks_like_file(refusal.path):
             failures.append(_refused(refusal))
     return writes, tuple(failures)
 
@@ -138,15 +143,15 @@ def _plan_whole(
 def _plan_diff(
     edits: Sequence[DiffEdit],
     malformed: Sequence[str],
-    root: Path,
     chat: Collection[Path],
-    read: Callable[[Path], str | None],
+    find: Find,
+    where: Where,
 ) -> Plan:
     """Decide what to write for SEARCH/REPLACE blocks; a file with any failed block stays as is."""
     groups: dict[Path | None, list[DiffEdit]] = {}
     for edit in edits:
-        groups.setdefault(_chat_key(root, edit.path), []).append(edit)
-    broken = [_chat_key(root, name) if name else None for name in malformed]
+        groups.setdefault(find(edit.path), []).append(edit)
+    broken = [find(name) if name else None for name in malformed]
     writes: dict[Path, tuple[str, int]] = {}
     failures: list[EditFailure] = []
     for path, blocks in groups.items():
@@ -158,7 +163,11 @@ def _plan_diff(
             message = f"Edit to {shown} failed: one of its blocks is malformed; nothing changed."
             failures.append(EditFailure(shown, "malformed", message, len(blocks)))
             continue
-        new = apply_blocks(read(path), blocks)
+        place = where(path)
+        if isinstance(place, str):
+            failures.append(EditFailure(shown, "write_error", place, len(blocks)))
+            continue
+        new = apply_blocks(read_text(place), blocks)
         if new is None:
             message = f"Edit to {shown} failed: the SEARCH text was not found; nothing changed."
             failures.append(EditFailure(shown, "no_match", message, len(blocks)))
@@ -167,20 +176,24 @@ def _plan_diff(
     return writes, (*failures, *_malformed(len(malformed)))
 
 
-def _write(plan: Plan, root: Path, names: Mapping[Path, str]) -> EditResult:
+def _write(plan: Plan, root: Path, names: Mapping[Path, str], where: Where) -> EditResult:
     """Carry out a plan; a file that cannot be written is a failure, the others still land."""
     writes, planned_failures = plan
     changed: list[Path] = []
     failures = list(planned_failures)
     applied = 0
     for path, (text, blocks) in writes.items():
-        if text == read_text(path):
+        shown = names.get(path) or printable(display_path(path, root))
+        place = where(path)  # checked again just before writing: a link may have been swapped in
+        if isinstance(place, str):
+            failures.append(EditFailure(shown, "write_error", place, blocks))
+            continue
+        if text == read_text(place):
             applied += blocks
             continue
         try:
-            write_atomic(path, text)
+            write_atomic(place, text)
         except (OSError, ValueError) as exc:
-            shown = names.get(path) or printable(display_path(path, root))
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             message = f"Could not write {shown}: {reason}; it is unchanged."
             failures.append(EditFailure(shown, "write_error", message, blocks))
@@ -196,17 +209,28 @@ def apply_edits(
     root: Path,
     chat: Collection[Path],
     names: Mapping[Path, str] | None = None,
+    *,
+    find: Find | None = None,
+    where: Where | None = None,
 ) -> EditResult:
     """Parse reply in edit_format and write the resulting changes to files in the chat.
 
-    names maps a chat file's resolved path to how the user knows it, for messages.
+    names maps a chat file's key to how the user knows it, for messages. By default a key is a
+    resolved path and a reply's name means the chat file it resolves to. A session passes
+    `find` (then `chat` holds its keys as they are) and `where`, which checks a file again
+    before it is read or written and may refuse it with one line.
     """
     root = root.resolve()
-    chat = frozenset(key for key in (_chat_key(root, path) for path in chat) if key is not None)
+    if find is None:
+        chat = frozenset(key for key in (_chat_key(root, path) for path in chat) if key is not None)
+        find = functools.partial(_chat_key, root)
+    else:
+        chat = frozenset(chat)
+    where = where or (lambda path: path)
     if edit_format == "diff":
         diff_edits, malformed = parse_diff(reply)
-        plan = _plan_diff(diff_edits, malformed, root, chat, read_text)
+        plan = _plan_diff(diff_edits, malformed, chat, find, where)
     else:
         whole_edits, refusals = parse_whole(reply)
-        plan = _plan_whole(whole_edits, refusals, root, chat)
-    return _write(plan, root, names or {})
+        plan = _plan_whole(whole_edits, refusals, chat, find)
+    return _write(plan, root, names or {}, where)

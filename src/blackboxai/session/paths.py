@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from blackboxai.session.bounds import boundary, culprit, shown_part
 from blackboxai.trust import special_kind
 
 __all__ = [
@@ -35,14 +36,21 @@ class PathProblem(Exception):
 
 @dataclass(frozen=True)
 class ChatFile:
-    """A chat file: the path as the user gave it (shown) and where it really is (read, written)."""
+    """A chat file: the path as the user gave it (shown, read and written through) and where it
+    led when it was added (its identity in the chat)."""
 
     given: Path  # absolute and normalised, symlinks not followed
-    path: Path  # resolved
+    path: Path  # resolved when added
+    bound: Path | None = None  # where the name must stay should its links change (bounds.py)
 
-    def leaves(self, root: Path) -> bool:
-        """Given inside root, but a symlink on the way points outside it."""
-        return self.given.is_relative_to(root) and not self.path.is_relative_to(root)
+    def now(self) -> Path:
+        """Where the name leads now; raises PATH_ERRORS."""
+        return self.given.resolve()
+
+    def strays(self, now: Path) -> bool:
+        """Whether `now` is a new place for the name, outside the checkout or project it lies
+        in: a link swapped in after it was added, which the user never chose."""
+        return self.bound is not None and now != self.path and not now.is_relative_to(self.bound)
 
 
 def escaped(raw: str) -> str:
@@ -95,17 +103,39 @@ def locate(raw: str, root: Path) -> ChatFile:
         return ChatFile(given, given.resolve())
 
 
+def _leads_out(raw: str, file: ChatFile, bound: Path, root: Path) -> PathProblem:
+    """The refusal for a relative name whose links lead out of `bound`, naming the link."""
+    target = escaped(str(file.path))  # whole: the user may need to type it
+    part = culprit(file.given, bound)
+    if part == file.given:
+        why = f"{printable(raw)} is a symbolic link to {target}"
+    else:
+        link = escaped(str(part.resolve()))
+        why = (
+            f"{printable(raw)} is in {printable(shown_part(part, root))}, a symbolic link to {link}"
+        )
+    return PathProblem(
+        f"{why}, outside the project; not added (name {target} itself if you mean it)."
+    )
+
+
 def admit(
-    raw: str, root: Path, project: Path | None = None, *, climb: bool = False
+    raw: str,
+    root: Path,
+    project: Path | None = None,
+    *,
+    climb: bool = False,
+    home: Path | None = None,
 ) -> tuple[ChatFile, bool]:
     """(file, exists) for a file to add; raises PathProblem with the reason it cannot be added.
 
     A relative path must not climb out of root (unless `climb`: names from the command line,
     which the shell resolved against the same directory). An absolute path is the user's
-    decision. A relative name that lies in the project (`project`, default root) but leads out
-    of it through a symlink is refused, naming where it leads: a committed link such as
-    `notes.md -> ~/.ssh/id_rsa` must not carry a key to the model unnoticed. Naming the target
-    itself adds it. Only regular files can be added: reading a named pipe would hang.
+    decision. A relative name that leads out, through a symlink, of the git checkout it lies in
+    or of the project (`project`, default root), whichever is narrower, is refused, naming the
+    link: a committed link such as `notes.md -> ~/.ssh/id_rsa` must not carry a key to the
+    model unnoticed, wherever the user runs from. Naming the target itself adds it. Only
+    regular files can be added: reading a named pipe would hang.
     """
     with user_path(raw):
         file = locate(raw, root)
@@ -114,12 +144,10 @@ def admit(
             raise PathProblem(
                 f"{printable(raw)} is outside the working directory; use an absolute path."
             )
-        if relative and file.leaves((project or root).resolve()):
-            target = escaped(str(file.path))  # whole: the user may need to type it
-            raise PathProblem(
-                f"{printable(raw)} is a symbolic link to {target}, outside the project; not "
-                f"added (name {target} itself if you mean it)."
-            )
+        bound = boundary(file.given, (project or root).resolve(), home)
+        if relative and bound is not None and not file.path.is_relative_to(bound):
+            raise _leads_out(raw, file, bound, root)
+        file = ChatFile(file.given, file.path, bound)
         if file.path.is_dir():
             raise PathProblem(f"{printable(raw)} is a directory; add files one by one.")
         kind = special_kind(file.path)
