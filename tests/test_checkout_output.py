@@ -72,3 +72,14 @@ def test_a_path_in_the_models_reply_is_escaped_in_edit_failures(
     assert f"Edit to {SHOWN}evil.py rejected: the file is not in the chat" in result.stderr
     assert "\x1b" not in result.stderr and "\x07" not in result.stderr
     assert not list(repo.glob("*evil.py"))
+
+
+def test_a_models_reply_cannot_drive_the_terminal(cli: Any, repo: Path) -> None:
+    # A reply can be steered by what the checkout's files say: its escape codes, bell and
+    # bidirectional overrides are shown escaped; its lines, tabs and other text are kept.
+    reply = f"Here:\n\tstep one{ESCAPES}\nnaïve \u202eevil\u202c — done ✓"
+    result = session(cli, "hello\n", replies=[reply])
+    assert result.returncode == 0, result.stderr
+    no_escape_codes(result)
+    assert "\u202e" not in result.stdout
+    assert f"Here:\n\tstep one{SHOWN}\nnaïve \\u202eevil\\u202c — done ✓\n" in result.stdout

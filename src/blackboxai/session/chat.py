@@ -15,7 +15,7 @@ from blackboxai.session.commands import SlashCommands
 from blackboxai.session.edits import EDIT_FORMATS, EditResult, apply_edits
 from blackboxai.session.files import display_path, read_bytes
 from blackboxai.session.llm import LLMError, build_messages, complete
-from blackboxai.session.paths import PATH_ERRORS, ChatFile, escaped
+from blackboxai.session.paths import PATH_ERRORS, ChatFile, escaped, for_terminal
 
 __all__ = ["Analytics", "Session", "SessionConfig"]
 
@@ -183,7 +183,7 @@ class Session(SlashCommands):
             duration_s=duration,
         )
         self._edit_events(result)
-        self.out(reply.content)
+        self.out(for_terminal(reply.content))
         for path in result.changed:
             shown = names.get(path) or escaped(display_path(path, self.root))
             self.out(f"Applied edit to {shown}.")

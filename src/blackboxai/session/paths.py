@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ __all__ = [
     "PathProblem",
     "admit",
     "escaped",
+    "for_terminal",
     "locate",
     "printable",
     "problem_line",
@@ -57,6 +59,17 @@ def escaped(raw: str) -> str:
     """raw with control characters escaped, whole: a name from a project's config, the user or
     a model's reply must not drive the terminal (colours, the title, clearing the screen)."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in raw)
+
+
+# What a reply may not send to the terminal: C0/C1 control characters (escape sequences, the
+# bell) but newline and tab, and the bidirectional overrides that make text read other than it is.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def for_terminal(text: str) -> str:
+    """A model's reply as printed: lines and tabs kept, anything that would drive the terminal
+    escaped (the reply can be steered by what the project's files say)."""
+    return _UNSAFE.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def printable(raw: str) -> str:
