@@ -5,6 +5,8 @@ no code, key, email, path or private model name reaches the audit log, the spool
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -107,3 +109,31 @@ def test_what_the_reproduced_leaks_become(data_dir: Path, tmp_path: Path) -> Non
         "fine-tune-in-a-list": '["gpt-4o","openai/REDACTED"]',
         "fine-tune-as-text": "switched to openai/REDACTED",
     }
+
+
+# Builds a list of 4000 references to a list of 4000 references to a list of 4000 strings:
+# 100 KB in memory, 64 billion strings if read item by item (an adversarial review's event()
+# never returned). In a child process, so that a regression fails on the timeout (a guard, not a
+# measurement) instead of hanging the suite.
+SHARED = """
+import sys
+from pathlib import Path
+from tests.test_privacy import record
+
+shared = ["a"] * 4000
+shared = [shared] * 4000
+shared = [shared] * 4000
+record(Path(sys.argv[1]), Path(sys.argv[2]), "edit_failed", "reason", shared)
+"""
+
+
+def test_a_container_of_shared_references_is_recorded_bounded(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "audit.jsonl"
+    root = Path(__file__).resolve().parents[1]
+    argv = [sys.executable, "-c", SHARED, str(data_dir), str(log)]
+    subprocess.run(argv, cwd=root, check=True, timeout=120)
+    [logged] = [json.loads(line) for line in log.read_text().splitlines()]
+    reason = logged["properties"]["reason"]
+    assert reason.startswith('[[["a","a","a",') and len(reason) == 1000
