@@ -27,6 +27,7 @@ from blackboxai.session.edits import FAILURE_REASONS
 SECRET = "<secret>"
 EMAIL = "<email>"
 PATH = "<path>"
+MORE = "…"
 
 SECRETS = {
     "openai": "sk-" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0U1v2W3x4",
@@ -299,6 +300,17 @@ def test_secret_halved_by_the_scan_limit_cannot_reach_the_output() -> None:
     prefix = "/home/" + "u" * (4 * MAX_STRING - 20) + " "
     out = scrub_text(prefix + secret + " more")
     assert not leaked(secret, out)
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["(" * 80 + "ann.smith@acmecorp.com trailing words", "," * 80 + SECRETS["github-pat-classic"]],
+)
+def test_a_run_split_by_the_scan_limit_goes_whole_whatever_it_is_made_of(secret: str) -> None:
+    # The long path before it shrinks to "<path>", pulling the cut into view; the fragment would
+    # be "(ann.smith@acme" or ",ghp_16C7e42F", which no rule recognises.
+    out = scrub_text("/srv/" + "a" * 3900 + " " + secret)
+    assert out == f"{PATH} {MORE}"
 
 
 # --- values and properties ---------------------------------------------------------------------
@@ -684,6 +696,23 @@ def test_generated_secrets_never_survive_scrub_properties(
 
 
 _segment = _text(string.ascii_lowercase, 1, 10)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    secret=SECRET_STRATEGIES,
+    shift=st.integers(0, 80),
+    glue=st.sampled_from(["", "(", ",", "=", "'", "-"]),
+    glued=st.integers(0, 100),
+)
+def test_generated_secrets_split_by_the_scan_limit_never_survive(
+    secret: tuple[str, str], shift: int, glue: str, glued: int
+) -> None:
+    full, body = secret
+    text = "/srv/" + "a" * (3990 - shift) + " " + glue * glued + full + " tail"
+    out = scrub_properties({"reason": text, "nested": [text]})
+    for value in out.values():
+        assert isinstance(value, str) and not leaked(body, value)
 
 
 @settings(max_examples=200, deadline=None)
