@@ -126,7 +126,7 @@ values = {
     "raises": [Raises()] * 4000,
     "huge-int": [10**200_000] * 4000,
     "top-int": 10**200_000,
-    "set": frozenset(str(i) * 1000 for i in range(4000)),
+    "set": frozenset(range(1_000_000)),
     "tuple-key": {("k",) * 4000: shared},
 }
 print(json.dumps({name: scrub_properties({"reason": v})["reason"] for name, v in values.items()}))
@@ -150,7 +150,7 @@ def test_containers_built_from_shared_references_are_read_within_one_budget() ->
     assert out["raises"].startswith('["<unprintable>","<unprintable>",')
     assert out["huge-int"].startswith('["<unprintable>","<unprintable>",')
     assert out["top-int"] == "<unprintable>"
-    assert out["set"] == f'["{MORE}","{MORE}"]'  # the first 1,000+-digit string takes it all
+    assert out["set"].startswith("[0,1,10,100,")  # the items read, sorted by their text
     assert out["tuple-key"] == f'{{"{MORE}":["{MORE}"]}}'
 
 

@@ -182,8 +182,9 @@ def _plain(value: object, model: bool, depth: int, budget: _Budget) -> object:
                 more = True
                 break
             items.append(_plain(item, model, depth + 1, budget))
-        if isinstance(value, (set, frozenset)):
-            items.sort(key=repr)  # a stable order; the copies' reprs are plain and bounded
+        if isinstance(value, (set, frozenset)):  # a stable order, the last item read's MORE last
+            more = more or MORE in items
+            items = sorted((item for item in items if item != MORE), key=repr)  # plain, bounded
         return [*items, MORE] if more else items
     try:
         name = object_name(value)  # a Model inside a list is still a model name
