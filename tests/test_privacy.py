@@ -39,10 +39,13 @@ CALLS: dict[str, tuple[str, str, object]] = {
     "fine-tune-in-a-dict": ("model warning", "main_model", {"model": FINE_TUNE}),
     "fine-tune-in-a-list": ("command_model", "main_model", ["gpt-4o", FINE_TUNE]),
     "fine-tune-as-text": ("exit", "reason", f"switched to {FINE_TUNE}"),
+    "basic-auth": ("api_error", "error_class", "Authorization: Basic YW5uOmh1bnRlcjI= rejected"),
+    "quoted-password": ("edit_failed", "reason", 'password="hunter 2 with spaces"'),
+    "scp": ("edit_failed", "reason", "ann@buildhost:/srv/x"),
 }
 FORBIDDEN = (
     "acme", "salaries", "hunter2", "admin", "abcd1234", "id_rsa", ".ssh", "customer", "clients",
-    "smith", "my-org",
+    "smith", "my-org", "YW5uOmh1bnRlcjI", "spaces", "buildhost",
 )  # fmt: skip
 
 
@@ -108,6 +111,9 @@ def test_what_the_reproduced_leaks_become(data_dir: Path, tmp_path: Path) -> Non
         "fine-tune-in-a-dict": '{"model":"openai/REDACTED"}',
         "fine-tune-in-a-list": '["gpt-4o","openai/REDACTED"]',
         "fine-tune-as-text": "switched to openai/REDACTED",
+        "basic-auth": "Authorization: Basic <secret> rejected",
+        "quoted-password": 'password="<secret>"',
+        "scp": "<email>:<path>",
     }
 
 

@@ -43,8 +43,8 @@ SECRET, EMAIL, HOME = "<secret>", "<email>", "~"
 # Scrub at most SCAN_LIMIT (4 * MAX_STRING) characters: long enough that whatever lands in the
 # first MAX_STRING characters of the output was scrubbed in full context, short enough to bound
 # regex work on huge inputs.
-# Shortest secret any token rule matches ("bearer" + space + 8, "xoxb-" + 10): _may_hold_token.
-_MIN_MATCH = 15
+# Shortest secret any token rule matches ("basic" + space + 8, "xoxb-" + 10): _may_hold_token.
+_MIN_MATCH = 14
 _MAX_SAFE_INT = 2**53  # beyond this JSON consumers (JavaScript) silently lose precision
 
 _MARKERS = {"s": SECRET, "e": EMAIL, "l": SECRET, "p": PATH}
@@ -56,8 +56,8 @@ _name_cache: dict[str, str] = {}
 
 def _replace(match: re.Match[str]) -> str:
     kind = match.lastgroup or "s"
-    if kind in ("a", "b"):  # keep "password=" and "Bearer ", replace what follows
-        return match.group(kind) + SECRET
+    if kind in ("kv", "b"):  # keep "password=" and "Bearer ", replace what follows
+        return match.group("a" if kind == "kv" else "b") + SECRET
     if kind == "m":
         return redact_model(match.group("m"))
     if kind == "url":
@@ -88,11 +88,14 @@ def _home_pattern(home: str) -> re.Pattern[str]:
 
 
 def _may_hold_token(text: str) -> bool:
-    """Cheap pre-check for the rules that need none of "/", "\\", ":", "=" or "@": they need
-    "bearer" or a whitespace-free token of _MIN_MATCH+ chars. Most values have neither."""
+    """Cheap pre-check for the rules that need none of "/", "\\", ":", "=" or "@": they need an
+    HTTP auth scheme or a whitespace-free token of _MIN_MATCH+ chars. Most values have neither."""
     if len(text) < _MIN_MATCH:
         return False
-    return "bearer" in text.lower() or max(map(len, text.split()), default=0) >= _MIN_MATCH
+    if max(map(len, text.split()), default=0) >= _MIN_MATCH:
+        return True
+    low = text.lower()
+    return "bearer" in low or "basic" in low or "digest" in low
 
 
 def _scrub(text: str, home: str, json_text: bool = False) -> str:
