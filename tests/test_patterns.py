@@ -37,10 +37,43 @@ def _text(alphabet: str, lo: int, hi: int) -> st.SearchStrategy[str]:
         ("AWS_SECRET_ACCESS_KEY = wJalrXUt", f"AWS_SECRET_ACCESS_KEY = {SECRET}"),
         ("pwd=hunter2", f"pwd={SECRET}"),
         ("token:abc", f"token:{SECRET}"),
+        # HTTP headers: the scheme stays, the credentials go (Digest's username too).
+        (
+            "Authorization: Basic YW5uOmh1bnRlcjI= rejected",
+            f"Authorization: Basic {SECRET} rejected",
+        ),
+        ("Proxy-Authorization: basic YW5uOmh1bnRlcjI=", f"Proxy-Authorization: basic {SECRET}"),
+        (
+            'Authorization: Digest username="ann", realm="acme", response="6629fae4" sent',
+            f"Authorization: Digest {SECRET} sent",
+        ),
+        ("authorization: ya29.a0AfH6SMBx", f"authorization: {SECRET}"),
+        ("X-Api-Key: 0123abcd", f"X-Api-Key: {SECRET}"),
+        ('{"Authorization": "Bearer abc def"}', f'{{"Authorization": "Bearer {SECRET}"}}'),
+        # A quoted value goes up to its closing quote, spaces and all.
+        ('password="hunter 2 with spaces" rejected', f'password="{SECRET}" rejected'),
+        ("pwd='it is mine', retrying", f"pwd='{SECRET}', retrying"),
+        ('password="never closed', f'password="{SECRET}'),
+        ("api key = hunter2", f"api key = {SECRET}"),
     ],
 )
 def test_a_secret_given_by_name_loses_its_value(text: str, expected: str) -> None:
     assert scrub_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Basic YW5uOmh1bnRlcjI=", f"Basic {SECRET}"),
+        ("sent basic dXNlcjpwYXNz twice", f"sent basic {SECRET} twice"),
+        ('sent Digest username="ann", nonce="n0"', f"sent Digest {SECRET}"),
+        ("HTTP Basic Authentication failed", "HTTP Basic Authentication failed"),
+        ("basic functionality, digest mismatch", "basic functionality, digest mismatch"),
+    ],
+)
+def test_credentials_after_an_http_auth_scheme_go(text: str, expected: str) -> None:
+    assert scrub_text(text) == expected
+    assert scrub_value([text]) == json.dumps([expected], separators=(",", ":"))
 
 
 @pytest.mark.parametrize(
@@ -74,6 +107,9 @@ def test_a_url_goes_whole_host_and_all(text: str, expected: str) -> None:
         "./build",
         "docs\\q3\\notes.txt",
         "~/proj/main.py",
+        "$HOME/.ssh/id_rsa",
+        "${HOME}/acme/notes",
+        "%APPDATA%\\acme\\config",
     ],
 )
 def test_paths_become_a_path_marker(text: str) -> None:
@@ -175,6 +211,15 @@ def test_generated_url_credentials_never_survive(
         "." * 5000 + "/",
         "./" * 3000,
         "é/" * 3000,
+        "Authorization: Digest " + 'a="b", ' * 600,
+        "password='" * 400,
+        'password="' + "a " * 1500,
+        "basic " * 700,
+        "Basic aB" * 500,
+        "a@b." * 1000,
+        "$a/" * 1300,
+        "${a}/" * 800,
+        "%a%\\" * 1000,
     ],
 )
 def test_path_and_url_rules_stay_linear_on_hostile_input(text: str) -> None:

@@ -5,6 +5,8 @@ no code, key, email, path or private model name reaches the audit log, the spool
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +39,13 @@ CALLS: dict[str, tuple[str, str, object]] = {
     "fine-tune-in-a-dict": ("model warning", "main_model", {"model": FINE_TUNE}),
     "fine-tune-in-a-list": ("command_model", "main_model", ["gpt-4o", FINE_TUNE]),
     "fine-tune-as-text": ("exit", "reason", f"switched to {FINE_TUNE}"),
+    "basic-auth": ("api_error", "error_class", "Authorization: Basic YW5uOmh1bnRlcjI= rejected"),
+    "quoted-password": ("edit_failed", "reason", 'password="hunter 2 with spaces"'),
+    "scp": ("edit_failed", "reason", "ann@buildhost:/srv/x"),
 }
 FORBIDDEN = (
     "acme", "salaries", "hunter2", "admin", "abcd1234", "id_rsa", ".ssh", "customer", "clients",
-    "smith", "my-org",
+    "smith", "my-org", "YW5uOmh1bnRlcjI", "spaces", "buildhost",
 )  # fmt: skip
 
 
@@ -106,4 +111,35 @@ def test_what_the_reproduced_leaks_become(data_dir: Path, tmp_path: Path) -> Non
         "fine-tune-in-a-dict": '{"model":"openai/REDACTED"}',
         "fine-tune-in-a-list": '["gpt-4o","openai/REDACTED"]',
         "fine-tune-as-text": "switched to openai/REDACTED",
+        "basic-auth": "Authorization: Basic <secret> rejected",
+        "quoted-password": 'password="<secret>"',
+        "scp": "<email>:<path>",
     }
+
+
+# Builds a list of 4000 references to a list of 4000 references to a list of 4000 strings:
+# 100 KB in memory, 64 billion strings if read item by item (an adversarial review's event()
+# never returned). In a child process, so that a regression fails on the timeout (a guard, not a
+# measurement) instead of hanging the suite.
+SHARED = """
+import sys
+from pathlib import Path
+from tests.test_privacy import record
+
+shared = ["a"] * 4000
+shared = [shared] * 4000
+shared = [shared] * 4000
+record(Path(sys.argv[1]), Path(sys.argv[2]), "edit_failed", "reason", shared)
+"""
+
+
+def test_a_container_of_shared_references_is_recorded_bounded(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "audit.jsonl"
+    root = Path(__file__).resolve().parents[1]
+    argv = [sys.executable, "-c", SHARED, str(data_dir), str(log)]
+    subprocess.run(argv, cwd=root, check=True, timeout=120)
+    [logged] = [json.loads(line) for line in log.read_text().splitlines()]
+    reason = logged["properties"]["reason"]
+    assert reason.startswith('[[["a","a","a",') and len(reason) == 1000

@@ -27,6 +27,7 @@ from blackboxai.session.edits import FAILURE_REASONS
 SECRET = "<secret>"
 EMAIL = "<email>"
 PATH = "<path>"
+MORE = "…"
 
 SECRETS = {
     "openai": "sk-" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0U1v2W3x4",
@@ -122,6 +123,19 @@ def test_email_addresses_are_replaced(email: str) -> None:
     assert out == f"commit by <{EMAIL}>, cc {EMAIL}."
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ann@buildhost:/srv/x", f"{EMAIL}:{PATH}"),
+        ("git@github.com:acme/private-repo.git", f"{EMAIL}:{PATH}"),
+        ("ssh ann@buildhost failed", f"ssh {EMAIL} failed"),
+        ("as root@10.0.0.5", f"as {EMAIL}"),
+    ],
+)
+def test_a_user_at_a_host_goes_like_an_email(text: str, expected: str) -> None:
+    assert scrub_text(text) == expected
+
+
 def test_given_home_is_replaced_as_a_path_prefix_only() -> None:
     home = "/srv/users/ann"
     text = "opened /srv/users/ann/proj/main.py, /srv/users/annabel/x and /srv/users/ann."
@@ -186,6 +200,8 @@ def test_other_users_home_paths_are_replaced_whole(text: str) -> None:
         "session.chat:_exchange:97 < host:main:150",
         "blackboxai.session.llm.LLMError",
         "max_tokens=4096 prompt_tokens: 12",
+        "HTTP Basic Authentication, basic functionality, digest mismatch",
+        "cost $5/month at 50%/60% with @property",
     ],
 )
 def test_ordinary_text_is_untouched(text: str) -> None:
@@ -233,6 +249,21 @@ LEAKS: dict[str, tuple[str, object, str, tuple[str, ...]]] = {
         ("my-org",),
     ),
     "in-text": ("note", f"tried {FINE_TUNE} twice", "tried openai/REDACTED twice", ("my-org",)),
+    "fine-tune-capitals": ("note", "FT:gpt-4o:acme:secret", "openai/REDACTED", ("acme",)),
+    "basic-auth": (
+        "reason",
+        "Authorization: Basic YW5uOmh1bnRlcjI= rejected",
+        f"Authorization: Basic {SECRET} rejected",
+        ("YW5uOmh1bnRlcjI",),
+    ),
+    "quoted-password": (
+        "reason",
+        'password="hunter 2 with spaces"',
+        f'password="{SECRET}"',
+        ("hunter", "spaces"),
+    ),
+    "scp": ("reason", "ann@buildhost:/srv/x", f"{EMAIL}:{PATH}", ("ann", "buildhost")),
+    "variable-path": ("reason", "$HOME/.ssh/id_rsa", PATH, ("ssh", "id_rsa")),
 }
 
 
@@ -299,6 +330,17 @@ def test_secret_halved_by_the_scan_limit_cannot_reach_the_output() -> None:
     prefix = "/home/" + "u" * (4 * MAX_STRING - 20) + " "
     out = scrub_text(prefix + secret + " more")
     assert not leaked(secret, out)
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["(" * 80 + "ann.smith@acmecorp.com trailing words", "," * 80 + SECRETS["github-pat-classic"]],
+)
+def test_a_run_split_by_the_scan_limit_goes_whole_whatever_it_is_made_of(secret: str) -> None:
+    # The long path before it shrinks to "<path>", pulling the cut into view; the fragment would
+    # be "(ann.smith@acme" or ",ghp_16C7e42F", which no rule recognises.
+    out = scrub_text("/srv/" + "a" * 3900 + " " + secret)
+    assert out == f"{PATH} {MORE}"
 
 
 # --- values and properties ---------------------------------------------------------------------
@@ -648,6 +690,20 @@ SECRET_STRATEGIES = st.one_of(
         _text(ALNUM + "-", 1, 20),
         _text(string.ascii_letters, 2, 6),
     ).map(lambda e: (e, e)),
+    st.builds("{}@{}".format, _text(ALNUM + "._", 1, 20), _text(ALNUM + "-", 1, 20)).map(
+        lambda e: (e, e)  # user@host, no TLD: an scp or git remote
+    ),
+    _secret(
+        st.sampled_from(["Authorization: Basic ", "Proxy-Authorization: ", "X-Api-Key: "]),
+        _text(ALNUM + "+/=", 8, 40),
+    ),
+    _secret(st.sampled_from(["Basic ", "basic "]), _text(ALNUM + "+/", 6, 40).map("Q1{}=".format)),
+    st.builds(  # quoted, spaces and all: the last word must go too
+        lambda key, quote, words: (f"{key}={quote}{' '.join(words)}{quote}", words[-1]),
+        st.sampled_from(["password", "api_key", "TOKEN"]),
+        st.sampled_from(["'", '"']),
+        st.lists(_text(string.digits, 6, 8), min_size=2, max_size=6),
+    ),
 )
 
 
@@ -684,6 +740,23 @@ def test_generated_secrets_never_survive_scrub_properties(
 
 
 _segment = _text(string.ascii_lowercase, 1, 10)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    secret=SECRET_STRATEGIES,
+    shift=st.integers(0, 80),
+    glue=st.sampled_from(["", "(", ",", "=", "'", "-"]),
+    glued=st.integers(0, 100),
+)
+def test_generated_secrets_split_by_the_scan_limit_never_survive(
+    secret: tuple[str, str], shift: int, glue: str, glued: int
+) -> None:
+    full, body = secret
+    text = "/srv/" + "a" * (3990 - shift) + " " + glue * glued + full + " tail"
+    out = scrub_properties({"reason": text, "nested": [text]})
+    for value in out.values():
+        assert isinstance(value, str) and not leaked(body, value)
 
 
 @settings(max_examples=200, deadline=None)

@@ -18,7 +18,14 @@ URL = "<url>"
 # \n, \r or \t (containers are json.dumps-ed first). The lookbehinds come after the literal so
 # that the engine rejects most positions on their first character.
 _SK = r"sk-(?:(?<![A-Za-z0-9]sk-)|(?<=\\[nrt]sk-)|(?<=\\u[0-9a-fA-F]{4}sk-))"
-_BEARER = r"(?i:bearer)(?:(?<![A-Za-z0-9](?i:bearer))|(?<=\\[nrt](?i:bearer)))"
+
+
+def _word(word: str) -> str:
+    """`word` in any case, starting a token (or just after a JSON escape)."""
+    w = f"(?i:{word})"
+    return rf"{w}(?:(?<![A-Za-z0-9]{w})|(?<=\\[nrt]{w}))"
+
+
 _B64 = "A-Za-z0-9+/_-"  # '=' is padding only, so "key=<secret>" keeps the key's name
 # A match takes the rest of its token along (_TAIL): otherwise "AKIA...<more>" would leave
 # its tail, as the base64 rule only starts at a token's beginning. That includes a JWT-shaped
@@ -34,7 +41,16 @@ _TOKENS = (
     r"|xox[baprs]-[A-Za-z0-9-]{10,}"
     r"|AIza[A-Za-z0-9_-]{30,})" + _TAIL + ")"
 )
-_BEARER_TOKEN = r"(?P<b>" + _BEARER + r"[ \t]+)[A-Za-z0-9._~+/=-]{8,}"  # keeps "Bearer"
+# HTTP credentials after their scheme, which stays: a token (RFC 9110's token68), or for Digest
+# a list of name=value parameters (its username too). "basic" and "digest" are English words as
+# well, so after them a token needs a capital (past its first letter), a digit or a symbol, as
+# base64 and hex have: "Basic Authentication" stays.
+_TOKEN68 = r"[A-Za-z0-9._~+/=-]{8,}"
+_PARAM = r"""[\w-]+=(?:\\?"[^"\\\n]{0,256}\\?"|[^\s,;&"'<>\\]*)"""
+_PARAMS = rf"{_PARAM}(?:[ \t]*,[ \t]*{_PARAM})*"
+_BASIC_TOKEN = r"(?=[A-Za-z0-9._~+/=-][a-z._~-]*[A-Z0-9+/=])" + _TOKEN68
+_SCHEME = "(?:" + _word("bearer") + "|(?P<bd>" + _word("basic") + "|" + _word("digest") + "))"
+_BEARER_TOKEN = rf"(?P<b>{_SCHEME}[ \t]+)(?(bd)(?:{_PARAMS}|{_BASIC_TOKEN})|{_TOKEN68})"
 
 # A URL goes whole: its user info is a secret, its host names a person's or an employer's
 # machine (host names are never collected), its path may name files or repositories or carry a
@@ -47,16 +63,21 @@ _URL = (
 # key=value and key: value where the key names a secret, or ends with a word that does
 # ("OPENAI_API_KEY", "access_token"); the value goes. The match starts at that word (what comes
 # before it in the key stays anyway), so no position but a keyword's first letter costs more.
+# An HTTP header's name counts ("Authorization: Basic <secret>", "X-Api-Key: <secret>"). A value
+# that opens with a quote goes up to the matching quote, spaces and all, or to the end of its line
+# when there is none (within 256 characters).
 _KEYWORD = (
-    r"(?i:pass(?:word|wd)|pwd|private[_-]key|secret(?:[_-](?:access[_-])?key)?|token|auth"
-    r"|credentials?|api[_-]?key|access[_-]key)"
+    r"(?i:pass(?:word|wd)|pwd|private[_-]key|secret(?:[_-](?:access[_-])?key)?|token"
+    r"|authori[sz]ation|auth|credentials?|api[ _-]?key|access[_-]key)"
 )
+_QUOTED = r"(?:(?!(?P=q))[^\n\r]){1,256}(?=(?P=q)|[\n\r]|$)"  # or the end: a cut, say
 _ASSIGNED = (
-    r"(?P<a>" + _KEYWORD + r"(?:\\?[\"'])?[ \t]*[:=][ \t]*(?:\\?[\"'])?"
-    r"(?:(?i:bearer|basic|token)[ \t]+)?)[^\s\"'&,;<>\\]+"
+    r"(?P<kv>(?P<a>" + _KEYWORD + r"(?:\\?[\"'])?[ \t]*[:=][ \t]*(?P<q>\\?[\"'])?"
+    r"(?:(?i:bearer|basic|digest|token)[ \t]+)?)"
+    rf"(?:(?(q){_QUOTED}|{_PARAMS})|[^\s\"'&,;<>\\]+))"
 )
 # An OpenAI fine-tune ("ft:gpt-4o:org:suffix") is a private model name wherever it appears.
-_FINE_TUNE = r"(?P<m>ft:(?<![\w.:-]ft:)[\w.:-]+)"
+_FINE_TUNE = r"(?P<m>(?i:ft):(?<![\w.:-](?i:ft):)[\w.:-]+)"
 
 # Paths. A path character is anything but a separator, whitespace, a quote, or punctuation that
 # ends a path in prose, logs and reprs.
@@ -84,8 +105,10 @@ def _paths(sep: str) -> str:
         # From the root: two segments ("/srv/x") or one file ("/x.py"); UNC "\\host\share".
         r"(?:/" + _after("/") + r"|\\\\" + _after(r"\\\\") + rf")(?:{sep})?"
         rf"(?:(?:{_WORDS}{sep})+{_LAST}?|{_FILE})"
-        # Home-relative ("~/x", what the home rule leaves) and Windows drives ("C:\x", "d:/x").
-        r"|(?:~" + _after("~") + r"|[A-Za-z]:" + _after("[A-Za-z]:") + r")"
+        # Home-relative ("~/x", what the home rule leaves), from a variable ("$HOME/x",
+        # "${HOME}/x", "%APPDATA%\\x") and Windows drives ("C:\\x", "d:/x").
+        r"|(?:~" + _after("~") + r"|\$" + _after(r"\$") + r"(?:[A-Za-z_]\w*|\{[A-Za-z_]\w*\})"
+        r"|%" + _after("%") + r"[A-Za-z_]\w*%|[A-Za-z]:" + _after("[A-Za-z]:") + r")"
         rf"{sep}(?:{_WORDS}{sep})*{_LAST}"
         # Relative: from "./" or "../" ("../etc/passwd"), or any with a separator and a file
         # as its last segment ("src/acme/list.py", "docs\\q3.docx").
@@ -94,9 +117,10 @@ def _paths(sep: str) -> str:
     )
 
 
-# An email is tried only at the start of a run of local-part characters (the lookbehind):
-# otherwise a long run without '@' would cost quadratic time.
-_EMAIL = r"(?P<e>[\w.%+-](?<![\w.%+-][\w.%+-])[\w.%+-]*@(?:[\w-]+\.)+[A-Za-z]{2,})"
+# An email, and any user@host (an scp or git remote's "ann@buildhost:", "git@github.com:"): both
+# name a person or a machine. Tried only at the start of a run of local-part characters (the
+# lookbehind): otherwise a long run without '@' would cost quadratic time.
+_EMAIL = r"(?P<e>[\w.%+-](?<![\w.%+-][\w.%+-])[\w.%+-]*@[\w-]+(?:\.[\w-]+)*)"
 # Long base64-ish runs need a letter and a digit; checked once per run (lookbehind), so
 # this stays linear. Listed before hex so a run is replaced whole, not just its hex head.
 _LONG = (

@@ -10,10 +10,13 @@ from blackboxai.analytics.models import redact_model
 from blackboxai.analytics.patterns import PATH, URL, combined
 from blackboxai.analytics.values import (
     CONTAINERS,
+    SCAN_LIMIT,
     UNPRINTABLE,
     by_type,
+    cut,
     is_model_key,
     object_name,
+    printed,
     stringify,
 )
 
@@ -37,11 +40,11 @@ MAX_STRING = 1000
 MAX_KEY = 100
 SECRET, EMAIL, HOME = "<secret>", "<email>", "~"
 
-# Scrub at most this much: long enough that whatever lands in the first MAX_STRING characters
-# of the output was scrubbed in full context, short enough to bound regex work on huge inputs.
-_SCAN_LIMIT = 4 * MAX_STRING
-# Shortest secret any token rule matches ("bearer" + space + 8, "xoxb-" + 10): _may_hold_token.
-_MIN_MATCH = 15
+# Scrub at most SCAN_LIMIT (4 * MAX_STRING) characters: long enough that whatever lands in the
+# first MAX_STRING characters of the output was scrubbed in full context, short enough to bound
+# regex work on huge inputs.
+# Shortest secret any token rule matches ("basic" + space + 8, "xoxb-" + 10): _may_hold_token.
+_MIN_MATCH = 14
 _MAX_SAFE_INT = 2**53  # beyond this JSON consumers (JavaScript) silently lose precision
 
 _MARKERS = {"s": SECRET, "e": EMAIL, "l": SECRET, "p": PATH}
@@ -53,8 +56,8 @@ _name_cache: dict[str, str] = {}
 
 def _replace(match: re.Match[str]) -> str:
     kind = match.lastgroup or "s"
-    if kind in ("a", "b"):  # keep "password=" and "Bearer ", replace what follows
-        return match.group(kind) + SECRET
+    if kind in ("kv", "b"):  # keep "password=" and "Bearer ", replace what follows
+        return match.group("a" if kind == "kv" else "b") + SECRET
     if kind == "m":
         return redact_model(match.group("m"))
     if kind == "url":
@@ -84,30 +87,22 @@ def _home_pattern(home: str) -> re.Pattern[str]:
     return pattern
 
 
-def _cut_for_scan(text: str) -> str:
-    if len(text) <= _SCAN_LIMIT:
-        return text
-    text = text[:_SCAN_LIMIT]
-    # The cut may halve a secret so that it no longer matches. If the text before it then
-    # shrinks a lot (a huge blob becomes "<secret>"), the fragment could reach the output,
-    # so drop a short trailing token; long fragments still match the length-based patterns.
-    end = len(text)
-    while end > len(text) - 64 and not text[end - 1].isspace():
-        end -= 1
-    return text[:end] if end > len(text) - 64 else text
-
-
 def _may_hold_token(text: str) -> bool:
-    """Cheap pre-check for the rules that need none of "/", "\\", ":", "=" or "@": they need
-    "bearer" or a whitespace-free token of _MIN_MATCH+ chars. Most values have neither."""
+    """Cheap pre-check for the rules that need none of "/", "\\", ":", "=" or "@": they need an
+    HTTP auth scheme or a whitespace-free token of _MIN_MATCH+ chars. Most values have neither."""
     if len(text) < _MIN_MATCH:
         return False
-    return "bearer" in text.lower() or max(map(len, text.split()), default=0) >= _MIN_MATCH
+    if max(map(len, text.split()), default=0) >= _MIN_MATCH:
+        return True
+    low = text.lower()
+    return "bearer" in low or "basic" in low or "digest" in low
 
 
 def _scrub(text: str, home: str, json_text: bool = False) -> str:
     """`json_text`: `text` is a json.dumps-ed container, where a lone backslash is an escape."""
-    text = _cut_for_scan(text)
+    # The cut may halve a secret so that it no longer matches; if the text before it then shrinks
+    # a lot (a huge blob becomes "<secret>"), the fragment could reach the output: cut() drops it.
+    text = cut(text, SCAN_LIMIT)
     paths = "/" in text or "\\" in text  # paths, URLs
     named = ":" in text or "=" in text  # password=, ft:, drives (with a separator)
     emails = "@" in text  # emails, URL user info (with a separator)
@@ -119,8 +114,11 @@ def _scrub(text: str, home: str, json_text: bool = False) -> str:
 
 
 def scrub_text(text: str, home: str | None = None) -> str:
-    """Replace secrets, emails and home paths in ``text``; the result is at most MAX_STRING."""
-    return _scrub(text, _resolve_home(home))
+    """Replace secrets, emails and home paths in ``text``; the result is at most MAX_STRING.
+    Anything but a str is turned into text first, as stringify() does."""
+    if isinstance(text, str):
+        return _scrub(text, _resolve_home(home))
+    return _scrub(stringify(text), _resolve_home(home), isinstance(text, CONTAINERS))
 
 
 def _value(value: object, home: str) -> Scalar:
@@ -129,14 +127,11 @@ def _value(value: object, home: str) -> Scalar:
     if isinstance(value, int):
         if -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
             return int(value)
-        try:
-            return _scrub(str(int(value)), home)
-        except ValueError:  # more digits than sys.get_int_max_str_digits() allows
-            return "<unprintable>"
+        return _scrub(printed(value), home)  # too long to print in time: unprintable
     if isinstance(value, float):
         return float(value) if value - value == 0.0 else None  # inf - inf and nan are nan
     if isinstance(value, str):
-        return _scrub(str.__str__(value), home)
+        return _scrub(value, home)
     special = by_type(value)
     if special is not None:
         return special
@@ -169,9 +164,9 @@ def model_name(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return str.__str__(value)
-    name = getattr(value, "name", None)
-    return str.__str__(name) if isinstance(name, str) else stringify(value)
+        return cut(value, SCAN_LIMIT)
+    name = object_name(value)
+    return name if name is not None else stringify(value)
 
 
 def _property(key: str, value: object, home: str) -> Scalar:
@@ -211,7 +206,7 @@ def scrub_properties(props: Mapping[str, object], home: str | None = None) -> di
 def scrub_name(name: object) -> str:
     """An event name, scrubbed and cut to MAX_KEY. Names are literals at call sites; scrub them
     anyway (once each: the cache is bounded) in case one is not."""
-    key = stringify(name)[:MAX_KEY] if not isinstance(name, str) else name[:MAX_KEY]
+    key = cut(name, MAX_KEY) if isinstance(name, str) else stringify(name)[:MAX_KEY]
     clean = _name_cache.get(key)
     if clean is None:
         clean = scrub_text(key)[:MAX_KEY]
