@@ -461,3 +461,35 @@ def test_an_impossible_name_in_the_analytics_log_setting_is_one_line(
         load(world)
     with pytest.raises(ConfigError, match=r"^--file names '\\x00', which is not a valid file"):
         load_settings({"file": ["ok", "\0"]}, env={}, home=world["tmp"], cwd=world["repo"])
+
+
+# -- a project's directory name is the project's: shown escaped ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "args", "stdin"),
+    [
+        ("analytics: false\n", ["analytics", "status"], ""),
+        ("analytics: false\n", ["analytics", "on"], ""),
+        ("analytics: false\n", [], "/analytics\n"),
+        ("analytics-disable: true\n", ["analytics", "on"], ""),
+    ],
+)
+def test_a_project_directory_named_with_terminal_escapes_is_shown_escaped(
+    world: dict[str, Path], text: str, args: list[str], stdin: str
+) -> None:
+    where = world["tmp"] / "p3\x1b]0;T\x07\x1b[31m"
+    make_repo(where)
+    project(world, text, where)
+    env = {**os.environ, "HOME": str(world["home"]), "XDG_DATA_HOME": str(world["tmp"] / "d")}
+    done = subprocess.run(
+        [sys.executable, "-m", "blackboxai", *args],
+        cwd=where,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "p3\\x1b]0;T\\x07\\x1b[31m" in done.stdout + done.stderr  # named, escaped
+    assert not {"\x1b", "\x07"} & set(done.stdout + done.stderr)
