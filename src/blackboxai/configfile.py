@@ -83,7 +83,8 @@ def _read(path: Path) -> str:
     import os
     import stat
 
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    nonblock = getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, os.O_RDONLY | nonblock | getattr(os, "O_BINARY", 0))
     with open(fd, "rb") as file:  # closes fd
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
@@ -92,7 +93,8 @@ def _read(path: Path) -> str:
             return ""  # `--config /dev/null`: the usual way to say "nothing more"
         if not (stat.S_ISREG(info.st_mode) or stat.S_ISFIFO(info.st_mode)):
             raise ConfigError(f"config file {shown(path)} is a device, not a file")
-        os.set_blocking(fd, True)
+        if nonblock:
+            os.set_blocking(fd, True)  # a pipe with a writer: wait for what it writes
         data = file.read(_MAX_BYTES + 1)
     if len(data) > _MAX_BYTES:
         raise ConfigError(f"config file {shown(path)} is too large to be a settings file")
