@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -76,6 +78,37 @@ def test_http_error_detail_is_one_short_line(api: FakeOpenAI) -> None:
     error = _error(api.url)
     assert "\n" not in error.message
     assert len(error.message) < 260
+
+
+HOSTILE = "bad \x1b]0;PWNED\x07\x1b[31mRED\x1b[2J \x9b31m"
+
+
+def test_endpoint_error_text_cannot_drive_the_terminal_of_a_real_session(
+    api: FakeOpenAI, tmp_path: Path
+) -> None:
+    api.replies.append(HTTPError(400, HOSTILE))
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "d")}
+    env.update(OPENAI_API_BASE=api.url, OPENAI_API_KEY="sk-test", BLACKBOXAI_ANALYTICS="0")
+    done = subprocess.run(
+        [sys.executable, "-m", "blackboxai", "-m", "hello"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert len(api.requests) == 1
+    [line] = done.stderr.splitlines()
+    assert line == (
+        "Error: The model endpoint returned HTTP 400: "
+        "bad \\x1b]0;PWNED\\x07\\x1b[31mRED\\x1b[2J \\x9b31m"
+    )
+    assert not {"\x1b", "\x07", "\x9b"} & set(done.stdout + done.stderr)
+
+
+@given(st.text(), st.integers(min_value=10, max_value=300))
+def test_one_line_escapes_every_control_character(text: str, limit: int) -> None:
+    assert one_line(text, limit).isprintable()
 
 
 def test_http_error_without_standard_body_uses_the_reason(api: FakeOpenAI) -> None:

@@ -254,3 +254,64 @@ def test_an_opt_out_already_stored_needs_no_state_lock(data_dir: Path) -> None:
         holder.release()
     assert analytics.last_error is None and not analytics.state.marker
     assert not (data_dir / "analytics.disabled").exists()
+
+
+# -- a spool lock another process holds: the queue stays, and every caller is told ----------------
+
+SPOOL_HELD = "spool.lock is held by another process: 3 events could not be deleted"
+
+
+def test_clearing_past_a_held_spool_lock_says_what_is_left(data_dir: Path) -> None:
+    spooled(data_dir, 3)
+    analytics = Analytics(data_dir=data_dir, env={}, tty=False)
+    holder = Holder(data_dir / "spool.lock")
+    try:
+        assert analytics.clear_pending() == 0
+        assert analytics.last_error and SPOOL_HELD in analytics.last_error
+        assert analytics.disable(permanently=True) is True  # the opt-out itself lands
+        assert analytics.last_error and SPOOL_HELD in analytics.last_error
+        assert holder.holding()
+    finally:
+        holder.release()
+    assert file_says(data_dir)["permanently_disable"] is True
+    assert Spool(data_dir).count() == 3  # still there, never sent: their consent has ended
+    assert Analytics(data_dir=data_dir).clear_pending() == 3  # the lock is free again
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["analytics", "pending", "--clear"],
+            f"blackboxai: could not clear everything: {SPOOL_HELD}",
+        ),
+        (["analytics", "off"], f"{OPTED_OUT} ({SPOOL_HELD}, and will never be sent.)"),
+        (["--analytics-disable", "--exit"], f"{OPTED_OUT} ({SPOOL_HELD}, and will never be sent.)"),
+    ],
+)
+def test_the_cli_says_in_one_line_what_a_held_spool_lock_left(
+    cli: Any, data_dir: Path, args: list[str], line: str
+) -> None:
+    spooled(data_dir, 3)
+    holder = Holder(data_dir / "spool.lock")
+    try:
+        done = cli(*args)
+        assert holder.holding()
+    finally:
+        holder.release()
+    [said] = done.stderr.splitlines()
+    assert said.startswith(line) and "Traceback" not in done.stderr
+    assert done.returncode == (0 if "--exit" in args else 1)
+    assert Spool(data_dir).count() == 3
+
+
+def test_status_says_when_only_the_marker_holds_the_opt_out(cli: Any, data_dir: Path) -> None:
+    data_dir.mkdir(parents=True)
+    (data_dir / "analytics.disabled").write_text("")
+    done = cli("analytics", "status")
+    assert done.returncode == 0, done.stderr
+    assert (
+        "Stored choice: permanently disabled (held by analytics.disabled until analytics.json "
+        "can be written)\n" in done.stdout
+    )
+    assert status(cli)["held_by_marker"] is True

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -103,3 +105,60 @@ def test_report_on_a_directory_is_one_line_with_the_reason(cli: Any, isolated: P
     assert "Could not read" not in result.stdout
     result = cli("analytics", "report", str(isolated / "missing.jsonl"), timeout=GUARD)
     assert result.stderr == f"blackboxai: cannot read {isolated / 'missing.jsonl'}: no such file\n"
+
+
+def _with_pipe(text: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run with a pipe that has a writer, named /dev/fd/N: what `<(...)` in a shell passes."""
+    read, write = os.pipe()
+    os.write(write, text.encode())
+    os.close(write)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "blackboxai", *(a.format(f"/dev/fd/{read}") for a in args)],
+            capture_output=True,
+            text=True,
+            pass_fds=(read,),
+            timeout=GUARD,
+        )
+    finally:
+        os.close(read)
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom", "/dev/null"])
+def test_report_on_a_device_is_one_line_not_an_endless_read(cli: Any, device: str) -> None:
+    result = cli("analytics", "report", device, timeout=GUARD)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"blackboxai: cannot read {device}: it is a device, not a file: "
+        "reading it might never end\n"
+    )
+
+
+def test_report_reads_a_pipe_with_a_writer_and_standard_input(cli: Any) -> None:
+    line = '{"event": "launched", "time": 1700000000}\n'
+    result = _with_pipe(line, "analytics", "report", "--json", "{}")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["by_event"] == {"launched": 1}
+    result = cli("analytics", "report", "--json", "-", input=line, timeout=GUARD)
+    assert json.loads(result.stdout)["by_event"] == {"launched": 1}
+
+
+def test_a_config_pipe_that_nothing_writes_reads_as_empty_at_once(cli: Any, repo: Path) -> None:
+    result = cli("--config", str(repo / "pipe"), "--exit", timeout=GUARD)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert cli("--config", os.devnull, "--exit", timeout=GUARD).returncode == 0
+
+
+def test_a_config_pipe_with_a_writer_is_read(cli: Any) -> None:
+    result = _with_pipe("model: m\nedit-format: bogus\n", "--config", "{}", "--exit")
+    assert result.returncode == 2
+    assert result.stderr.endswith(", line 2: edit-format must be one of whole, diff, not 'bogus'\n")
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_a_config_device_is_one_line_not_an_endless_read(cli: Any, device: str) -> None:
+    result = cli("--config", device, "--exit", timeout=GUARD)
+    assert (result.returncode, result.stderr) == (
+        2,
+        f"blackboxai: config file {device} is a device, not a file\n",
+    )

@@ -192,7 +192,7 @@ def test_read_error_mid_file_keeps_what_was_read(monkeypatch: pytest.MonkeyPatch
             raise OSError(5, "Input/output error")
 
     fake = Failing(KNOWN[:4])
-    monkeypatch.setattr("blackboxai.analytics.report.open_nonblocking", lambda *a: -1)
+    monkeypatch.setattr("blackboxai.analytics.report.open_to_read", lambda *a: -1)
     monkeypatch.setattr("blackboxai.analytics.report.open", lambda *a, **k: fake, raising=False)
     s = summarise(["/dev/flaky"])
     assert s.missing_files == ["/dev/flaky"] and s.files == []

@@ -3,6 +3,7 @@ and never names a file outside the checkout, whatever its strings or symlinks sa
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from blackboxai.options import CONFIG_NAME, OPTIONS, Trust
-from blackboxai.settings import Settings, load_settings
+from blackboxai.settings import ConfigError, Settings, load_settings
 from blackboxai.trust import checkout_root, confine, expand_home
 from tests.support import make_repo
 
@@ -381,3 +382,114 @@ def test_a_project_file_entry_in_git_is_ignored_as_inside_git(world: dict[str, P
         f"outside the project {world['repo']}; a project's config file can only name files "
         "inside it",
     ]
+
+
+# -- names no system can open (a NUL byte, a lone surrogate) --------------------------------------
+
+_BAD_NAMES = [r'"\0evil"', r'"a\ud800"', r'[ok.py, "src/\0x"]']
+
+
+@pytest.mark.parametrize("entry", ["\0evil", "a\ud800", "src/\0"])
+def test_confine_takes_a_name_no_system_can_open_for_outside(
+    world: dict[str, Path], entry: str
+) -> None:
+    from blackboxai.trust import in_git_dir, valid_name
+
+    assert not valid_name(entry)
+    assert confine(world["repo"] / entry, world["repo"]) is None
+    assert in_git_dir(world["repo"] / entry, world["repo"]) is False
+
+
+def test_undecodable_bytes_from_the_command_line_are_a_valid_name() -> None:
+    from blackboxai.trust import valid_name
+
+    assert valid_name(os.fsdecode(b"a\xff.py"))
+
+
+@pytest.mark.parametrize("value", _BAD_NAMES)
+def test_a_project_file_naming_an_impossible_file_is_one_warning_and_every_command_runs(
+    world: dict[str, Path], value: str
+) -> None:
+    path = project(world, f"model: m\nfile: {value}\n")
+    env = {**os.environ, "HOME": str(world["home"]), "XDG_DATA_HOME": str(world["tmp"] / "d")}
+    for args in (["--exit"], ["analytics", "status"], ["--no-analytics", "analytics", "status"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "blackboxai", *args],
+            cwd=world["repo"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        [line] = done.stderr.splitlines()
+        assert line.startswith(f"blackboxai: ignoring file in config file {path}, line 2: ")
+        assert line.endswith("which is not a valid file name")
+    s = load(world)
+    assert (s.model, s.file) == ("m", ())
+
+
+@pytest.mark.parametrize("value", _BAD_NAMES)
+def test_the_users_own_file_naming_an_impossible_file_is_one_line_and_exit_2(
+    world: dict[str, Path], value: str
+) -> None:
+    (world["home"] / CONFIG_NAME).write_text(f"file: {value}\n")
+    env = {**os.environ, "HOME": str(world["home"]), "XDG_DATA_HOME": str(world["tmp"] / "d")}
+    for args in (["--exit"], ["analytics", "status"], ["analytics", "off"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "blackboxai", *args],
+            cwd=world["repo"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2, done.stderr
+        error = [line for line in done.stderr.splitlines() if "valid file name" in line]
+        assert error == done.stderr.splitlines()[-1:]
+        assert error[0].startswith(f"blackboxai: config file {world['home'] / CONFIG_NAME}, line 1")
+        assert "unexpected" not in done.stderr
+    state = world["tmp"] / "d" / "blackboxai" / "analytics.json"
+    assert json.loads(state.read_text())["permanently_disable"] is True  # `off` landed first
+
+
+def test_an_impossible_name_in_the_analytics_log_setting_is_one_line(
+    world: dict[str, Path],
+) -> None:
+    (world["home"] / CONFIG_NAME).write_text('analytics-log: "log\\0.jsonl"\n')
+    with pytest.raises(ConfigError, match=r"analytics-log names 'log\\x00.jsonl', which is not a"):
+        load(world)
+    with pytest.raises(ConfigError, match=r"^--file names '\\x00', which is not a valid file"):
+        load_settings({"file": ["ok", "\0"]}, env={}, home=world["tmp"], cwd=world["repo"])
+
+
+# -- a project's directory name is the project's: shown escaped ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "args", "stdin"),
+    [
+        ("analytics: false\n", ["analytics", "status"], ""),
+        ("analytics: false\n", ["analytics", "on"], ""),
+        ("analytics: false\n", [], "/analytics\n"),
+        ("analytics-disable: true\n", ["analytics", "on"], ""),
+    ],
+)
+def test_a_project_directory_named_with_terminal_escapes_is_shown_escaped(
+    world: dict[str, Path], text: str, args: list[str], stdin: str
+) -> None:
+    where = world["tmp"] / "p3\x1b]0;T\x07\x1b[31m"
+    make_repo(where)
+    project(world, text, where)
+    env = {**os.environ, "HOME": str(world["home"]), "XDG_DATA_HOME": str(world["tmp"] / "d")}
+    done = subprocess.run(
+        [sys.executable, "-m", "blackboxai", *args],
+        cwd=where,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "p3\\x1b]0;T\\x07\\x1b[31m" in done.stdout + done.stderr  # named, escaped
+    assert not {"\x1b", "\x07"} & set(done.stdout + done.stderr)

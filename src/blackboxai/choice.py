@@ -42,16 +42,22 @@ def apply_disable(analytics: Analytics, *, confirm: bool = False) -> int | None:
         why = analytics.last_error
         err(f"blackboxai: could not disable analytics: {why} (off for this run only)")
         return 1
-    deleted = waiting - analytics.pending_count()
+    left = analytics.pending_count()
+    deleted = waiting - left
     held = analytics.state.marker  # analytics.json could not be written: say which, and why
-    if was_disabled and not (deleted or held or confirm):
+    why = analytics.last_error  # that, and events left waiting (a lock another process holds)
+    if left and "could not be deleted" not in (why or ""):  # files that would not go
+        gone = f"{left} event{'' if left == 1 else 's'} could not be deleted"
+        why = "; ".join(filter(None, (why, f"{gone}, and will never be sent")))
+    if was_disabled and not (deleted or why or confirm):
         return None  # nothing changed, and nobody asked
     line = ALREADY if was_disabled else OPTED_OUT
     if deleted:
         line += f" Deleted {deleted} waiting event{'' if deleted == 1 else 's'}."
     if held:
-        marker = analytics.store.marker_path
-        line += f" ({analytics.last_error}; {marker} keeps the opt-out until it can be.)"
+        why = f"{why}; {analytics.store.marker_path} keeps the opt-out until it can be"
+    if why:
+        line += f" ({why}.)"
     err(line)
     return None
 

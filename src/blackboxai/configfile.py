@@ -45,9 +45,7 @@ def load_yaml(path: Path) -> tuple[object, dict[object, tuple[int, list[int]]]]:
     import yaml
 
     try:
-        if path.stat().st_size > _MAX_BYTES:
-            raise ConfigError(f"config file {shown(path)} is too large to be a settings file")
-        text = path.read_text(encoding="utf-8")
+        text = _read(path)
     except IsADirectoryError:
         raise ConfigError(f"config file {shown(path)} is a directory") from None
     except FileNotFoundError:
@@ -76,6 +74,31 @@ def load_yaml(path: Path) -> tuple[object, dict[object, tuple[int, list[int]]]]:
         where = f", line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ConfigError(f"config file {shown(path)}{where}: {problem}") from None
+
+
+def _read(path: Path) -> str:
+    """The file's text, newlines translated as read_text() would. Opened without blocking: a
+    named pipe that nothing writes reads as empty, never waits; one with a writer (`--config
+    <(...)`) is read. A device is refused, and nothing is read past _MAX_BYTES (/dev/zero)."""
+    import os
+    import stat
+
+    nonblock = getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, os.O_RDONLY | nonblock | getattr(os, "O_BINARY", 0))
+    with open(fd, "rb") as file:  # closes fd
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(path)
+        if stat.S_ISCHR(info.st_mode) and info.st_rdev == os.stat(os.devnull).st_rdev:
+            return ""  # `--config /dev/null`: the usual way to say "nothing more"
+        if not (stat.S_ISREG(info.st_mode) or stat.S_ISFIFO(info.st_mode)):
+            raise ConfigError(f"config file {shown(path)} is a device, not a file")
+        if nonblock:
+            os.set_blocking(fd, True)  # a pipe with a writer: wait for what it writes
+        data = file.read(_MAX_BYTES + 1)
+    if len(data) > _MAX_BYTES:
+        raise ConfigError(f"config file {shown(path)} is too large to be a settings file")
+    return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def hashable(key: object) -> object:

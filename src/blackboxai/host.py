@@ -86,7 +86,8 @@ def prepare(
     for warning in settings.warnings:
         err(warning)
     tracker = make_analytics(settings, log=session)
-    if settings.analytics_disable:  # before any subcommand: an opt-out always holds
+    # Before any subcommand: an opt-out always holds (stored above already when requested).
+    if settings.analytics_disable and not opt_out:
         code = apply_disable(tracker)
         if code is not None:
             tracker.close()

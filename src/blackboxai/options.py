@@ -10,6 +10,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, fields
 
+from blackboxai.configfile import shown
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy honours the name)
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -190,8 +192,9 @@ class Settings:
     warnings: tuple[str, ...] = ()
 
     def source(self, option: str) -> str:
-        """Where the value came from: a file, a variable, or the flag itself when not set."""
-        return self.sources.get(option, f"--{option}")
+        """Where the value came from, for a message: a file (control characters escaped: a
+        project's directory name is the project's to choose), a variable, or the flag itself."""
+        return shown(self.sources.get(option, f"--{option}"))
 
 
 def ident(option: str) -> str:

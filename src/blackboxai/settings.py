@@ -27,6 +27,7 @@ from blackboxai.trust import (
     git_root,
     in_git_dir,
     special_kind,
+    valid_name,
 )
 
 TYPE_CHECKING = False
@@ -70,6 +71,8 @@ def _checked(option: str, value: Any) -> tuple[Any, str | None]:
         return None, f"must be a string, not {describe(value)}"
     if spec.kind is Kind.PATH and not value:
         return None, "needs a file name, not an empty string"
+    if spec.kind is Kind.PATH and not valid_name(value):  # a NUL byte: no system can open it
+        return None, f"names {describe(value)}, which is not a valid file name"
     if spec.kind is Kind.CHOICE and (not isinstance(value, str) or value not in spec.choices):
         return None, f"must be one of {', '.join(spec.choices)}, not {describe(value)}"
     if spec.kind is Kind.PATHS:
@@ -79,6 +82,9 @@ def _checked(option: str, value: Any) -> tuple[Any, str | None]:
             return None, "must be a path or a list of paths"
         if not all(value):
             return None, "needs file names, not an empty string"
+        bad = [v for v in value if not valid_name(v)]
+        if bad:
+            return None, f"names {describe(bad[0])}, which is not a valid file name"
         return tuple(value), None
     return value, None
 
@@ -93,9 +99,9 @@ def _parse_env(option: str, raw: str, var: str, home: Path) -> Any:
             return False
         raise ConfigError(f"{var} must be true or false, not {describe(raw)}")
     if kind is Kind.PATHS:
-        return tuple(expand_home(p, home) for p in raw.split(os.pathsep) if p)
+        return _check(option, tuple(expand_home(p, home) for p in raw.split(os.pathsep) if p), var)
     if kind is Kind.PATH:
-        return expand_home(raw, home)
+        return _check(option, expand_home(raw, home), var)
     return _check(option, raw, var)
 
 

@@ -10,20 +10,45 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["checkout_root", "confine", "expand_home", "git_root", "in_git_dir", "special_kind"]
+__all__ = [
+    "checkout_root",
+    "confine",
+    "expand_home",
+    "git_root",
+    "in_git_dir",
+    "special_kind",
+    "valid_name",
+]
+
+# What resolving a path can raise: OSError; RuntimeError for a symlink loop before Python 3.13;
+# ValueError for a NUL byte, UnicodeEncodeError (a ValueError) for a name the system cannot encode.
+_UNRESOLVABLE = (OSError, RuntimeError, ValueError)
+
+
+def valid_name(name: str) -> bool:
+    """Whether the system can take `name` as a file name at all: no NUL byte, and encodable
+    (a lone surrogate written in YAML is not; undecodable bytes from the command line are)."""
+    if "\0" in name:
+        return False
+    try:
+        os.fsencode(name)
+    except UnicodeError:
+        return False
+    return True
 
 
 def confine(path: Path, root: Path) -> Path | None:
     """`path`'s real location if it lies inside `root`'s real location, else None.
 
     A relative `path` is taken from the current directory: join it to its base first.
-    A path that cannot be resolved (a symlink loop) is outside, and so is anything in the
-    repository's own `.git` directory: its config and hooks run code, and are not the project.
+    A path that cannot be resolved (a symlink loop, a NUL byte) is outside, and so is anything
+    in the repository's own `.git` directory: its config and hooks run code, and are not the
+    project.
     """
     try:
         real = path.resolve()
         real_root = root.resolve()
-    except (OSError, RuntimeError):  # a symlink loop: RuntimeError before Python 3.13
+    except _UNRESOLVABLE:
         return None
     if not real.is_relative_to(real_root) or ".git" in real.relative_to(real_root).parts:
         return None
@@ -35,7 +60,7 @@ def in_git_dir(path: Path, root: Path) -> bool:
     outside the checkout: the two get different messages."""
     try:
         real, real_root = path.resolve(), root.resolve()
-    except (OSError, RuntimeError):
+    except _UNRESOLVABLE:
         return False
     return real.is_relative_to(real_root) and ".git" in real.relative_to(real_root).parts
 
@@ -71,7 +96,7 @@ def checkout_root(directory: Path, home: Path) -> Path:
 def _holds(outer: Path, inner: Path) -> bool:
     try:
         return inner.resolve().is_relative_to(outer.resolve())
-    except (OSError, RuntimeError):
+    except _UNRESOLVABLE:
         return True  # in doubt, the narrower root
 
 

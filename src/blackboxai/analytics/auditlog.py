@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from blackboxai.analytics.pipeline import Event
 
-__all__ = ["AuditLog", "LogError", "open_log", "open_nonblocking", "read_reason", "shown_path"]
+__all__ = [
+    "AuditLog",
+    "LogError",
+    "open_log",
+    "open_nonblocking",
+    "open_to_read",
+    "read_reason",
+    "shown_path",
+]
 
 _SHOWN = 80  # at most this much of a path goes into a message
 
@@ -61,12 +69,27 @@ def open_nonblocking(path: str, flags: int) -> int:
     return fd
 
 
+def open_to_read(path: str) -> int:
+    """A log to read: a regular file, or a pipe (`report <(zcat old.jsonl.gz)`). A device
+    (/dev/zero, /dev/urandom, a terminal) could be read forever: refused, as ENODEV."""
+    import stat
+
+    fd = open_nonblocking(path, os.O_RDONLY)
+    mode = os.fstat(fd).st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+        os.close(fd)
+        raise OSError(errno.ENODEV, "not a file", path)
+    return fd
+
+
 def read_reason(path: str, exc: OSError) -> str:
     """Why a log cannot be read, in words, for `analytics report`."""
     if exc.errno == errno.ENOENT:
         return "it is a broken symbolic link" if os.path.islink(path) else "no such file"
     if exc.errno == errno.EISDIR:
         return "it is a directory"
+    if exc.errno == errno.ENODEV:
+        return "it is a device, not a file: reading it might never end"
     return _why(path, exc)
 
 

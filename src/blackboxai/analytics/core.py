@@ -73,6 +73,7 @@ class Analytics:
         self._handoff: Handoff | None = None
         self._outputs: list[Output] = []
         self._reporting = self._closed = False
+        self._unclear: str | None = None  # why the last clearing left events waiting
         self.destinations = destinations(
             posthog_host, posthog_project_api_key, mixpanel_token, mixpanel_host
         )
@@ -203,6 +204,8 @@ class Analytics:
         if not permanently:
             return True
         stored = self.gate.opt_out(self._clear)
+        if stored:
+            self._still_waiting()
         self._apply(self.gate.decide())
         return stored
 
@@ -333,12 +336,30 @@ class Analytics:
             self._store(State.cleared)
         elif state.stored is Stored.ODD:  # maybe consent we cannot read: say what could not be done
             self.gate.last_error = f"{self.state_path} is unusable ({state.problem})"
-        return self._clear()
+        deleted = self._clear()
+        self._still_waiting()
+        return deleted
 
     def _clear(self) -> int:
+        from blackboxai.analytics.fileops import LockTimeout
+
+        self._unclear = None
         with self.contained.guard("spool"):
-            return self.handoff.clear()
+            try:
+                return self.handoff.clear()
+            except LockTimeout:  # a stopped session, a hung disk: say so, never wait
+                left = self.spool.count()
+                self._unclear = (
+                    f"{self.spool.lock_path.name} is held by another process: {left} "
+                    f"event{'' if left == 1 else 's'} could not be deleted, and will never be sent"
+                )
         return 0
+
+    def _still_waiting(self) -> None:
+        """`last_error` also says what clearing left waiting: those events' consent has ended
+        (or its generation moved on), so they are never sent, but they are there."""
+        if self._unclear:
+            self.gate.last_error = "; ".join(filter(None, (self.gate.last_error, self._unclear)))
 
     def close(self) -> None:
         """Hand buffered events to the spool and start a detached uploader; never waits on the

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
 import sys
 from collections import Counter
 from collections.abc import Iterable
@@ -17,7 +16,7 @@ from dataclasses import asdict, astuple, dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from blackboxai.analytics.auditlog import open_nonblocking, read_reason
+from blackboxai.analytics.auditlog import open_to_read, read_reason
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -199,8 +198,9 @@ def summarise(paths: Iterable[Path | str]) -> Summary:
                 # utf-8-sig drops a BOM an editor may add; "replace" keeps bad bytes from
                 # aborting the file (a line they break is counted as broken instead);
                 # newline="\n": a stray \r in garbage must not split it into two lines.
-                # Opened without blocking: a named pipe that nothing writes must not hang us.
-                fd = open_nonblocking(name, os.O_RDONLY)
+                # Opened without blocking: a named pipe that nothing writes must not hang us,
+                # nor a device that never ends (/dev/zero).
+                fd = open_to_read(name)
                 with open(fd, encoding="utf-8-sig", errors="replace", newline="\n") as f:
                     _scan(f, s, users)
         except OSError as exc:

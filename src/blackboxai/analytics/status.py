@@ -48,6 +48,7 @@ def collect_status(analytics: Analytics) -> dict[str, Any]:
         "why": _why(analytics),
         "stored": state.stored.value,
         "state_problem": state.problem,
+        "held_by_marker": state.marker,  # the opt-out is analytics.disabled's alone, for now
         "uuid": state.uuid,
         "state_file": str(analytics.state_path),
         "catalogue": {
@@ -289,6 +290,8 @@ def render_status(s: dict[str, Any]) -> str:
     stored = stored_text(s["stored"])
     if s["state_problem"]:
         stored += f" ({s['state_problem']})"
+    if s.get("held_by_marker"):
+        stored += " (held by analytics.disabled until analytics.json can be written)"
     posthog, mixpanel = s["backends"]["posthog"], s["backends"]["mixpanel"]
     lines = [
         f"Reporting:     {'yes' if s['would_report'] else 'no'} ({s['why']})",

@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from blackboxai.session.paths import escaped
+
 __all__ = [
     "Completion",
     "LLMError",
@@ -97,8 +99,9 @@ def build_messages(
 
 
 def one_line(text: str, limit: int = _MAX_DETAIL) -> str:
-    """Collapse whitespace and cap the length, so endpoint text never floods the terminal."""
-    flat = " ".join(text.split())
+    """Collapse whitespace, escape control characters and cap the length: endpoint text must
+    neither flood the terminal nor drive it (set its title, colours, clear the screen)."""
+    flat = escaped(" ".join(text.split()))
     return flat if len(flat) <= limit else flat[: limit - 3].rstrip() + "..."
 
 
@@ -214,7 +217,7 @@ def complete(
 
     if response.is_error:
         detail = endpoint_error_message(response.text)
-        reason = detail or response.reason_phrase or "error"
+        reason = detail or one_line(response.reason_phrase) or "error"
         raise LLMError(
             "HTTPStatusError",
             response.status_code,
