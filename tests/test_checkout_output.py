@@ -83,3 +83,20 @@ def test_a_models_reply_cannot_drive_the_terminal(cli: Any, repo: Path) -> None:
     no_escape_codes(result)
     assert "\u202e" not in result.stdout
     assert f"Here:\n\tstep one{SHOWN}\nnaïve \\u202eevil\\u202c — done ✓\n" in result.stdout
+
+
+def test_a_reply_in_crlf_lines_prints_as_plain_lines(cli: Any, repo: Path) -> None:
+    result = session(cli, "hello\n", replies=["First line.\r\nSecond line.\r\n"])
+    assert result.returncode == 0, result.stderr
+    assert "First line.\nSecond line.\n" in result.stdout and "\\r" not in result.stdout
+
+
+def test_ordinary_names_in_any_script_are_shown_as_they_are(cli: Any, repo: Path) -> None:
+    # Joiners (Persian, emoji) and non-breaking spaces are text, not terminal commands.
+    names = ["می\u200cخواهم.md", "rapport\xa0final.md", "👨\u200d💻-notes.md"]
+    for name in names:
+        (repo / name).write_text("x\n")
+    result = session(cli, "/ls\n", *names)
+    assert result.returncode == 0, result.stderr
+    for name in names:
+        assert f"  {name}\n" in result.stdout

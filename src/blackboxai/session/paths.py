@@ -55,21 +55,29 @@ class ChatFile:
         return self.bound is not None and now != self.path and not now.is_relative_to(self.bound)
 
 
+# What may not reach the terminal from a name or a reply: C0/C1 control characters (escape
+# sequences, the bell, a carriage return that overwrites the line), the bidirectional overrides
+# and isolates that make text read other than it is, and the line and paragraph separators.
+# Everything else prints as it is: non-breaking spaces, joiners (Persian, emoji), any script.
+_OTHER = "\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029"
+_IN_NAME = re.compile(f"[\x00-\x1f{_OTHER}]")
+_IN_REPLY = re.compile(f"[\x00-\x08\x0b-\x1f{_OTHER}]")  # newline and tab are kept
+
+
+def _escape(match: re.Match[str]) -> str:
+    return repr(match.group())[1:-1]
+
+
 def escaped(raw: str) -> str:
-    """raw with control characters escaped, whole: a name from a project's config, the user or
-    a model's reply must not drive the terminal (colours, the title, clearing the screen)."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in raw)
-
-
-# What a reply may not send to the terminal: C0/C1 control characters (escape sequences, the
-# bell) but newline and tab, and the bidirectional overrides that make text read other than it is.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+    """raw with what would drive the terminal escaped, whole: a name from a project's config,
+    the user or a model's reply must not set colours or the title or clear the screen."""
+    return _IN_NAME.sub(_escape, raw)
 
 
 def for_terminal(text: str) -> str:
-    """A model's reply as printed: lines and tabs kept, anything that would drive the terminal
-    escaped (the reply can be steered by what the project's files say)."""
-    return _UNSAFE.sub(lambda m: repr(m.group())[1:-1], text)
+    """A model's reply as printed: lines (LF or CRLF) and tabs kept, anything else that would
+    drive the terminal escaped (the reply can be steered by what the project's files say)."""
+    return _IN_REPLY.sub(_escape, text.replace("\r\n", "\n"))
 
 
 def printable(raw: str) -> str:
