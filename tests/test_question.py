@@ -12,6 +12,7 @@ import pytest
 
 from blackboxai.analytics.defaults import DOCS_URL
 from blackboxai.question import PRIVACY_LINE, QUESTION, parse_answer
+from tests.support import wait_until
 
 QUESTION_START = "Allow collection of anonymous analytics"
 
@@ -146,3 +147,26 @@ def test_the_privacy_line_makes_the_promise() -> None:
 )
 def test_answers_are_parsed_forgivingly(text: str, expected: bool | None) -> None:
     assert parse_answer(text) is expected
+
+
+def test_the_question_and_its_notices_go_to_stderr(data_dir: Path, tmp_path: Path) -> None:
+    # stdin and stdout on the terminal (so it asks), stderr into a file: all of the question is
+    # there, and the terminal (the command's own output) gets none of it.
+    err = tmp_path / "stderr.txt"
+    child = pexpect.spawn(
+        "/bin/sh",
+        ["-c", f'exec "{sys.executable}" -m blackboxai --exit 2>"{err}"'],
+        env=dict(os.environ),
+        encoding="utf-8",
+        timeout=20,
+    )
+    assert wait_until(lambda: err.exists() and QUESTION in err.read_text(), timeout=20)
+    child.sendline("y")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    said = err.read_text()
+    assert PRIVACY_LINE in said and DOCS_URL in said and "Thank you" in said
+    shown = child.before or ""
+    assert PRIVACY_LINE not in shown and QUESTION_START not in shown and DOCS_URL not in shown
+    assert stored(data_dir)["permanently_disable"] is False

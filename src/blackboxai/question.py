@@ -5,6 +5,7 @@ Asked only where the consent rules say someone can answer (a terminal, not CI), 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 
 from blackboxai.analytics.defaults import DOCS_URL
@@ -23,6 +24,18 @@ NEW_QUESTION = "Also allow these? (Y)es/(N)o [Yes]: "
 
 Read = Callable[[str], str]
 Write = Callable[[str], None]
+
+
+def _to_stderr(text: str) -> None:
+    """The question and its notices go to stderr: a command's output stays its own."""
+    print(text, file=sys.stderr)
+
+
+def _read(prompt: str) -> str:
+    """input(), with its prompt on stderr (where input() puts it depends on readline)."""
+    sys.stderr.write(prompt)
+    sys.stderr.flush()
+    return input()
 
 
 def parse_answer(text: str) -> bool | None:
@@ -48,7 +61,7 @@ def _ask(question: str, read: Read, write: Write) -> bool | None:
         write("Please answer y or n.")
 
 
-def ask_opt_in(read: Read = input, write: Write = print) -> bool | None:
+def ask_opt_in(read: Read = _read, write: Write = _to_stderr) -> bool | None:
     """The first-run question: what is and isn't collected, where to read more, yes or no."""
     write("")
     write(PRIVACY_LINE)
@@ -57,7 +70,7 @@ def ask_opt_in(read: Read = input, write: Write = print) -> bool | None:
 
 
 def ask_new_items(
-    descriptions: Sequence[str], read: Read = input, write: Write = print
+    descriptions: Sequence[str], read: Read = _read, write: Write = _to_stderr
 ) -> bool | None:
     """After an upgrade: only what the events catalogue added since the user said yes."""
     write("")
