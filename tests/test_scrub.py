@@ -202,6 +202,7 @@ def test_other_users_home_paths_are_replaced_whole(text: str) -> None:
         "max_tokens=4096 prompt_tokens: 12",
         "HTTP Basic Authentication, basic functionality, digest mismatch",
         "cost $5/month at 50%/60% with @property",
+        "react@18.2.0, python@3.11, openssl@3",  # name@version: no host name
     ],
 )
 def test_ordinary_text_is_untouched(text: str) -> None:
@@ -690,9 +691,15 @@ SECRET_STRATEGIES = st.one_of(
         _text(ALNUM + "-", 1, 20),
         _text(string.ascii_letters, 2, 6),
     ).map(lambda e: (e, e)),
-    st.builds("{}@{}".format, _text(ALNUM + "._", 1, 20), _text(ALNUM + "-", 1, 20)).map(
-        lambda e: (e, e)  # user@host, no TLD: an scp or git remote
-    ),
+    st.builds(  # user@host, no TLD: an scp or git remote (a host name holds a letter)
+        "{}@{}{}".format,
+        _text(ALNUM + "._", 1, 20),
+        _text(string.ascii_letters, 1, 1),
+        _text(ALNUM + "-", 0, 19),
+    ).map(lambda e: (e, e)),
+    st.builds(  # user@IPv4
+        "{}@{}.{}.{}.{}".format, _text(ALNUM + "._", 1, 20), *[st.integers(0, 255)] * 4
+    ).map(lambda e: (e, e)),
     _secret(
         st.sampled_from(["Authorization: Basic ", "Proxy-Authorization: ", "X-Api-Key: "]),
         _text(ALNUM + "+/=", 8, 40),

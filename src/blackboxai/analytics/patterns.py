@@ -120,7 +120,11 @@ def _paths(sep: str) -> str:
 # An email, and any user@host (an scp or git remote's "ann@buildhost:", "git@github.com:"): both
 # name a person or a machine. Tried only at the start of a run of local-part characters (the
 # lookbehind): otherwise a long run without '@' would cost quadratic time.
-_EMAIL = r"(?P<e>[\w.%+-](?<![\w.%+-][\w.%+-])[\w.%+-]*@[\w-]+(?:\.[\w-]+)*)"
+# The host holds a letter or is an IPv4 address: "react@18.2.0" and "python@3.11" are versions.
+_EMAIL = (
+    r"(?P<e>[\w.%+-](?<![\w.%+-][\w.%+-])[\w.%+-]*"
+    r"@(?=[\w.-]*[^\W\d_]|\d+\.\d+\.\d+\.\d+)[\w-]+(?:\.[\w-]+)*)"
+)
 # Long base64-ish runs need a letter and a digit; checked once per run (lookbehind), so
 # this stays linear. Listed before hex so a run is replaced whole, not just its hex head.
 _LONG = (
