@@ -2,31 +2,30 @@
 
 Whatever code calls it, it reports only with stored consent and a run whose inputs allow it,
 and it checks both again whenever events move towards the network. The work is elsewhere: the
-consent gate (state file, inputs, the pure rules), the pipeline (scrub, stamp, outputs) and
-the hand-off (spool, detached uploader).
+consent gate (state file, choices, inputs, the pure rules), the pipeline (scrub, stamp), the
+outputs (the mode) and what is pending (the hand-off: spool, detached uploader).
 """
 
 from __future__ import annotations
 
 import os
 import time
-import uuid
-import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
 from blackboxai.analytics.backends import destinations
-from blackboxai.analytics.consent import Decision, Stored
+from blackboxai.analytics.consent import Decision
 from blackboxai.analytics.contain import Containment
 from blackboxai.analytics.gate import CatalogueSource, Gate
-from blackboxai.analytics.pipeline import DebugPrinter, Output, stamp
+from blackboxai.analytics.outputs import Outputs
+from blackboxai.analytics.pending import Pending
+from blackboxai.analytics.pipeline import stamp
 from blackboxai.analytics.state import State, StateStore
 from blackboxai.analytics.system import system_properties
 
 if TYPE_CHECKING:
-    from blackboxai.analytics.auditlog import AuditLog
     from blackboxai.analytics.catalogue import Item
     from blackboxai.analytics.handoff import Handoff, Launcher
     from blackboxai.analytics.spool import Spool
@@ -66,21 +65,18 @@ class Analytics:
     ) -> None:
         self.debug = debug
         self.contained = Containment(verbose=debug, stream=debug_stream)
-        self.log_error: str | None = None
-        self._debug_stream, self._clock = debug_stream, clock
-        self._spool, self._launcher = spool, launcher
+        self._clock = clock
         self._wanted = False  # the caller asked to report (enable()) and has not disabled it
-        self._handoff: Handoff | None = None
-        self._outputs: list[Output] = []
+        self._pending = Pending(
+            lambda: self.data_dir, self.contained, spool=spool, launcher=launcher
+        )
         self._reporting = self._closed = False
-        self._unclear: str | None = None  # why the last clearing left events waiting
         self.destinations = destinations(
             posthog_host, posthog_project_api_key, mixpanel_token, mixpanel_host
         )
-        self._log: AuditLog | None = None
         self._logfile = os.path.expanduser(os.fspath(logfile)) if logfile is not None else None
-        if self._logfile is not None:
-            self._open_log(self._logfile)
+        self._outputs = Outputs(self._logfile, self._pending, self.contained, debug_stream)
+        self.log_error = self._outputs.log_error  # why the audit log could not be opened
         self._data_dir = Path(data_dir) if data_dir is not None else None
         self.gate = Gate(
             lambda: self.data_dir, self.contained, env=env, tty=tty, catalogue=catalogue
@@ -189,8 +185,7 @@ class Analytics:
     def opt_in(self) -> bool:
         """Store consent (the question's Yes, or `analytics on`) to the current catalogue; an id
         is made now if there is none. Reporting starts if enable() was called."""
-        version = self.gate.version()
-        return self._store(lambda s: s.consented(version, str(uuid.uuid4())))
+        return self._applied(self.gate.opt_in())
 
     def disable(self, permanently: bool) -> bool:
         """Stop reporting in this run; permanently also stores the opt-out and deletes every
@@ -203,25 +198,18 @@ class Analytics:
         self._apply(self.gate.decision)
         if not permanently:
             return True
-        stored = self.gate.opt_out(self._clear)
+        stored = self.gate.opt_out(self._pending.clear)
         if stored:
-            self._still_waiting()
+            self.gate.last_error = self._pending.explained(self.gate.last_error)
         self._apply(self.gate.decide())
         return stored
 
     def reset_id(self) -> bool:
         """A new anonymous id (if there was one); events waiting under the old one are dropped."""
-        state = self.gate.load()  # another process may have changed it since
-        if state.problem is not None:  # it might hold an opt-out we cannot read: keep it
-            self.gate.last_error = (
-                f"{self.state_path} is unusable ({state.problem}); "
-                "run `blackboxai analytics off` to replace it with an opt-out"
-            )
-            return False
-        if state.stored is Stored.FRESH:
+        stored = self.gate.reset_id()
+        if stored is None:
             return True  # nothing stored, nothing to reset: no file is written before consent
-        new = str(uuid.uuid4())
-        return self._store(lambda s: s.id_reset(new)) and self._clear() >= 0
+        return self._applied(stored) and self._pending.clear() >= 0
 
     def unseen_items(self) -> list[Item]:
         """Catalogue entries newer than what the user agreed to (and not declined): recorded
@@ -231,15 +219,10 @@ class Analytics:
     def review_catalogue(self, accept: bool) -> bool:
         """The answer to what the catalogue added: Yes agrees to the current version; No
         remembers those entries as declined (never sent), and the rest carries on."""
-        if self.gate.load().stored is not Stored.CONSENTED:  # nothing is written before consent
-            self.gate.last_error = "there is no consent to extend: opt in first"
-            return False
-        version = self.gate.version()
-        declined = () if accept else tuple(item.name for item in self.gate.unseen())
-        return self._store(lambda s: s.reviewed(version, declined))
+        return self._applied(self.gate.review(accept))
 
-    def _store(self, transition: Callable[[State], State]) -> bool:
-        stored = self.gate.change(transition)
+    def _applied(self, stored: bool) -> bool:
+        """After a choice was stored: the rules again, for the state just written."""
         if stored:
             self._apply(self.gate.decide())
         return stored
@@ -257,109 +240,46 @@ class Analytics:
             event = stamp(
                 event_name, properties, user_id=user, clock=self._clock, withhold=withhold
             )
-            for output in self._outputs:
-                with self.contained.guard(type(output).__name__):
-                    output.write(event)
-
-    def _open_log(self, path: str) -> None:
-        from blackboxai.analytics.auditlog import LogError, open_log
-
-        try:
-            self._log = open_log(path)
-        except LogError as exc:
-            self.log_error = str(exc)
+            self._outputs.write(event)
 
     def _apply(self, decision: Decision | None) -> Decision:
-        """The one place that sets the mode, as the outputs events go to: the audit log always;
-        the dry-run printer with the debug setting; the spool buffer only when the caller
-        enabled reporting and the rules allow it. Anything buffered under a decision that no
-        longer allows reporting is dropped."""
+        """The one place that sets the mode (Outputs.select): events are queued to be sent
+        only when the caller enabled reporting and the rules allow it."""
         report = decision is not None and decision.report and self._wanted
-        self._outputs = [self._log] if self._log is not None else []
-        self._reporting = not self.debug and report and bool(self.destinations)
-        if self.debug:  # "would send" only where there is somewhere to send it
-            would_send = report and bool(self.destinations)
-            self._outputs.append(DebugPrinter(would_send, self._debug_stream))
-        elif self._reporting:
-            from blackboxai.analytics.handoff import SpoolBuffer
-
-            buffer = SpoolBuffer(self.handoff, self.state.generation, self.destinations)
-            self._outputs.append(buffer)
-        elif self._handoff is not None:
-            self._handoff.discard()
-        if self._handoff is not None:
-            self._handoff.active = self._reporting
+        generation = self.state.generation
+        self._reporting = self._outputs.select(report, self.debug, self.destinations, generation)
         return decision  # type: ignore[return-value]  # None only from the constructor
 
     # -- the hand-off ----------------------------------------------------------------------------
     @property
     def handoff(self) -> Handoff:
-        if self._handoff is None:
-            from blackboxai.analytics.handoff import Handoff
-
-            self._handoff = Handoff(
-                self.data_dir,
-                spool=self._spool,
-                launcher=self._launcher,
-                lost=self.contained.record,
-            )
-            # A caller that forgets close() (or drops this object) still has its buffered
-            # events handed over, when it is collected or at interpreter exit at the latest.
-            weakref.finalize(self, self._handoff.finish)
-        return self._handoff
+        return self._pending.handoff
 
     @property
     def spool(self) -> Spool:
-        return self.handoff.spool
+        return self._pending.spool
 
     def flush(self) -> None:
         """Move buffered events to the spool now, if consent still holds; no network."""
-        if self._handoff is None:
+        handoff = self._pending.started
+        if handoff is None:
             return
         with self.contained.guard("flush"):
             self.decide()
             if self._reporting:
-                self._handoff.flush()
+                handoff.flush()
 
     def pending_count(self) -> int:
-        with self.contained.guard("pending"):
-            return self.spool.count()
-        return 0
+        return self._pending.count()
 
     def clear_pending(self) -> int:
         """Delete every waiting event. A running uploader stops after the request in flight, and
         nothing it deleted ever comes back: the consent generation moves on. If it cannot move
         on (the state file cannot be written), `last_error` says so."""
-        self.gate.last_error = None
-        state = self.gate.load()
-        if state.stored is Stored.CONSENTED:
-            self._store(State.cleared)
-        elif state.stored is Stored.ODD:  # maybe consent we cannot read: say what could not be done
-            self.gate.last_error = f"{self.state_path} is unusable ({state.problem})"
-        deleted = self._clear()
-        self._still_waiting()
+        self._applied(self.gate.new_generation())
+        deleted = self._pending.clear()
+        self.gate.last_error = self._pending.explained(self.gate.last_error)
         return deleted
-
-    def _clear(self) -> int:
-        from blackboxai.analytics.fileops import LockTimeout
-
-        self._unclear = None
-        with self.contained.guard("spool"):
-            try:
-                return self.handoff.clear()
-            except LockTimeout:  # a stopped session, a hung disk: say so, never wait
-                left = self.spool.count()
-                self._unclear = (
-                    f"{self.spool.lock_path.name} is held by another process: {left} "
-                    f"event{'' if left == 1 else 's'} could not be deleted, and will never be sent"
-                )
-        return 0
-
-    def _still_waiting(self) -> None:
-        """`last_error` also says what clearing left waiting: those events' consent has ended
-        (or its generation moved on), so they are never sent, but they are there."""
-        if self._unclear:
-            self.gate.last_error = "; ".join(filter(None, (self.gate.last_error, self._unclear)))
 
     def close(self) -> None:
         """Hand buffered events to the spool and start a detached uploader; never waits on the
@@ -367,13 +287,12 @@ class Analytics:
         if self._closed:
             return
         self._closed = True
-        if self._handoff is not None and not self.debug:
+        handoff = self._pending.started
+        if handoff is not None and not self.debug:
             self.flush()
             with self.contained.guard("close"):
-                self._handoff.finish()
-        for output in self._outputs:
-            with self.contained.guard("close"):
-                output.close()
+                handoff.finish()
+        self._outputs.close()
 
     def __enter__(self) -> Analytics:
         return self

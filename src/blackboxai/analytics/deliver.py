@@ -13,11 +13,11 @@ from blackboxai.analytics.backends import Backend, Record, Sink, load_sink
 from blackboxai.analytics.claims import Waiting, batches, load_claimed, seconds, to_line
 from blackboxai.analytics.consent import may_send
 from blackboxai.analytics.defaults import EVENT_MAX_AGE_DAYS, MIXPANEL_BATCH, POSTHOG_BATCH
-from blackboxai.analytics.fileops import LockTimeout, locked
+from blackboxai.analytics.fileops import LockTimeout, lockable, locked
 from blackboxai.analytics.outcome import Outcome, save_outcome
 from blackboxai.analytics.progress import PROGRESS_FILE, Progress
 from blackboxai.analytics.retry import BROKEN, CONSENT, REFUSED, UNRECORDED, Budget, Sender, Stop
-from blackboxai.analytics.spool import Spool, lockable
+from blackboxai.analytics.spool import Spool
 from blackboxai.analytics.state import State, StateStore
 from blackboxai.analytics.upload import UploadConfig
 

@@ -18,6 +18,7 @@ __all__ = [
     "lockable",
     "locked",
     "move_aside",
+    "open_regular",
     "read_regular",
 ]
 
@@ -110,6 +111,20 @@ def _filelock(lock_path: Path, timeout: float | None) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+def open_regular(path: Path, flags: int = os.O_RDONLY, mode: int = 0o600) -> int:
+    """A descriptor on a regular file. O_NONBLOCK, so a FIFO put in our place is never waited on
+    (opened for reading it answers at once; for writing, ENXIO); anything but a regular file is
+    refused with NotRegularFile. (O_NONBLOCK changes nothing for a regular file.)"""
+    fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0), mode)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(errno.EINVAL, "not a regular file", str(path))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def read_regular(path: Path, limit: int) -> bytes:

@@ -1,14 +1,16 @@
 """The consent gate: the stored state, this run's inputs, and the rules' verdict on them.
 
-It reads and writes the state file (through StateStore and State's pure transitions), gathers
-the run's inputs (its analytics flag, the environment, the terminal) and asks the pure
-`consent.decide`. It never raises: what fails is contained and said in `last_error`.
+It reads and writes the state file (through StateStore and State's pure transitions; the
+user's choices are stored here), gathers the run's inputs (its analytics flag, the environment,
+the terminal) and asks the pure `consent.decide`. It never raises: what fails is contained and
+said in `last_error`.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -84,6 +86,49 @@ class Gate:
             return False
         self.last_error = None
         return True
+
+    # -- the user's choices: State's transitions, stored -------------------------------------------
+    def opt_in(self) -> bool:
+        """Store consent to the current catalogue; an id is made now if there is none."""
+        version = self.version()
+        return self.change(lambda s: s.consented(version, str(uuid.uuid4())))
+
+    def reset_id(self) -> bool | None:
+        """Store a new anonymous id (if there was one) and a new generation: whether it was
+        stored; None when nothing is stored to reset (no file is written before consent)."""
+        state = self.load()  # another process may have changed it since
+        if state.problem is not None:  # it might hold an opt-out we cannot read: keep it
+            self.last_error = (
+                f"{self.store.path} is unusable ({state.problem}); "
+                "run `blackboxai analytics off` to replace it with an opt-out"
+            )
+            return False
+        if state.stored is Stored.FRESH:
+            return None
+        new = str(uuid.uuid4())
+        return self.change(lambda s: s.id_reset(new))
+
+    def review(self, accept: bool) -> bool:
+        """Store the answer to what the catalogue added: Yes agrees to the current version; No
+        remembers the unseen entries as declined. Only over stored consent."""
+        if self.load().stored is not Stored.CONSENTED:  # nothing is written before consent
+            self.last_error = "there is no consent to extend: opt in first"
+            return False
+        version = self.version()
+        declined = () if accept else tuple(item.name for item in self.unseen())
+        return self.change(lambda s: s.reviewed(version, declined))
+
+    def new_generation(self) -> bool:
+        """Before waiting events are deleted: store a new generation, so none of them can come
+        back; whether it was. Without consent there is none; an unusable file is said in
+        `last_error` (it may hold consent we cannot read)."""
+        self.last_error = None
+        state = self.load()
+        if state.stored is Stored.CONSENTED:
+            return self.change(State.cleared)
+        if state.stored is Stored.ODD:
+            self.last_error = f"{self.store.path} is unusable ({state.problem})"
+        return False
 
     def opt_out(self, clear: Callable[[], object]) -> bool:
         """Store a permanent opt-out so that it lands whatever else is broken. The marker

@@ -2,7 +2,7 @@
 
 Outputs share a two-method seam, `write(event)` and `close()`: the user's audit log, the debug
 printer, and the spool buffer (in handoff.py). Which of them are active is the whole "mode" of an
-Analytics object, set in one place (`Analytics._apply`).
+Analytics object, chosen in one place (outputs.py: `Outputs.select`, from `Analytics._apply`).
 """
 
 from __future__ import annotations

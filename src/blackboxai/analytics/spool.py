@@ -1,17 +1,15 @@
-"""Events waiting to be sent: a bounded JSONL file that sessions append and the uploader claims."""
+"""Events waiting to be sent: a bounded JSONL file that sessions append and the uploader claims.
+
+The files, their locks and the bound are here; what the lines say, read back, is in records.py."""
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import json
 import os
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
 
-from blackboxai.analytics.backends import Backend
 from blackboxai.analytics.defaults import SPOOL_MAX_BYTES, SPOOL_MAX_EVENTS
 from blackboxai.analytics.fileops import (
     NotRegularFile,
@@ -20,36 +18,16 @@ from blackboxai.analytics.fileops import (
     lockable,
     locked,
     move_aside,
+    open_regular,
     read_regular,
 )
-from blackboxai.analytics.progress import Progress, destination_key
+from blackboxai.analytics.progress import Progress
+from blackboxai.analytics.records import count_lines, read_records, still_owed
 
-__all__ = ["Spool", "lockable"]  # lockable: fileops', kept here for its importers
+__all__ = ["Spool"]
 
 # Trim to this share of the limits, so a full spool is not rewritten on every append.
 _TRIM_TO = 0.8
-
-
-def _open_regular(path: Path, flags: int = os.O_RDONLY, mode: int = 0o600) -> int:
-    """A descriptor on a regular file. O_NONBLOCK, so a FIFO put in our place is never waited on
-    (opened for reading it answers at once; for writing, ENXIO); anything but a regular file is
-    refused with NotRegularFile. (O_NONBLOCK changes nothing for a regular file.)"""
-    fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0), mode)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise NotRegularFile(errno.EINVAL, "not a regular file", str(path))
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
-
-
-def _reader(path: Path) -> BinaryIO | None:
-    """The file opened for reading, or None when it is missing or not a regular file."""
-    try:
-        return os.fdopen(_open_regular(path), "rb")
-    except OSError:
-        return None
 
 
 def _remove(path: Path) -> None:
@@ -120,10 +98,10 @@ class Spool:
     def _open_for_append(self) -> int:
         flags = os.O_RDWR | os.O_APPEND | os.O_CREAT
         try:
-            return _open_regular(self.path, flags)
+            return open_regular(self.path, flags)
         except (NotRegularFile, IsADirectoryError):  # something in the way holds no events
             self._move_aside(self.path)
-            return _open_regular(self.path, flags)
+            return open_regular(self.path, flags)
 
     def _move_aside(self, path: Path) -> None:
         aside = move_aside(path)
@@ -148,7 +126,7 @@ class Spool:
 
         Only the tail that can survive is read, and lines are found with rfind rather than
         split, so a flood costs at most one tail's worth of memory."""
-        with os.fdopen(_open_regular(self.path), "rb") as handle:
+        with os.fdopen(open_regular(self.path), "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             total = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 16), b""))
             if total <= self.max_events and size <= self.max_bytes:
@@ -197,43 +175,13 @@ class Spool:
         what the progress of an interrupted run says was settled is left out. Unreadable lines,
         and anything that is not a regular file, are skipped; nothing is ever waited on."""
         settled = Progress(self.directory).settled()
-        found: dict[str, tuple[dict[str, object], list[object]]] = {}
-        for record in self._raw_records():
-            ident = record.get("id")
-            owed = _owed(record, settled)
-            if not isinstance(ident, str) or owed is None or record.get("to") == []:
-                yield record  # not ours to judge (no id, an older release's, no destination)
-                continue
-            seen = found.get(ident)
-            if seen is None:
-                found[ident] = (record, owed)
-            else:  # a copy put back before a run was killed: it waits where both copies do
-                found[ident] = (seen[0], [d for d in seen[1] if d in owed])
-        for record, owed in found.values():
-            if owed:  # otherwise settled everywhere it was meant to go
-                yield {**record, "to": owed}
-
-    def _raw_records(self) -> Iterator[dict[str, object]]:
-        for path in self.files():
-            handle = _reader(path)
-            if handle is None:
-                continue
-            with handle:
-                for line in handle:
-                    with contextlib.suppress(ValueError, RecursionError):
-                        record = json.loads(line)
-                        if isinstance(record, dict):
-                            yield record
+        yield from still_owed(read_records(self.files()), settled)
 
     def count(self) -> int:
         """How many events wait (see records()). With only the spool to read, and no progress
         of an interrupted run, its lines are counted without parsing them: a session's exit."""
         if not self._claimed_paths() and not Progress(self.directory).path.exists():
-            handle = _reader(self.path)
-            if handle is None:
-                return 0
-            with handle:
-                return _lines(handle)
+            return count_lines(self.path)
         return sum(1 for _ in self.records())
 
     def clear(self, *, wait: float | None = None) -> int:
@@ -296,7 +244,7 @@ class Spool:
             if not still_wanted():
                 return False
             try:
-                with os.fdopen(_open_regular(self.path), "rb") as handle:
+                with os.fdopen(open_regular(self.path), "rb") as handle:
                     newer = handle.read()
             except FileNotFoundError:
                 newer = b""
@@ -315,24 +263,3 @@ def _is_regular(path: Path) -> bool:
         return stat.S_ISREG(path.lstat().st_mode)
     except OSError:
         return False
-
-
-def _lines(handle: BinaryIO) -> int:
-    return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 16), b""))
-
-
-def _owed(record: dict[str, object], settled: dict[str, set[str]]) -> list[object] | None:
-    """The record's destinations minus those the progress file says settled it; None when its
-    `to` is not a list of destinations (a record of an older release, or junk)."""
-    to = record.get("to")
-    if not isinstance(to, list):
-        return None
-    ident = record.get("id")
-    owed: list[object] = []
-    for entry in to:
-        backend = Backend.from_json(entry)
-        if backend is None:
-            return None
-        if ident not in settled.get(destination_key(backend), ()):
-            owed.append(entry)
-    return owed
