@@ -107,17 +107,16 @@ def run(
     exit_now: bool,
 ) -> int:
     """A whole session: consent (and the questions), the work, and its exit code."""
-    from blackboxai.analytics.status import collect_status, render_status
     from blackboxai.question import ask_new_items, ask_opt_in
+
+    def status() -> str:  # for /analytics: loaded when asked for, not on every start
+        from blackboxai.analytics.status import collect_status, render_status
+
+        return render_status(collect_status(tracker))
 
     resolve_consent(tracker, settings, ask=ask_opt_in, ask_new=ask_new_items)
     return run_session(
-        tracker,
-        settings,
-        files=files,
-        message=message,
-        exit_now=exit_now,
-        status=lambda: render_status(collect_status(tracker)),
+        tracker, settings, files=files, message=message, exit_now=exit_now, status=status
     )
 
 
