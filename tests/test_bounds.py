@@ -224,3 +224,68 @@ def test_a_link_retargeted_inside_the_project_is_still_read_and_written(
     assert "version a" in sent[0] and "version b" in sent[1]
     assert (repo / "b.md").read_text() == "new b\n" and (repo / "a.md").read_text() == "version a\n"
     assert "Applied edit to notes.md.\n" in result.stdout
+
+
+# -- the repository's .git directory is not the project's --------------------------------------
+
+
+def git_refusal(name: str, target: Path) -> str:
+    return (
+        f"{name} leads into the repository's .git directory ({target}), which is not the "
+        "project's; not added (name it by its absolute path if you mean it).\n"
+    )
+
+
+def test_a_committed_link_into_git_is_neither_sent_nor_written(
+    cli: Any, isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A reply written through `notes.md -> .git/config` would set core.fsmonitor, and the
+    # next `git status` would run it; a hook created through a dangling link would run too.
+    repo = make_repo(isolated / "work" / "repo")
+    monkeypatch.chdir(repo)
+    config = repo / ".git" / "config"
+    before = config.read_text()
+    (repo / "notes.md").symlink_to(".git/config")
+    (repo / "CHANGELOG.md").symlink_to(".git/hooks/pre-commit")
+    reply = 'notes.md\n```\n[core]\n\tfsmonitor = "touch PWNED; false"\n```\n'
+    with FakeOpenAI([reply]) as api:
+        env = {"OPENAI_API_BASE": api.url, "OPENAI_API_KEY": "sk-test"}
+        result = cli("-m", "update", "notes.md", "CHANGELOG.md", env=env)
+        sent = json.dumps([r.body for r in api.requests])
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith(
+        git_refusal("notes.md", config)
+        + git_refusal("CHANGELOG.md", repo / ".git" / "hooks" / "pre-commit")
+    )
+    assert config.read_text() == before and "repositoryformatversion" not in sent
+    assert not (repo / ".git" / "hooks" / "pre-commit").exists()
+    assert "Applied edit" not in result.stdout
+
+
+def test_a_name_typed_into_git_is_refused_and_a_link_swapped_into_it_is_not_written(
+    cli: Any, isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo(isolated / "work" / "repo")
+    monkeypatch.chdir(repo)
+    (repo / "sub").mkdir()
+    notes = repo / "notes.md"
+    notes.write_text("our notes\n")
+    config = repo / ".git" / "config"
+    before = config.read_text()
+
+    def swap() -> None:
+        notes.unlink()
+        notes.symlink_to(".git/config")
+
+    with SwapsMidSession(["first", "notes.md\n```\n[core]\n\tbare = true\n```\n"], swap) as api:
+        env = {"OPENAI_API_BASE": api.url, "OPENAI_API_KEY": "sk-test"}
+        lines = "/add sub/../.git/HEAD\n/add notes.md\nhello\nagain\n"
+        result = cli(input=lines, env=env)
+        sent = [json.dumps(r.body) for r in api.requests]
+    assert result.returncode == 0, result.stderr
+    assert config.read_text() == before and "repositoryformatversion" not in sent[1]
+    assert result.stderr.splitlines() == [
+        git_refusal("sub/../.git/HEAD", repo / ".git" / "HEAD").rstrip("\n"),
+        f"notes.md now leads into the repository's .git directory ({config}); not read.",
+        f"notes.md now leads into the repository's .git directory ({config}); not written.",
+    ]

@@ -15,7 +15,7 @@ from blackboxai.session.commands import SlashCommands
 from blackboxai.session.edits import EDIT_FORMATS, EditResult, apply_edits
 from blackboxai.session.files import display_path, read_bytes
 from blackboxai.session.llm import LLMError, build_messages, complete
-from blackboxai.session.paths import PATH_ERRORS, ChatFile, escaped, for_terminal
+from blackboxai.session.paths import PATH_ERRORS, ChatFile, escaped, for_terminal, in_git_dir
 
 __all__ = ["Analytics", "Session", "SessionConfig"]
 
@@ -103,7 +103,12 @@ class Session(SlashCommands):
         if not file.strays(now):
             return now
         target = escaped(str(now))
-        return f"{self._shown(file)} now leads outside the project ({target}); not {action}."
+        where = (
+            "into the repository's .git directory"
+            if file.bound and in_git_dir(now, file.bound)
+            else "outside the project"
+        )
+        return f"{self._shown(file)} now leads {where} ({target}); not {action}."
 
     def _written(self, key: Path) -> Path | str:
         return next((self._where(f, "written") for f in self.files if f.path == key), key)

@@ -19,6 +19,7 @@ __all__ = [
     "admit",
     "escaped",
     "for_terminal",
+    "in_git_dir",
     "locate",
     "printable",
     "problem_line",
@@ -51,8 +52,20 @@ class ChatFile:
 
     def strays(self, now: Path) -> bool:
         """Whether `now` is a new place for the name, outside the checkout or project it lies
-        in: a link swapped in after it was added, which the user never chose."""
-        return self.bound is not None and now != self.path and not now.is_relative_to(self.bound)
+        in or inside its .git directory: a link swapped in after it was added, which the user
+        never chose."""
+        if self.bound is None or now == self.path:
+            return False
+        return not now.is_relative_to(self.bound) or in_git_dir(now, self.bound)
+
+
+def in_git_dir(path: Path, bound: Path) -> bool:
+    """Whether resolved `path` lies in a `.git` directory below `bound` (in any letter case, as
+    case-insensitive file systems read it): its config and hooks run code, and are not the
+    project's files."""
+    return path.is_relative_to(bound) and any(
+        part.lower() == ".git" for part in path.relative_to(bound).parts
+    )
 
 
 # What may not reach the terminal from a name or a reply: C0/C1 control characters (escape
@@ -168,6 +181,12 @@ def admit(
         bound = boundary(file.given, (project or root).resolve(), home)
         if relative and bound is not None and not file.path.is_relative_to(bound):
             raise _leads_out(raw, file, bound, root)
+        if relative and bound is not None and in_git_dir(file.path, bound):
+            raise PathProblem(
+                f"{printable(raw)} leads into the repository's .git directory "
+                f"({escaped(str(file.path))}), which is not the project's; not added "
+                "(name it by its absolute path if you mean it)."
+            )
         file = ChatFile(file.given, file.path, bound)
         if file.path.is_dir():
             raise PathProblem(f"{printable(raw)} is a directory; add files one by one.")
