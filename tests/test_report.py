@@ -18,15 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from blackboxai.analytics.report import (
-    UNKNOWN,
-    ModelStats,
-    Summary,
-    _bar,
-    render,
-    summarise,
-    to_json,
-)
+from blackboxai.analytics.report import UNKNOWN, ModelStats, Summary, summarise
+from blackboxai.analytics.reportview import _bar, render, to_json
 
 SYSTEM = {
     "python_version": "3.11.7",

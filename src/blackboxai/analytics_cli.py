@@ -226,7 +226,8 @@ def report(
 ) -> None:
     """Summarise audit logs as tables and bars: events, models, commands, exits, errors."""
     from blackboxai.analytics.auditlog import shown_path
-    from blackboxai.analytics.report import render, summarise, to_json
+    from blackboxai.analytics.report import summarise
+    from blackboxai.analytics.reportview import render, to_json
 
     _, settings = _state(ctx)
     paths = list(logs or [])

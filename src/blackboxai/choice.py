@@ -99,7 +99,8 @@ def _store(analytics: Analytics, answer: bool | None) -> None:
 
 
 def _debug_lines(analytics: Analytics) -> None:
-    from blackboxai.analytics.status import collect_status, delivery_text, last_delivery
+    from blackboxai.analytics.lastrun import last_delivery
+    from blackboxai.analytics.status import collect_status, delivery_text
 
     status = collect_status(analytics)
     verdict = "yes" if status["would_report"] else "no"

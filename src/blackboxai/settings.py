@@ -1,7 +1,8 @@
 """Settings from defaults, YAML config files, BLACKBOXAI_* variables and the command line.
 
-What each option is, and what a project's file may do with it, is in `options.py`; where a path
-may lead is decided by `trust.confine`. This module reads, checks and merges.
+What each option is, and what a project's file may do with it, is in `options.py`; what a
+project's file may set, and the warnings for the rest, in `projectfile.py`; where a path may lead
+is decided by `trust.confine`. This module reads, checks and merges.
 """
 
 from __future__ import annotations
@@ -20,15 +21,8 @@ from blackboxai.options import (
     env_name,
     ident,
 )
-from blackboxai.trust import (
-    checkout_root,
-    confine,
-    expand_home,
-    git_root,
-    in_git_dir,
-    special_kind,
-    valid_name,
-)
+from blackboxai.projectfile import UNREADABLE, file_refusal, from_project, refused
+from blackboxai.trust import expand_home, git_root, valid_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -111,9 +105,10 @@ def read_config(
     """Parse one YAML file with the safe loader; return its valid options and warnings.
 
     Paths are made absolute against the file's directory, `~` against `home`. An untrusted
-    (project) file's values go through `_from_project`: what it may not set is dropped, with
-    a warning naming the file and line. So is a bad value there: one mistake in a cloned
-    repository must not stop every command (a bad value in the user's own file is an error).
+    (project) file's values go through `projectfile.from_project`: what it may not set is
+    dropped, with a warning naming the file and line. So is a bad value there: one mistake in a
+    cloned repository must not stop every command (a bad value in the user's own file is an
+    error).
     """
     data, lines = load_yaml(path)
     if data is None:
@@ -130,7 +125,7 @@ def read_config(
             warnings.append(f"blackboxai: ignoring unknown option {describe(key)} in {at}")
             continue
         if not trusted and OPTIONS[key].trust is Trust.USER:
-            warnings.append(_refused(key, key, at, "cannot choose where data or keys go"))
+            warnings.append(refused(key, key, at, "cannot choose where data or keys go"))
             continue
         checked, problem = _checked(key, value)
         if problem is not None and trusted:
@@ -142,7 +137,7 @@ def read_config(
             values[key] = _absolute(key, checked, path.parent, home)
             continue
         ats = [f"config file {shown(path)}, line {n}" for n in item_lines]
-        kept = _from_project(key, checked, path.parent, home, (at, ats), warnings)
+        kept = from_project(key, checked, path.parent, home, (at, ats), warnings)
         if kept is not None:
             values[key] = kept
     return values, warnings
@@ -157,71 +152,6 @@ def _absolute(option: str, value: Any, base: Path, home: Path) -> Any:
     if kind is Kind.PATHS:
         return tuple(str(base / expand_home(entry, home)) for entry in value)
     return value
-
-
-def _from_project(
-    option: str,
-    value: Any,
-    base: Path,
-    home: Path,
-    where: tuple[str, list[str]],
-    warnings: list[str],
-) -> Any:
-    """What a project's file may set: the more private value, and paths inside its checkout
-    (`where`: the key's place, and each list item's)."""
-    spec, (at, item_ats) = OPTIONS[option], where
-    if spec.trust is Trust.PRIVATE and value is not spec.private:
-        what = f"{option}: {'true' if value else 'false'}"
-        warnings.append(_refused(option, what, at, "can only make analytics more private"))
-        return None
-    if spec.trust is not Trust.INSIDE:
-        return value
-    entries = value if spec.kind is Kind.PATHS else (value,)
-    if len(item_ats) != len(entries):
-        item_ats = [at] * len(entries)
-    root = checkout_root(base, home)
-    kept = []
-    for entry, entry_at in zip(entries, item_ats, strict=True):
-        named = base / expand_home(entry, home)
-        real = confine(named, root)
-        if real is None:
-            why = (
-                "is in the repository's .git directory, which is not the project's; a "
-                "project's config file can only name the project's own files"
-                if in_git_dir(named, root)
-                else f"leads outside the project {shown(root)}; a project's config file can "
-                "only name files inside it"
-            )
-            warnings.append(
-                f"blackboxai: ignoring {option} {describe(entry)} in {entry_at}: it {why}"
-            )
-        elif special_kind(real) is not None:  # reading a named pipe would hang the session
-            warnings.append(
-                f"blackboxai: ignoring {option} {describe(entry)} in {entry_at}: it is "
-                f"{special_kind(real)}, not a regular file"
-            )
-        else:
-            kept.append(str(real))
-    if spec.kind is Kind.PATHS:
-        return tuple(kept)
-    return kept[0] if kept else None
-
-
-_UNREADABLE = (
-    "ignoring this project file, and not reporting analytics in this run (it may have said so)"
-)
-
-
-def _refused(option: str, what: str, at: str, reason: str) -> str:
-    """One line: what was ignored, where, why, and where the user can set it instead."""
-    places = [f"~/{CONFIG_NAME}", "a --config file", env_name(option)]
-    spec = OPTIONS[option]
-    if spec.kind is not Kind.BOOL or spec.negatable:
-        places.append(f"--{option}")  # a flag that can say it (there is no --no-analytics-debug)
-    return (
-        f"blackboxai: ignoring {what} in {at}: a project's config file {reason}; set it in "
-        f"{', '.join(places[:-1])} or {places[-1]}"
-    )
 
 
 def config_files(cwd: Path, home: Path) -> list[Path]:
@@ -283,15 +213,9 @@ def load_settings(
     warnings: list[str] = []
     cwd = current_directory() if cwd is None else cwd
     for path, trusted in config_layers(cwd, home, config):
-        root = checkout_root(path.parent, home)
-        if not trusted and confine(path, root) is None:
-            why = (
-                "it is in the repository's .git directory, which is not the project's"
-                if in_git_dir(path, root)
-                else "it is a link to a file outside the project, which a checkout cannot make "
-                "blackboxai read"
-            )
-            warnings.append(f"blackboxai: ignoring config file {shown(path)}: {why}")
+        refusal = None if trusted else file_refusal(path, home)
+        if refusal is not None:
+            warnings.append(refusal)
             continue
         try:
             found, notes = read_config(path, trusted=trusted, home=home)
@@ -300,7 +224,7 @@ def load_settings(
                 raise
             # A clone's broken file must not stop every command, nor make things less private
             # than it may have meant: ignored, and analytics are off for this run.
-            found, notes = {"analytics": False}, [f"blackboxai: {exc}; {_UNREADABLE}"]
+            found, notes = {"analytics": False}, [f"blackboxai: {exc}; {UNREADABLE}"]
         warnings.extend(notes)
         values.update(found)
         sources.update({k: str(path) for k in found})
