@@ -143,3 +143,15 @@ def test_a_container_of_shared_references_is_recorded_bounded(
     [logged] = [json.loads(line) for line in log.read_text().splitlines()]
     reason = logged["properties"]["reason"]
     assert reason.startswith('[[["a","a","a",') and len(reason) == 1000
+
+
+def test_a_url_through_the_home_goes_whole_to_the_log(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", "/home/ann")
+    log = tmp_path / "audit.jsonl"
+    url = "ssh://git@gitlab.acme.com/home/ann/acme-billing.git"
+    record(data_dir, log, "edit_failed", "reason", f"push to {url} failed")
+    [logged] = [json.loads(line) for line in log.read_text().splitlines()]
+    assert logged["properties"]["reason"] == "push to <url> failed"
+    assert "acme" not in log.read_text()

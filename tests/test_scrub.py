@@ -848,3 +848,25 @@ def test_redact_model_either_keeps_a_known_name_or_redacts(name: str) -> None:
 def test_a_key_after_a_control_character_in_a_container_is_still_found() -> None:
     key = "sk-" + "z" * 25
     assert key not in json.dumps(scrub_properties({"v": ["\x1b" + key], "w": ("\x07" + key,)}))
+
+
+# --- a sixth adversarial review -------------------------------------------------------------------
+
+HOME_URLS = [
+    "ssh://git@gitlab.acme.com/home/ann/acme-billing.git",
+    "file:///home/ann/acme",
+    "vscode://file/home/ann/acme/plan.md",
+    "http://127.0.0.1:8000/home/ann/acme/report",
+]
+
+
+@pytest.mark.parametrize("url", HOME_URLS)
+def test_a_url_whose_path_holds_the_home_goes_whole(url: str) -> None:
+    out = scrub_properties({"reason": f"clone {url} failed", "urls": [url]}, home="/home/ann")
+    assert out == {"reason": "clone <url> failed", "urls": '["<url>"]'}
+    assert scrub_text(url, home="/home/ann") == "<url>"
+
+
+def test_the_home_inside_another_path_is_no_home() -> None:
+    assert scrub_text("at /home/ann/x.py and /home/ann", home="/home/ann") == "at <path> and ~"
+    assert scrub_text("mnt/home/ann/x.py", home="/home/ann") == PATH

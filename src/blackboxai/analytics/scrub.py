@@ -82,8 +82,12 @@ def _home_pattern(home: str) -> re.Pattern[str]:
     if pattern is None:
         if len(_home_patterns) > 16:
             _home_patterns.clear()
-        # A path prefix only: "/home/ann/x" and "/home/ann." match, "/home/annabel" does not.
-        pattern = _home_patterns[home] = re.compile(re.escape(home) + r"(?!\.?[\w$-])")
+        # A path prefix only: "/home/ann/x" and "/home/ann." match, "/home/annabel" does not;
+        # nor does a home inside a URL or another path ("ssh://h/home/ann/x", "a/home/ann"):
+        # the URL and path rules take those whole.
+        pattern = _home_patterns[home] = re.compile(
+            r"(?<![\w.:/\\@%-])" + re.escape(home) + r"(?!\.?[\w$-])"
+        )
     return pattern
 
 
