@@ -870,3 +870,33 @@ def test_a_url_whose_path_holds_the_home_goes_whole(url: str) -> None:
 def test_the_home_inside_another_path_is_no_home() -> None:
     assert scrub_text("at /home/ann/x.py and /home/ann", home="/home/ann") == "at <path> and ~"
     assert scrub_text("mnt/home/ann/x.py", home="/home/ann") == PATH
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"req": {"auth": ("ann", "hunter2-Secret!")}}, '{"req":{"auth":"<secret>"}}'),
+        ({"credentials": ["deploy", "s3cr3t-pass"]}, '{"credentials":"<secret>"}'),
+        ({"secret": {"v": "hunter2"}}, '{"secret":"<secret>"}'),
+        ({"token": 12345678, "next": "/home/bob/x"}, '{"next":"<path>","token":"<secret>"}'),
+        (
+            {"OPENAI_API_KEY": None, "prompt_tokens": 3},
+            '{"OPENAI_API_KEY":"<secret>","prompt_tokens":3}',
+        ),
+    ],
+)
+def test_a_key_naming_a_secret_in_a_container_hides_its_value_whatever_its_type(
+    value: dict[str, object], expected: str
+) -> None:
+    out = scrub_properties({"config": value})["config"]
+    assert out == expected
+    assert isinstance(out, str) and json.loads(out)
+    for word in ("ann", "hunter2", "deploy", "s3cr3t", "12345678", "bob"):
+        assert word not in out
+
+
+def test_a_property_whose_key_names_a_secret_is_a_secret() -> None:
+    props = {"api_key": "abc", "auth": ("ann", "pw"), "GITHUB_TOKEN": 5, "total_tokens": 7}
+    assert scrub_properties(props) == {
+        "api_key": SECRET, "auth": SECRET, "GITHUB_TOKEN": SECRET, "total_tokens": 7,
+    }  # fmt: skip

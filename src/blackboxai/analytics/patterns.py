@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["PATH", "URL", "combined"]
+__all__ = ["PATH", "URL", "combined", "names_secret"]
 
 PATH = "<path>"
 URL = "<url>"
@@ -70,6 +70,24 @@ _KEYWORD = (
     r"(?i:pass(?:word|wd)|pwd|private[_-]key|secret(?:[_-](?:access[_-])?key)?|token"
     r"|authori[sz]ation|auth|credentials?|api[ _-]?key|access[_-]key)"
 )
+_secret_names: dict[str, bool] = {}
+
+
+def names_secret(key: str) -> bool:
+    """Whether a property's or a container's key names a secret, by the rule key=value text
+    follows: the key is, or ends with, one of _KEYWORD's words ("api_key", "OPENAI_API_KEY",
+    "auth"); its value then goes whole, whatever its type."""
+    found = _secret_names.get(key)
+    if found is None:
+        if len(_secret_names) > 512:
+            _secret_names.clear()
+        pattern = _patterns.get("names")
+        if pattern is None:
+            pattern = _patterns["names"] = re.compile(_KEYWORD + r"$")
+        found = _secret_names[key] = pattern.search(key) is not None
+    return found
+
+
 _QUOTED = r"(?:(?!(?P=q))[^\n\r]){1,256}(?=(?P=q)|[\n\r]|$)"  # or the end: a cut, say
 _ASSIGNED = (
     r"(?P<kv>(?P<a>" + _KEYWORD + r"(?:\\?[\"'])?[ \t]*[:=][ \t]*(?P<q>\\?[\"'])?"
@@ -136,7 +154,7 @@ _LONG = (
 # (its "//host/..." is one), a path before an email ("ann@x.com/a.py" is a path), both before
 # the long-run rule (a long path is not a secret).
 _SEPARATORS = {False: r"[\\/]+", True: r"(?:/|\\\\)+"}
-_patterns: dict[tuple[bool, bool, bool, bool], re.Pattern[str]] = {}
+_patterns: dict[object, re.Pattern[str]] = {}
 
 
 def combined(

@@ -7,10 +7,11 @@ import os
 import re
 
 from blackboxai.analytics.models import redact_model
-from blackboxai.analytics.patterns import PATH, URL, combined
+from blackboxai.analytics.patterns import PATH, URL, combined, names_secret
 from blackboxai.analytics.values import (
     CONTAINERS,
     SCAN_LIMIT,
+    SECRET,
     UNPRINTABLE,
     by_type,
     cut,
@@ -38,7 +39,7 @@ Scalar = str | int | float | bool | None
 
 MAX_STRING = 1000
 MAX_KEY = 100
-SECRET, EMAIL, HOME = "<secret>", "<email>", "~"
+EMAIL, HOME = "<email>", "~"
 
 # Scrub at most SCAN_LIMIT (4 * MAX_STRING) characters: long enough that whatever lands in the
 # first MAX_STRING characters of the output was scrubbed in full context, short enough to bound
@@ -174,9 +175,12 @@ def model_name(value: object) -> str | None:
 
 
 def _property(key: str, value: object, home: str) -> Scalar:
-    """A value made safe by its type first: an exception, a path or bytes say only what they
-    are; under a model key (and for any object with a string `.name`) a value is redacted like a
-    model name, in containers too; anything else is scrubbed as text."""
+    """A value under a key that names a secret is "<secret>", whatever its type. Otherwise it is
+    made safe by its type first: an exception, a path or bytes say only what they are; under a
+    model key (and for any object with a string `.name`) a value is redacted like a model name, in
+    containers too; anything else is scrubbed as text."""
+    if names_secret(key):  # api_key=..., auth=("ann", "pw"): the value goes, whatever it is
+        return SECRET
     model = is_model_key(key)
     if not model and isinstance(value, (str, int, float, bool, type(None))):
         return _value(value, home)

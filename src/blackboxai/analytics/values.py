@@ -15,13 +15,14 @@ import re
 from json.encoder import encode_basestring
 
 from blackboxai.analytics.models import redact_model
-from blackboxai.analytics.patterns import PATH
+from blackboxai.analytics.patterns import PATH, names_secret
 
 __all__ = [
     "BYTES",
     "CONTAINERS",
     "MORE",
     "SCAN_LIMIT",
+    "SECRET",
     "UNPRINTABLE",
     "by_type",
     "cut",
@@ -31,7 +32,7 @@ __all__ = [
     "stringify",
 ]
 
-BYTES, UNPRINTABLE = "<bytes>", "<unprintable>"
+BYTES, UNPRINTABLE, SECRET = "<bytes>", "<unprintable>", "<secret>"
 MORE = "…"  # where a cut stopped: in a string, a container, or the text the scrubber reads
 CONTAINERS = (dict, list, tuple, set, frozenset)  # what stringify writes as JSON text
 SCAN_LIMIT = 4000  # the most text the scrubber reads of one value
@@ -173,6 +174,9 @@ def _plain(value: object, model: bool, depth: int, budget: _Budget) -> object:
                     out[MORE] = MORE
                     break
                 text = _key(key, depth, budget)
+                if names_secret(text):  # {"auth": ("ann", "pw")}: the value goes, whatever it is
+                    out[text] = _spend(SECRET, budget)
+                    continue
                 out[text] = _plain(item, model or is_model_key(text), depth + 1, budget)
             return out
         items: list[object] = []
