@@ -147,7 +147,7 @@ def scrub_value(value: object, home: str | None = None) -> Scalar:
     """Turn any value into a JSON-safe scalar with secrets removed. Never raises."""
     try:
         return _value(value, _resolve_home(home))
-    except Exception:
+    except (Exception, SystemExit):  # a caller's object's SystemExit too
         return UNPRINTABLE
 
 
@@ -191,7 +191,7 @@ def _property(key: str, value: object, home: str) -> Scalar:
         return _scrub(stringify(value, model), home, json_text=True)
     name = model_name(value) if model else object_name(value)
     if name is not None:
-        return redact_model(name)
+        return UNPRINTABLE if name is UNPRINTABLE else redact_model(name)
     return _value(value, home)
 
 
@@ -204,9 +204,9 @@ def scrub_properties(props: Mapping[str, object], home: str | None = None) -> di
             try:
                 key = _key(raw_key, resolved)
                 out[key] = _property(key, value, resolved)
-            except Exception:
+            except (Exception, SystemExit):  # a caller's object's SystemExit too
                 continue  # drop one broken property rather than the whole event
-    except Exception:
+    except (Exception, SystemExit):
         pass  # a broken mapping: keep what was scrubbed so far
     return out
 

@@ -84,7 +84,16 @@ def by_type(value: object) -> str | None:
 
 
 def object_name(value: object) -> str | None:
-    name = getattr(value, "name", None)
+    """An object's string `.name`, None if it has none, UNPRINTABLE (that very object) if
+    looking it up raised: a property or __getattr__ may raise, SystemExit too.
+
+    Failures are contained as `except (Exception, SystemExit)` throughout: a caller's object may
+    raise SystemExit, but KeyboardInterrupt, GeneratorExit and the host's Terminated (SIGTERM,
+    a BaseException on purpose) are the user's or the interpreter's and must go through."""
+    try:
+        name = getattr(value, "name", None)
+    except (Exception, SystemExit):
+        return UNPRINTABLE
     return cut(name, SCAN_LIMIT) if isinstance(name, str) else None
 
 
@@ -134,7 +143,7 @@ def _key(key: object, depth: int, budget: _Budget) -> str:
         return _fit(_dumps(_plain(key, False, depth + 1, budget)), budget)
     try:
         return _fit(printed(key, max(budget.left, 0)), budget)
-    except Exception:
+    except (Exception, SystemExit):  # a key's __str__ may raise SystemExit too
         return _spend(UNPRINTABLE, budget)
 
 
@@ -192,8 +201,10 @@ def _plain(value: object, model: bool, depth: int, budget: _Budget) -> object:
         return [*items, MORE] if more else items
     try:
         name = object_name(value)  # a Model inside a list is still a model name
+        if name is UNPRINTABLE:
+            return _spend(UNPRINTABLE, budget)
         text = printed(value, max(budget.left, 0)) if name is None else redact_model(name)
-    except Exception:  # one unprintable item costs only itself
+    except (Exception, SystemExit):  # one unprintable item costs only itself
         return _spend(UNPRINTABLE, budget)
     return _fit(redact_model(text) if model and name is None else text, budget)
 
@@ -209,5 +220,5 @@ def stringify(value: object, model: bool = False) -> str:
         if isinstance(value, CONTAINERS):
             return _dumps(_plain(value, model, 0, _Budget(_BUDGET)))
         return printed(value)
-    except Exception:  # a failing __str__, a container changed while it is read
+    except (Exception, SystemExit):  # a failing __str__, a container changed while it is read
         return UNPRINTABLE
