@@ -900,3 +900,20 @@ def test_a_property_whose_key_names_a_secret_is_a_secret() -> None:
     assert scrub_properties(props) == {
         "api_key": SECRET, "auth": SECRET, "GITHUB_TOKEN": SECRET, "total_tokens": 7,
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("error: \x1b[31m/home/bob/acme/billing\x1b[0m not found", "error: <path> not found"),
+        ("\x1b[1;32m~/acme/billing\x1b[K done", "<path> done"),
+        ("…/srv/acme/billing", "…<path>"),
+        ("→/srv/acme/billing", "→<path>"),
+        ("bell\x07/srv/acme/billing", "bell\x07<path>"),
+        ("and/or read/write a/b", "and/or read/write a/b"),
+    ],
+)
+def test_a_path_after_colours_or_a_symbol_still_starts_a_path(text: str, expected: str) -> None:
+    assert scrub_text(text, home="/nonexistent/me") == expected
+    out = scrub_properties({"lines": [text]}, home="/nonexistent/me")["lines"]
+    assert isinstance(out, str) and "acme" not in out and "\\u001b" not in out

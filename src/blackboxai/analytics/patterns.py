@@ -114,6 +114,11 @@ def _after(c: str) -> str:
     return rf"(?:(?<![^{_T}]{c})(?<![\\/]{c})|(?<=\\[nrt]{c}))"
 
 
+# A path from the root may start after anything but a word's character (".", "_", "-" and "~"
+# count) or a separator: after ANSI codes, a control character (JSON-escaped too), "…" or "→".
+_ROOT = r"(?:(?<![\w.~-]/)(?<![\\/]/)|(?<=\\[nrt]/)|(?<=\\u[0-9a-fA-F]{4}/))"
+
+
 def _paths(sep: str) -> str:
     """The path rule, for one kind of separator run: in plain text "/" or "\\", in JSON text
     (containers) "/" or an escaped "\\\\", so that a JSON escape like "\\n" never joins two
@@ -121,7 +126,7 @@ def _paths(sep: str) -> str:
     return (
         r"(?P<p>"
         # From the root: two segments ("/srv/x") or one file ("/x.py"); UNC "\\host\share".
-        r"(?:/" + _after("/") + r"|\\\\" + _after(r"\\\\") + rf")(?:{sep})?"
+        r"(?:/" + _ROOT + r"|\\\\" + _after(r"\\\\") + rf")(?:{sep})?"
         rf"(?:(?:{_WORDS}{sep})+{_LAST}?|{_FILE})"
         # Home-relative ("~/x", what the home rule leaves), from a variable ("$HOME/x",
         # "${HOME}/x", "%APPDATA%\\x") and Windows drives ("C:\\x", "d:/x").

@@ -52,6 +52,11 @@ _MARKERS = {"s": SECRET, "e": EMAIL, "l": SECRET, "p": PATH}
 _home_patterns: dict[str, re.Pattern[str]] = {}
 _default_home: tuple[str | None, str] = (None, "")
 _key_cache: dict[str, str] = {}
+# Terminal control sequences (colours, cursor moves), raw or JSON-escaped: dropped before scrubbing.
+_ANSI = {
+    False: re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]"),
+    True: re.compile(r"(?:\x1b|\\u001b)\[[0-9;?]*[ -/]*[@-~]"),
+}
 _name_cache: dict[str, str] = {}
 
 
@@ -108,6 +113,8 @@ def _scrub(text: str, home: str, json_text: bool = False) -> str:
     # The cut may halve a secret so that it no longer matches; if the text before it then shrinks
     # a lot (a huge blob becomes "<secret>"), the fragment could reach the output: cut() drops it.
     text = cut(text, SCAN_LIMIT)
+    if "\x1b" in text or (json_text and "\\u001b" in text):  # colours would hide a path's start
+        text = _ANSI[json_text].sub("", text)
     paths = "/" in text or "\\" in text  # paths, URLs
     named = ":" in text or "=" in text  # password=, ft:, drives (with a separator)
     emails = "@" in text  # emails, URL user info (with a separator)
