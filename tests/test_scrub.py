@@ -917,3 +917,18 @@ def test_a_path_after_colours_or_a_symbol_still_starts_a_path(text: str, expecte
     assert scrub_text(text, home="/nonexistent/me") == expected
     out = scrub_properties({"lines": [text]}, home="/nonexistent/me")["lines"]
     assert isinstance(out, str) and "acme" not in out and "\\u001b" not in out
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "\\\\?\\D:\\Projects\\AcmeSecret\\plan",
+        "\\\\?\\UNC\\fileserver\\hr\\salaries",
+        "\\\\.\\pipe\\acme-secret",
+        "\\\\?\\C:\\Acme Secret\\plan.docx",
+    ],
+)
+def test_windows_extended_length_and_device_paths_go_whole(path: str) -> None:
+    assert scrub_text(f"open {path} failed") == f"open {PATH} failed"
+    assert scrub_text(json.dumps({"p": path})) == '{"p": "<path>"}'
+    assert scrub_text(json.dumps({"p": f"x\n{path}"})) == '{"p": "x\\n<path>"}'

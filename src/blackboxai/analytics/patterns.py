@@ -125,6 +125,10 @@ def _paths(sep: str) -> str:
     words into a path."""
     return (
         r"(?P<p>"
+        # Windows' extended-length and device forms, whole: "\\?\D:\x", "\\?\UNC\host\share",
+        # "\\.\pipe\x".
+        rf"(?:(?<![\w\\/])|(?<=\\[nrt])){_EXTENDED[sep]}(?:[A-Za-z]:{sep})?(?:{_WORDS}{sep})*{_LAST}?"
+        r"|"
         # From the root: two segments ("/srv/x") or one file ("/x.py"); UNC "\\host\share".
         r"(?:/" + _ROOT + r"|\\\\" + _after(r"\\\\") + rf")(?:{sep})?"
         rf"(?:(?:{_WORDS}{sep})+{_LAST}?|{_FILE})"
@@ -159,6 +163,10 @@ _LONG = (
 # (its "//host/..." is one), a path before an email ("ann@x.com/a.py" is a path), both before
 # the long-run rule (a long path is not a secret).
 _SEPARATORS = {False: r"[\\/]+", True: r"(?:/|\\\\)+"}
+_EXTENDED = {  # the "\\?\" or "\\.\" prefix, by separator: plain or JSON-escaped
+    _SEPARATORS[False]: r"[\\/]{2,}[?.][\\/]+",
+    _SEPARATORS[True]: r"(?:/|\\\\){2}[?.](?:/|\\\\)",
+}
 _patterns: dict[object, re.Pattern[str]] = {}
 
 
