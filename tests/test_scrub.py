@@ -932,3 +932,19 @@ def test_windows_extended_length_and_device_paths_go_whole(path: str) -> None:
     assert scrub_text(f"open {path} failed") == f"open {PATH} failed"
     assert scrub_text(json.dumps({"p": path})) == '{"p": "<path>"}'
     assert scrub_text(json.dumps({"p": f"x\n{path}"})) == '{"p": "x\\n<path>"}'
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"DB_PASS":"hunter2"}', '{"DB_PASS":"<secret>"}'),
+        ("MY_PASS=hunter2 ok", "MY_PASS=<secret> ok"),
+        ("x-pass: hunter2", "x-pass: <secret>"),
+        ("AccountName=acme;AccountKey=abc123==;x=1", "AccountName=acme;AccountKey=<secret>;x=1"),
+        ("SharedAccessKey=abc123", "SharedAccessKey=<secret>"),
+        ("bypass=1 compass: north, pass: the test", "bypass=1 compass: north, pass: the test"),
+    ],
+)
+def test_a_pass_name_ending_and_azure_keys_name_secrets(text: str, expected: str) -> None:
+    assert scrub_text(text) == expected
+    assert scrub_properties({"env": {"DB_PASS": "hunter2"}}) == {"env": '{"DB_PASS":"<secret>"}'}

@@ -61,14 +61,16 @@ _URL = (
     r"(?:[?#][^\s'\"<>\\]*)?)"
 )
 # key=value and key: value where the key names a secret, or ends with a word that does
-# ("OPENAI_API_KEY", "access_token"); the value goes. The match starts at that word (what comes
-# before it in the key stays anyway), so no position but a keyword's first letter costs more.
+# ("OPENAI_API_KEY", "access_token"; "DB_PASS": "pass" only after "_" or "-", "bypass" stays);
+# the value goes. The match starts at that word (what comes before it in the key stays anyway),
+# so no position but a keyword's first letter costs more.
 # An HTTP header's name counts ("Authorization: Basic <secret>", "X-Api-Key: <secret>"). A value
 # that opens with a quote goes up to the matching quote, spaces and all, or to the end of its line
 # when there is none (within 256 characters).
 _KEYWORD = (
-    r"(?i:pass(?:word|wd)|pwd|private[_-]key|secret(?:[_-](?:access[_-])?key)?|token"
-    r"|authori[sz]ation|auth|credentials?|api[ _-]?key|access[_-]key)"
+    r"(?i:pass(?:word|wd)|(?<=[_-])pass|pwd|private[_-]key|secret(?:[_-](?:access[_-])?key)?"
+    r"|token|authori[sz]ation|auth|credentials?|api[ _-]?key|access[_-]key"
+    r"|account[_-]?key|shared[_-]?access[_-]?key)"
 )
 _secret_names: dict[str, bool] = {}
 
