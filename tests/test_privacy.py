@@ -143,3 +143,68 @@ def test_a_container_of_shared_references_is_recorded_bounded(
     [logged] = [json.loads(line) for line in log.read_text().splitlines()]
     reason = logged["properties"]["reason"]
     assert reason.startswith('[[["a","a","a",') and len(reason) == 1000
+
+
+def test_a_url_through_the_home_goes_whole_to_the_log(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", "/home/ann")
+    log = tmp_path / "audit.jsonl"
+    url = "ssh://git@gitlab.acme.com/home/ann/acme-billing.git"
+    record(data_dir, log, "edit_failed", "reason", f"push to {url} failed")
+    [logged] = [json.loads(line) for line in log.read_text().splitlines()]
+    assert logged["properties"]["reason"] == "push to <url> failed"
+    assert "acme" not in log.read_text()
+
+
+class _ExitOnAnyAttribute:
+    def __getattr__(self, name: str) -> object:
+        raise SystemExit(3)
+
+
+class _ExitOnStr:
+    def __str__(self) -> str:
+        raise SystemExit(1)
+
+    def __hash__(self) -> int:
+        return 1
+
+
+class _NameRaises:
+    @property
+    def name(self) -> str:
+        raise RuntimeError("/home/ann/acme")
+
+
+class _InterruptOnAnyAttribute:
+    def __getattr__(self, name: str) -> object:
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(
+    ("prop", "value", "expected"),
+    [
+        ("reason", _ExitOnAnyAttribute(), "<unprintable>"),
+        ("main_model", _ExitOnAnyAttribute(), "<unprintable>"),
+        ("reason", {_ExitOnStr(): 1}, '{"<unprintable>":1}'),
+        ("reason", _NameRaises(), "<unprintable>"),
+        ("reason", [_NameRaises(), _ExitOnAnyAttribute()], '["<unprintable>","<unprintable>"]'),
+    ],
+    ids=["getattr-exits", "model-getattr-exits", "key-str-exits", "name-raises", "in-a-list"],
+)
+def test_a_caller_object_raising_anything_never_leaves_event(
+    data_dir: Path, tmp_path: Path, prop: str, value: object, expected: str
+) -> None:
+    log = tmp_path / "audit.jsonl"
+    record(data_dir, log, "edit_failed", prop, value)
+    [logged] = [json.loads(line) for line in log.read_text().splitlines()]
+    assert logged["properties"][prop] == expected
+
+
+def test_a_keyboard_interrupt_from_a_caller_object_is_the_users_and_goes_through(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        record(
+            data_dir, tmp_path / "audit.jsonl", "edit_failed", "reason", _InterruptOnAnyAttribute()
+        )

@@ -848,3 +848,103 @@ def test_redact_model_either_keeps_a_known_name_or_redacts(name: str) -> None:
 def test_a_key_after_a_control_character_in_a_container_is_still_found() -> None:
     key = "sk-" + "z" * 25
     assert key not in json.dumps(scrub_properties({"v": ["\x1b" + key], "w": ("\x07" + key,)}))
+
+
+# --- a sixth adversarial review -------------------------------------------------------------------
+
+HOME_URLS = [
+    "ssh://git@gitlab.acme.com/home/ann/acme-billing.git",
+    "file:///home/ann/acme",
+    "vscode://file/home/ann/acme/plan.md",
+    "http://127.0.0.1:8000/home/ann/acme/report",
+]
+
+
+@pytest.mark.parametrize("url", HOME_URLS)
+def test_a_url_whose_path_holds_the_home_goes_whole(url: str) -> None:
+    out = scrub_properties({"reason": f"clone {url} failed", "urls": [url]}, home="/home/ann")
+    assert out == {"reason": "clone <url> failed", "urls": '["<url>"]'}
+    assert scrub_text(url, home="/home/ann") == "<url>"
+
+
+def test_the_home_inside_another_path_is_no_home() -> None:
+    assert scrub_text("at /home/ann/x.py and /home/ann", home="/home/ann") == "at <path> and ~"
+    assert scrub_text("mnt/home/ann/x.py", home="/home/ann") == PATH
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"req": {"auth": ("ann", "hunter2-Secret!")}}, '{"req":{"auth":"<secret>"}}'),
+        ({"credentials": ["deploy", "s3cr3t-pass"]}, '{"credentials":"<secret>"}'),
+        ({"secret": {"v": "hunter2"}}, '{"secret":"<secret>"}'),
+        ({"token": 12345678, "next": "/home/bob/x"}, '{"next":"<path>","token":"<secret>"}'),
+        (
+            {"OPENAI_API_KEY": None, "prompt_tokens": 3},
+            '{"OPENAI_API_KEY":"<secret>","prompt_tokens":3}',
+        ),
+    ],
+)
+def test_a_key_naming_a_secret_in_a_container_hides_its_value_whatever_its_type(
+    value: dict[str, object], expected: str
+) -> None:
+    out = scrub_properties({"config": value})["config"]
+    assert out == expected
+    assert isinstance(out, str) and json.loads(out)
+    for word in ("ann", "hunter2", "deploy", "s3cr3t", "12345678", "bob"):
+        assert word not in out
+
+
+def test_a_property_whose_key_names_a_secret_is_a_secret() -> None:
+    props = {"api_key": "abc", "auth": ("ann", "pw"), "GITHUB_TOKEN": 5, "total_tokens": 7}
+    assert scrub_properties(props) == {
+        "api_key": SECRET, "auth": SECRET, "GITHUB_TOKEN": SECRET, "total_tokens": 7,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("error: \x1b[31m/home/bob/acme/billing\x1b[0m not found", "error: <path> not found"),
+        ("\x1b[1;32m~/acme/billing\x1b[K done", "<path> done"),
+        ("…/srv/acme/billing", "…<path>"),
+        ("→/srv/acme/billing", "→<path>"),
+        ("bell\x07/srv/acme/billing", "bell\x07<path>"),
+        ("and/or read/write a/b", "and/or read/write a/b"),
+    ],
+)
+def test_a_path_after_colours_or_a_symbol_still_starts_a_path(text: str, expected: str) -> None:
+    assert scrub_text(text, home="/nonexistent/me") == expected
+    out = scrub_properties({"lines": [text]}, home="/nonexistent/me")["lines"]
+    assert isinstance(out, str) and "acme" not in out and "\\u001b" not in out
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "\\\\?\\D:\\Projects\\AcmeSecret\\plan",
+        "\\\\?\\UNC\\fileserver\\hr\\salaries",
+        "\\\\.\\pipe\\acme-secret",
+        "\\\\?\\C:\\Acme Secret\\plan.docx",
+    ],
+)
+def test_windows_extended_length_and_device_paths_go_whole(path: str) -> None:
+    assert scrub_text(f"open {path} failed") == f"open {PATH} failed"
+    assert scrub_text(json.dumps({"p": path})) == '{"p": "<path>"}'
+    assert scrub_text(json.dumps({"p": f"x\n{path}"})) == '{"p": "x\\n<path>"}'
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"DB_PASS":"hunter2"}', '{"DB_PASS":"<secret>"}'),
+        ("MY_PASS=hunter2 ok", "MY_PASS=<secret> ok"),
+        ("x-pass: hunter2", "x-pass: <secret>"),
+        ("AccountName=acme;AccountKey=abc123==;x=1", "AccountName=acme;AccountKey=<secret>;x=1"),
+        ("SharedAccessKey=abc123", "SharedAccessKey=<secret>"),
+        ("bypass=1 compass: north, pass: the test", "bypass=1 compass: north, pass: the test"),
+    ],
+)
+def test_a_pass_name_ending_and_azure_keys_name_secrets(text: str, expected: str) -> None:
+    assert scrub_text(text) == expected
+    assert scrub_properties({"env": {"DB_PASS": "hunter2"}}) == {"env": '{"DB_PASS":"<secret>"}'}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["PATH", "URL", "combined"]
+__all__ = ["PATH", "URL", "combined", "names_secret"]
 
 PATH = "<path>"
 URL = "<url>"
@@ -61,15 +61,35 @@ _URL = (
     r"(?:[?#][^\s'\"<>\\]*)?)"
 )
 # key=value and key: value where the key names a secret, or ends with a word that does
-# ("OPENAI_API_KEY", "access_token"); the value goes. The match starts at that word (what comes
-# before it in the key stays anyway), so no position but a keyword's first letter costs more.
+# ("OPENAI_API_KEY", "access_token"; "DB_PASS": "pass" only after "_" or "-", "bypass" stays);
+# the value goes. The match starts at that word (what comes before it in the key stays anyway),
+# so no position but a keyword's first letter costs more.
 # An HTTP header's name counts ("Authorization: Basic <secret>", "X-Api-Key: <secret>"). A value
 # that opens with a quote goes up to the matching quote, spaces and all, or to the end of its line
 # when there is none (within 256 characters).
 _KEYWORD = (
-    r"(?i:pass(?:word|wd)|pwd|private[_-]key|secret(?:[_-](?:access[_-])?key)?|token"
-    r"|authori[sz]ation|auth|credentials?|api[ _-]?key|access[_-]key)"
+    r"(?i:pass(?:word|wd)|(?<=[_-])pass|pwd|private[_-]key|secret(?:[_-](?:access[_-])?key)?"
+    r"|token|authori[sz]ation|auth|credentials?|api[ _-]?key|access[_-]key"
+    r"|account[_-]?key|shared[_-]?access[_-]?key)"
 )
+_secret_names: dict[str, bool] = {}
+
+
+def names_secret(key: str) -> bool:
+    """Whether a property's or a container's key names a secret, by the rule key=value text
+    follows: the key is, or ends with, one of _KEYWORD's words ("api_key", "OPENAI_API_KEY",
+    "auth"); its value then goes whole, whatever its type."""
+    found = _secret_names.get(key)
+    if found is None:
+        if len(_secret_names) > 512:
+            _secret_names.clear()
+        pattern = _patterns.get("names")
+        if pattern is None:
+            pattern = _patterns["names"] = re.compile(_KEYWORD + r"$")
+        found = _secret_names[key] = pattern.search(key) is not None
+    return found
+
+
 _QUOTED = r"(?:(?!(?P=q))[^\n\r]){1,256}(?=(?P=q)|[\n\r]|$)"  # or the end: a cut, say
 _ASSIGNED = (
     r"(?P<kv>(?P<a>" + _KEYWORD + r"(?:\\?[\"'])?[ \t]*[:=][ \t]*(?P<q>\\?[\"'])?"
@@ -96,14 +116,23 @@ def _after(c: str) -> str:
     return rf"(?:(?<![^{_T}]{c})(?<![\\/]{c})|(?<=\\[nrt]{c}))"
 
 
+# A path from the root may start after anything but a word's character (".", "_", "-" and "~"
+# count) or a separator: after ANSI codes, a control character (JSON-escaped too), "…" or "→".
+_ROOT = r"(?:(?<![\w.~-]/)(?<![\\/]/)|(?<=\\[nrt]/)|(?<=\\u[0-9a-fA-F]{4}/))"
+
+
 def _paths(sep: str) -> str:
     """The path rule, for one kind of separator run: in plain text "/" or "\\", in JSON text
     (containers) "/" or an escaped "\\\\", so that a JSON escape like "\\n" never joins two
     words into a path."""
     return (
         r"(?P<p>"
+        # Windows' extended-length and device forms, whole: "\\?\D:\x", "\\?\UNC\host\share",
+        # "\\.\pipe\x".
+        rf"(?:(?<![\w\\/])|(?<=\\[nrt])){_EXTENDED[sep]}(?:[A-Za-z]:{sep})?(?:{_WORDS}{sep})*{_LAST}?"
+        r"|"
         # From the root: two segments ("/srv/x") or one file ("/x.py"); UNC "\\host\share".
-        r"(?:/" + _after("/") + r"|\\\\" + _after(r"\\\\") + rf")(?:{sep})?"
+        r"(?:/" + _ROOT + r"|\\\\" + _after(r"\\\\") + rf")(?:{sep})?"
         rf"(?:(?:{_WORDS}{sep})+{_LAST}?|{_FILE})"
         # Home-relative ("~/x", what the home rule leaves), from a variable ("$HOME/x",
         # "${HOME}/x", "%APPDATA%\\x") and Windows drives ("C:\\x", "d:/x").
@@ -136,7 +165,11 @@ _LONG = (
 # (its "//host/..." is one), a path before an email ("ann@x.com/a.py" is a path), both before
 # the long-run rule (a long path is not a secret).
 _SEPARATORS = {False: r"[\\/]+", True: r"(?:/|\\\\)+"}
-_patterns: dict[tuple[bool, bool, bool, bool], re.Pattern[str]] = {}
+_EXTENDED = {  # the "\\?\" or "\\.\" prefix, by separator: plain or JSON-escaped
+    _SEPARATORS[False]: r"[\\/]{2,}[?.][\\/]+",
+    _SEPARATORS[True]: r"(?:/|\\\\){2}[?.](?:/|\\\\)",
+}
+_patterns: dict[object, re.Pattern[str]] = {}
 
 
 def combined(

@@ -7,10 +7,11 @@ import os
 import re
 
 from blackboxai.analytics.models import redact_model
-from blackboxai.analytics.patterns import PATH, URL, combined
+from blackboxai.analytics.patterns import PATH, URL, combined, names_secret
 from blackboxai.analytics.values import (
     CONTAINERS,
     SCAN_LIMIT,
+    SECRET,
     UNPRINTABLE,
     by_type,
     cut,
@@ -38,7 +39,7 @@ Scalar = str | int | float | bool | None
 
 MAX_STRING = 1000
 MAX_KEY = 100
-SECRET, EMAIL, HOME = "<secret>", "<email>", "~"
+EMAIL, HOME = "<email>", "~"
 
 # Scrub at most SCAN_LIMIT (4 * MAX_STRING) characters: long enough that whatever lands in the
 # first MAX_STRING characters of the output was scrubbed in full context, short enough to bound
@@ -51,6 +52,11 @@ _MARKERS = {"s": SECRET, "e": EMAIL, "l": SECRET, "p": PATH}
 _home_patterns: dict[str, re.Pattern[str]] = {}
 _default_home: tuple[str | None, str] = (None, "")
 _key_cache: dict[str, str] = {}
+# Terminal control sequences (colours, cursor moves), raw or JSON-escaped: dropped before scrubbing.
+_ANSI = {
+    False: re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]"),
+    True: re.compile(r"(?:\x1b|\\u001b)\[[0-9;?]*[ -/]*[@-~]"),
+}
 _name_cache: dict[str, str] = {}
 
 
@@ -82,8 +88,12 @@ def _home_pattern(home: str) -> re.Pattern[str]:
     if pattern is None:
         if len(_home_patterns) > 16:
             _home_patterns.clear()
-        # A path prefix only: "/home/ann/x" and "/home/ann." match, "/home/annabel" does not.
-        pattern = _home_patterns[home] = re.compile(re.escape(home) + r"(?!\.?[\w$-])")
+        # A path prefix only: "/home/ann/x" and "/home/ann." match, "/home/annabel" does not;
+        # nor does a home inside a URL or another path ("ssh://h/home/ann/x", "a/home/ann"):
+        # the URL and path rules take those whole.
+        pattern = _home_patterns[home] = re.compile(
+            r"(?<![\w.:/\\@%-])" + re.escape(home) + r"(?!\.?[\w$-])"
+        )
     return pattern
 
 
@@ -103,6 +113,8 @@ def _scrub(text: str, home: str, json_text: bool = False) -> str:
     # The cut may halve a secret so that it no longer matches; if the text before it then shrinks
     # a lot (a huge blob becomes "<secret>"), the fragment could reach the output: cut() drops it.
     text = cut(text, SCAN_LIMIT)
+    if "\x1b" in text or (json_text and "\\u001b" in text):  # colours would hide a path's start
+        text = _ANSI[json_text].sub("", text)
     paths = "/" in text or "\\" in text  # paths, URLs
     named = ":" in text or "=" in text  # password=, ft:, drives (with a separator)
     emails = "@" in text  # emails, URL user info (with a separator)
@@ -142,7 +154,7 @@ def scrub_value(value: object, home: str | None = None) -> Scalar:
     """Turn any value into a JSON-safe scalar with secrets removed. Never raises."""
     try:
         return _value(value, _resolve_home(home))
-    except Exception:
+    except (Exception, SystemExit):  # a caller's object's SystemExit too
         return UNPRINTABLE
 
 
@@ -170,9 +182,12 @@ def model_name(value: object) -> str | None:
 
 
 def _property(key: str, value: object, home: str) -> Scalar:
-    """A value made safe by its type first: an exception, a path or bytes say only what they
-    are; under a model key (and for any object with a string `.name`) a value is redacted like a
-    model name, in containers too; anything else is scrubbed as text."""
+    """A value under a key that names a secret is "<secret>", whatever its type. Otherwise it is
+    made safe by its type first: an exception, a path or bytes say only what they are; under a
+    model key (and for any object with a string `.name`) a value is redacted like a model name, in
+    containers too; anything else is scrubbed as text."""
+    if names_secret(key):  # api_key=..., auth=("ann", "pw"): the value goes, whatever it is
+        return SECRET
     model = is_model_key(key)
     if not model and isinstance(value, (str, int, float, bool, type(None))):
         return _value(value, home)
@@ -183,7 +198,7 @@ def _property(key: str, value: object, home: str) -> Scalar:
         return _scrub(stringify(value, model), home, json_text=True)
     name = model_name(value) if model else object_name(value)
     if name is not None:
-        return redact_model(name)
+        return UNPRINTABLE if name is UNPRINTABLE else redact_model(name)
     return _value(value, home)
 
 
@@ -196,9 +211,9 @@ def scrub_properties(props: Mapping[str, object], home: str | None = None) -> di
             try:
                 key = _key(raw_key, resolved)
                 out[key] = _property(key, value, resolved)
-            except Exception:
+            except (Exception, SystemExit):  # a caller's object's SystemExit too
                 continue  # drop one broken property rather than the whole event
-    except Exception:
+    except (Exception, SystemExit):
         pass  # a broken mapping: keep what was scrubbed so far
     return out
 

@@ -15,13 +15,14 @@ import re
 from json.encoder import encode_basestring
 
 from blackboxai.analytics.models import redact_model
-from blackboxai.analytics.patterns import PATH
+from blackboxai.analytics.patterns import PATH, names_secret
 
 __all__ = [
     "BYTES",
     "CONTAINERS",
     "MORE",
     "SCAN_LIMIT",
+    "SECRET",
     "UNPRINTABLE",
     "by_type",
     "cut",
@@ -31,7 +32,7 @@ __all__ = [
     "stringify",
 ]
 
-BYTES, UNPRINTABLE = "<bytes>", "<unprintable>"
+BYTES, UNPRINTABLE, SECRET = "<bytes>", "<unprintable>", "<secret>"
 MORE = "…"  # where a cut stopped: in a string, a container, or the text the scrubber reads
 CONTAINERS = (dict, list, tuple, set, frozenset)  # what stringify writes as JSON text
 SCAN_LIMIT = 4000  # the most text the scrubber reads of one value
@@ -83,7 +84,16 @@ def by_type(value: object) -> str | None:
 
 
 def object_name(value: object) -> str | None:
-    name = getattr(value, "name", None)
+    """An object's string `.name`, None if it has none, UNPRINTABLE (that very object) if
+    looking it up raised: a property or __getattr__ may raise, SystemExit too.
+
+    Failures are contained as `except (Exception, SystemExit)` throughout: a caller's object may
+    raise SystemExit, but KeyboardInterrupt, GeneratorExit and the host's Terminated (SIGTERM,
+    a BaseException on purpose) are the user's or the interpreter's and must go through."""
+    try:
+        name = getattr(value, "name", None)
+    except (Exception, SystemExit):
+        return UNPRINTABLE
     return cut(name, SCAN_LIMIT) if isinstance(name, str) else None
 
 
@@ -133,7 +143,7 @@ def _key(key: object, depth: int, budget: _Budget) -> str:
         return _fit(_dumps(_plain(key, False, depth + 1, budget)), budget)
     try:
         return _fit(printed(key, max(budget.left, 0)), budget)
-    except Exception:
+    except (Exception, SystemExit):  # a key's __str__ may raise SystemExit too
         return _spend(UNPRINTABLE, budget)
 
 
@@ -173,6 +183,9 @@ def _plain(value: object, model: bool, depth: int, budget: _Budget) -> object:
                     out[MORE] = MORE
                     break
                 text = _key(key, depth, budget)
+                if names_secret(text):  # {"auth": ("ann", "pw")}: the value goes, whatever it is
+                    out[text] = _spend(SECRET, budget)
+                    continue
                 out[text] = _plain(item, model or is_model_key(text), depth + 1, budget)
             return out
         items: list[object] = []
@@ -188,8 +201,10 @@ def _plain(value: object, model: bool, depth: int, budget: _Budget) -> object:
         return [*items, MORE] if more else items
     try:
         name = object_name(value)  # a Model inside a list is still a model name
+        if name is UNPRINTABLE:
+            return _spend(UNPRINTABLE, budget)
         text = printed(value, max(budget.left, 0)) if name is None else redact_model(name)
-    except Exception:  # one unprintable item costs only itself
+    except (Exception, SystemExit):  # one unprintable item costs only itself
         return _spend(UNPRINTABLE, budget)
     return _fit(redact_model(text) if model and name is None else text, budget)
 
@@ -205,5 +220,5 @@ def stringify(value: object, model: bool = False) -> str:
         if isinstance(value, CONTAINERS):
             return _dumps(_plain(value, model, 0, _Budget(_BUDGET)))
         return printed(value)
-    except Exception:  # a failing __str__, a container changed while it is read
+    except (Exception, SystemExit):  # a failing __str__, a container changed while it is read
         return UNPRINTABLE
