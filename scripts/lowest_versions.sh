@@ -18,11 +18,11 @@ echo "lowest versions: $(uv pip list --python "$py" 2>/dev/null | grep -iE \
     tr -s ' ' | paste -sd ',' -)"
 
 # typer (and its click), rich: test_cli, test_usage, test_argv, test_report; httpx: test_host,
-# test_llm; pyyaml: test_settings; platformdirs: test_state; filelock: test_portable (our locks
-# with fcntl hidden); requests, posthog, mixpanel: test_ingestion (each adapter through its SDK)
-# and test_delivery (the real uploader).
+# test_llm; pyyaml: test_settings; platformdirs: test_state, test_paths (our XDG rule agrees
+# with it); filelock: test_portable (our locks with fcntl hidden); requests, posthog, mixpanel:
+# test_ingestion (each adapter through its SDK) and test_delivery (the real uploader).
 "$py" -m pytest -q -p no:cacheprovider \
     tests/test_cli.py tests/test_usage.py tests/test_argv.py tests/test_host.py \
     tests/test_llm.py tests/test_report.py tests/test_settings.py tests/test_state.py \
-    tests/test_question.py tests/test_spool.py tests/test_portable.py \
+    tests/test_paths.py tests/test_question.py tests/test_spool.py tests/test_portable.py \
     tests/test_ingestion.py tests/test_delivery.py
