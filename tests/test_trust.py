@@ -39,6 +39,25 @@ def project(world: dict[str, Path], text: str, where: Path | None = None) -> Pat
     return path
 
 
+def blackboxai(
+    world: dict[str, Path],
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """The real CLI in `cwd` (the repository by default), with the world's HOME (or `env`)."""
+    return subprocess.run(
+        [sys.executable, "-m", "blackboxai", *args],
+        cwd=cwd or world["repo"],
+        capture_output=True,
+        text=True,
+        env=env or {**os.environ, "HOME": str(world["home"])},
+        input=input,
+        timeout=60,
+    )
+
+
 # -- confine --------------------------------------------------------------------------------------
 
 
@@ -299,25 +318,11 @@ def test_a_broken_project_file_is_ignored_with_analytics_off_and_commands_still_
     env = {**os.environ, "HOME": str(world["home"]), "XDG_DATA_HOME": str(world["home"] / "d")}
     env.pop("XDG_CONFIG_HOME", None)
     for command in (["analytics", "status"], ["--analytics", "--exit"]):
-        result = subprocess.run(
-            [sys.executable, "-m", "blackboxai", *command],
-            cwd=world["repo"],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
-        )
+        result = blackboxai(world, *command, env=env)
         assert result.returncode == 0, result.stderr
         [line] = [x for x in result.stderr.splitlines() if "ignoring this project file" in x]
         assert str(world["repo"].name) in line
-    status = subprocess.run(
-        [sys.executable, "-m", "blackboxai", "analytics", "status"],
-        cwd=world["repo"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    status = blackboxai(world, "analytics", "status", env=env)
     assert "Reporting:     no" in status.stdout
 
 
@@ -333,27 +338,9 @@ def test_a_broken_file_of_the_users_own_is_still_an_error(world: dict[str, Path]
 def test_a_project_value_cannot_draw_on_the_users_terminal(world: dict[str, Path]) -> None:
     forged = "../n/\x1b[2K\rAnalytics are permanently disabled./x"  # outside: a warning
     project(world, f'file: "{forged.encode("unicode_escape").decode()}"\n')
-    result = subprocess.run(
-        [sys.executable, "-m", "blackboxai", "--exit"],
-        cwd=world["repo"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "HOME": str(world["home"])},
-        timeout=60,
-    )
+    result = blackboxai(world, "--exit")
     assert "\x1b" not in result.stderr and "\r" not in result.stderr
     assert len(result.stderr.splitlines()) == 1  # one warning line, escapes shown escaped
-
-
-def blackboxai(world: dict[str, Path], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "blackboxai", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "HOME": str(world["home"])},
-        timeout=60,
-    )
 
 
 def test_a_config_file_inside_git_is_ignored_as_inside_git_not_as_a_link(
@@ -413,14 +400,7 @@ def test_a_project_file_naming_an_impossible_file_is_one_warning_and_every_comma
     path = project(world, f"model: m\nfile: {value}\n")
     env = {**os.environ, "HOME": str(world["home"]), "XDG_DATA_HOME": str(world["tmp"] / "d")}
     for args in (["--exit"], ["analytics", "status"], ["--no-analytics", "analytics", "status"]):
-        done = subprocess.run(
-            [sys.executable, "-m", "blackboxai", *args],
-            cwd=world["repo"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = blackboxai(world, *args, env=env)
         assert done.returncode == 0, done.stderr
         [line] = done.stderr.splitlines()
         assert line.startswith(f"blackboxai: ignoring file in config file {path}, line 2: ")
@@ -436,14 +416,7 @@ def test_the_users_own_file_naming_an_impossible_file_is_one_line_and_exit_2(
     (world["home"] / CONFIG_NAME).write_text(f"file: {value}\n")
     env = {**os.environ, "HOME": str(world["home"]), "XDG_DATA_HOME": str(world["tmp"] / "d")}
     for args in (["--exit"], ["analytics", "status"], ["analytics", "off"]):
-        done = subprocess.run(
-            [sys.executable, "-m", "blackboxai", *args],
-            cwd=world["repo"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = blackboxai(world, *args, env=env)
         assert done.returncode == 2, done.stderr
         error = [line for line in done.stderr.splitlines() if "valid file name" in line]
         assert error == done.stderr.splitlines()[-1:]
@@ -482,14 +455,6 @@ def test_a_project_directory_named_with_terminal_escapes_is_shown_escaped(
     make_repo(where)
     project(world, text, where)
     env = {**os.environ, "HOME": str(world["home"]), "XDG_DATA_HOME": str(world["tmp"] / "d")}
-    done = subprocess.run(
-        [sys.executable, "-m", "blackboxai", *args],
-        cwd=where,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = blackboxai(world, *args, cwd=where, env=env, input=stdin)
     assert "p3\\x1b]0;T\\x07\\x1b[31m" in done.stdout + done.stderr  # named, escaped
     assert not {"\x1b", "\x07"} & set(done.stdout + done.stderr)
