@@ -69,6 +69,14 @@ def consent(data_dir: Path) -> str:
     return other.user_id
 
 
+def reporting(data_dir: Path, **kwargs: Any) -> Analytics:
+    """make(), after the user said yes elsewhere, and enable()d: reporting from the start."""
+    consent(data_dir)
+    analytics = make(data_dir, **kwargs)
+    assert analytics.enable()
+    return analytics
+
+
 def spooled(data_dir: Path) -> list[dict[str, Any]]:
     return list(Spool(data_dir).records())
 
@@ -267,9 +275,9 @@ def test_asking_answering_and_enabling_in_any_order_deliver_what_follows_consent
 
 
 def test_each_event_is_fixed_to_every_configured_destination(data_dir: Path) -> None:
-    consent(data_dir)
-    analytics = make(data_dir, mixpanel_token="mp_token", mixpanel_host="http://127.0.0.1:9/mp")
-    assert analytics.enable()
+    analytics = reporting(
+        data_dir, mixpanel_token="mp_token", mixpanel_host="http://127.0.0.1:9/mp"
+    )
     analytics.event("launched")
     analytics.close()
     [record] = spooled(data_dir)
@@ -305,9 +313,7 @@ def test_stored_consent_is_read_again_before_events_move(data_dir: Path, change:
 def test_an_opt_out_and_back_in_within_one_session_sends_only_what_follows_it(
     data_dir: Path,
 ) -> None:
-    consent(data_dir)
-    analytics = make(data_dir)
-    assert analytics.enable()
+    analytics = reporting(data_dir)
     analytics.event("launched")
     analytics.flush()  # one event waiting on disk
     analytics.event("command_help")  # one in memory
@@ -324,9 +330,7 @@ def test_an_opt_out_and_back_in_within_one_session_sends_only_what_follows_it(
 def test_a_session_off_and_on_again_never_sends_what_it_recorded_while_off(
     data_dir: Path,
 ) -> None:
-    consent(data_dir)
-    analytics = make(data_dir)
-    assert analytics.enable()
+    analytics = reporting(data_dir)
     assert analytics.disable(permanently=False) is True
     analytics.event("command_ls")
     assert analytics.enable() is True
@@ -346,9 +350,7 @@ OFF_AND_ON = (
 def test_events_buffered_across_an_opt_out_and_back_in_elsewhere_are_never_sent(
     data_dir: Path, elsewhere: str
 ) -> None:
-    consent(data_dir)
-    analytics = make(data_dir)
-    assert analytics.enable()
+    analytics = reporting(data_dir)
     analytics.event("launched")  # buffered before the opt-out
     if elsewhere == "instance":
         other = Analytics(data_dir=data_dir)
@@ -379,9 +381,7 @@ def test_reset_id_drops_everything_recorded_under_the_old_id(data_dir: Path) -> 
 
 
 def test_a_reset_id_elsewhere_drops_this_sessions_buffered_events(data_dir: Path) -> None:
-    consent(data_dir)
-    analytics = make(data_dir)
-    assert analytics.enable()
+    analytics = reporting(data_dir)
     analytics.event("launched")
     assert Analytics(data_dir=data_dir).reset_id()
     analytics.close()
@@ -405,9 +405,7 @@ def test_reset_id_on_an_instance_made_before_consent_elsewhere_still_replaces_th
 def test_clear_pending_during_an_upload_leaves_nothing_and_refuses_the_put_back(
     data_dir: Path,
 ) -> None:
-    consent(data_dir)
-    writer = make(data_dir)
-    assert writer.enable()
+    writer = reporting(data_dir)
     writer.event("launched")
     writer.event("exit", reason="eof")
     writer.close()
@@ -426,9 +424,7 @@ def test_clear_pending_during_an_upload_leaves_nothing_and_refuses_the_put_back(
 def test_clear_pending_drops_what_this_session_holds_and_reporting_goes_on(
     data_dir: Path,
 ) -> None:
-    consent(data_dir)
-    analytics = make(data_dir)
-    assert analytics.enable()
+    analytics = reporting(data_dir)
     analytics.event("launched")
     analytics.flush()
     analytics.event("command_help")
@@ -440,9 +436,7 @@ def test_clear_pending_drops_what_this_session_holds_and_reporting_goes_on(
 
 
 def test_clear_pending_elsewhere_drops_what_this_session_holds(data_dir: Path) -> None:
-    consent(data_dir)
-    analytics = make(data_dir)
-    assert analytics.enable()
+    analytics = reporting(data_dir)
     analytics.event("launched")
     Analytics(data_dir=data_dir).clear_pending()
     analytics.close()
@@ -453,9 +447,7 @@ def test_clear_pending_on_an_instance_made_before_consent_still_refuses_put_back
     data_dir: Path,
 ) -> None:
     early = make(data_dir)  # made before the user said yes in another process
-    consent(data_dir)
-    writer = make(data_dir)
-    assert writer.enable()
+    writer = reporting(data_dir)
     writer.event("launched")
     writer.close()
     spool = Spool(data_dir)
@@ -756,9 +748,7 @@ def failing_launcher(config: UploadConfig) -> None:
 def test_a_hostile_caller_sees_no_exception_and_no_byte_on_the_terminal(
     data_dir: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    consent(data_dir)
-    analytics = make(data_dir, logfile=tmp_path / "log.jsonl", launcher=failing_launcher)
-    assert analytics.enable()
+    analytics = reporting(data_dir, logfile=tmp_path / "log.jsonl", launcher=failing_launcher)
     analytics.event(Unprintable())  # type: ignore[arg-type]
     analytics.event("edit_failed", Unprintable(), reason=BrokenName(), **{"": Unprintable()})
     analytics.event("x" * 100_000, big="y" * 5_000_000, deep=[[[[[]]]]] * 10_000)
@@ -946,9 +936,7 @@ def test_anything_not_in_the_catalogue_is_withheld(data_dir: Path, tmp_path: Pat
 
 
 def test_an_event_named_like_a_catalogued_property_is_withheld(data_dir: Path) -> None:
-    consent(data_dir)
-    analytics = make(data_dir)
-    assert analytics.enable()
+    analytics = reporting(data_dir)
     analytics.event("exit.reason")
     analytics.event("*.python_version")
     analytics.close()
