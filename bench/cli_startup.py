@@ -120,7 +120,7 @@ def our_command() -> list[str]:
 
 def bare_options_match() -> set[str]:
     """Option strings on one side only (empty when the yardstick has exactly our options)."""
-    from blackboxai.options import OPTIONS
+    from blackboxai.config.options import OPTIONS
 
     ours = {"--message", "-m", "--config", "-c", "--exit", "--version", "-h", "--help"}
     for name, spec in OPTIONS.items():

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from blackboxai.analytics.consent import CI_VARIABLES
+from blackboxai.analytics.consent.rules import CI_VARIABLES
 from tests.loopback import Backend, refused_url
 from tests.support import uploaders, wait_until
 

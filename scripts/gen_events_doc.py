@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from blackboxai.analytics.catalogue import load_catalogue, render_markdown
+from blackboxai.analytics.consent.catalogue import load_catalogue, render_markdown
 
 if __name__ == "__main__":
     target = Path(__file__).resolve().parents[1] / "docs" / "events.md"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from blackboxai.analytics.catalogue import catalogue_items, catalogue_version
+from blackboxai.analytics.consent.catalogue import catalogue_items, catalogue_version
 
 if __name__ == "__main__":
     target = Path(__file__).resolve().parents[1] / "tests" / "catalogue_released.json"

@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 WINDOWS = sys.platform == "win32"
 DATA = (
     "blackboxai/py.typed",
-    "blackboxai/analytics/catalogue.json",
-    "blackboxai/analytics/models.json",
+    "blackboxai/analytics/consent/catalogue.json",
+    "blackboxai/analytics/record/model_names.json",
 )
 
 
@@ -78,7 +78,11 @@ def user_env(home: Path, python: Path) -> dict[str, str]:
     """A user's environment: own home and data dirs, no CI variables (the question is never
     asked in CI), no proxies (the model endpoint is on loopback)."""
     names = run(
-        [str(python), "-c", "from blackboxai.analytics.consent import CI_VARIABLES as v; print(*v)"]
+        [
+            str(python),
+            "-c",
+            "from blackboxai.analytics.consent.rules import CI_VARIABLES as v; print(*v)",
+        ]
     )
     drop = {*names.stdout.split(), "DO_NOT_TRACK", "http_proxy", "https_proxy", "all_proxy"}
     env = {k: v for k, v in os.environ.items() if k not in drop and k.lower() not in drop}
@@ -94,7 +98,7 @@ def check_installed(python: Path, env: dict[str, str], cwd: Path) -> None:
         import json, blackboxai
         from importlib.resources import files
         package = files("blackboxai")
-        data = ["py.typed", "analytics/catalogue.json", "analytics/models.json"]
+        data = ["py.typed", "analytics/consent/catalogue.json", "analytics/record/model_names.json"]
         print(json.dumps({"file": blackboxai.__file__,
                           "data": [package.joinpath(d).is_file() for d in data]}))
         """

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from blackboxai.analytics.consent import CI_VARIABLES
+from blackboxai.analytics.consent.rules import CI_VARIABLES
 from tests.loopback import Backend
 from tests.support import server_thread, threads_left
 

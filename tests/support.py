@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from blackboxai.analytics import Analytics
-from blackboxai.analytics.backends import Answer, Record
-from blackboxai.analytics.backends import Backend as Destination
-from blackboxai.analytics.consent import Stored
-from blackboxai.analytics.outcome import LAST_FILE
-from blackboxai.analytics.spool import Spool
-from blackboxai.analytics.state import StateStore
-from blackboxai.analytics.upload import CONFIG_ENV, UploadConfig
+from blackboxai.analytics.consent.rules import Stored
+from blackboxai.analytics.consent.state import StateStore
+from blackboxai.analytics.delivery.outcome import LAST_FILE
+from blackboxai.analytics.delivery.sinks import Answer
+from blackboxai.analytics.destinations import Destination
+from blackboxai.analytics.queue.launch import CONFIG_ENV, UploadConfig
+from blackboxai.analytics.queue.spool import Spool
+from blackboxai.analytics.queue.waiting import Record
 
 if TYPE_CHECKING:
     from typer.testing import CliRunner
@@ -185,7 +186,7 @@ def config(data_dir: Path, **bounds: float) -> UploadConfig:
 
 def start_uploader(data_dir: Path, **bounds: float) -> subprocess.Popen[bytes]:
     """The real uploader process, as `launch()` runs it, but a child we can wait on or kill."""
-    from blackboxai.analytics.upload import BOOTSTRAP
+    from blackboxai.analytics.queue.launch import BOOTSTRAP
 
     env = {**os.environ, CONFIG_ENV: config(data_dir, **bounds).to_json()}
     return subprocess.Popen([sys.executable, "-c", BOOTSTRAP], env=env)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from blackboxai.argv import Invocation, from_params, parse, suggest
 from blackboxai.commands import FILES_KEY, app
-from blackboxai.options import OPTIONS
+from blackboxai.config.options import OPTIONS
 
 
 def typer_reads(argv: Sequence[str]) -> Invocation:

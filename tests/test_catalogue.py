@@ -6,7 +6,7 @@ import ast
 import json
 from pathlib import Path
 
-from blackboxai.analytics.catalogue import (
+from blackboxai.analytics.consent.catalogue import (
     catalogue_items,
     catalogue_version,
     load_catalogue,

@@ -17,7 +17,7 @@ import pexpect
 import pytest
 
 from blackboxai.analytics import Analytics
-from blackboxai.analytics.catalogue import catalogue_items, catalogue_version, new_items
+from blackboxai.analytics.consent.catalogue import catalogue_items, catalogue_version, new_items
 from blackboxai.question import NEW_QUESTION
 
 ALSO = NEW_QUESTION.split("?")[0]  # "Also allow these"

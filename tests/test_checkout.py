@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from blackboxai.options import CONFIG_NAME
+from blackboxai.config.options import CONFIG_NAME
 from tests.fake_openai import FakeOpenAI, Reply
 from tests.support import make_repo
 

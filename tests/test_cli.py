@@ -15,9 +15,9 @@ from typer.testing import Result
 
 from blackboxai import __version__
 from blackboxai.analytics import Analytics
-from blackboxai.analytics.backends import Backend as Destination
+from blackboxai.analytics.destinations import Destination
 from blackboxai.commands import app
-from blackboxai.settings import CONFIG_NAME, OPTIONS
+from blackboxai.config.settings import CONFIG_NAME, OPTIONS
 from tests.fake_openai import FakeOpenAI
 from tests.loopback import Backend, refused_url
 from tests.support import cli_runner, spooled
@@ -500,7 +500,7 @@ def test_analytics_log_permission_denied_is_exit_2_even_as_root(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The same path simulated in-process, so it is checked where the test above must skip."""
-    from blackboxai.analytics import auditlog
+    from blackboxai.analytics.record import auditlog
 
     real_open = os.open
 

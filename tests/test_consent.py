@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from blackboxai.analytics.consent import Stored, decide, do_not_track, in_ci, may_send
+from blackboxai.analytics.consent.rules import Stored, decide, do_not_track, in_ci, may_send
 
 STATES = list(Stored)
 FLAGS = ["none", "--analytics", "--no-analytics", "--analytics-disable"]

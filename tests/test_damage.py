@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from blackboxai.analytics import progress as progress_module
-from blackboxai.analytics import spool as spool_module
-from blackboxai.analytics.deliver import deliver
-from blackboxai.analytics.progress import Progress
-from blackboxai.analytics.spool import Spool
+from blackboxai.analytics.delivery.run import deliver
+from blackboxai.analytics.queue import progress as progress_module
+from blackboxai.analytics.queue import spool as spool_module
+from blackboxai.analytics.queue.progress import Progress
+from blackboxai.analytics.queue.spool import Spool
 from tests.loopback import Backend
 from tests.support import (
     MemorySink,

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from blackboxai.analytics.delivery.run import deliver
 from blackboxai.analytics.fileops import locked
-from blackboxai.analytics.spool import Spool
-from blackboxai.analytics.upload import deliver
+from blackboxai.analytics.queue.spool import Spool
 from tests.loopback import Backend, refused_url
 from tests.support import (
     config,
@@ -270,7 +270,7 @@ def test_three_uploaders_at_once_send_each_event_once(data_dir, backend) -> None
     [("not json", 2), ('{"no": "data_dir"}', 2), ("[]", 2), ('{"data_dir": "%s"}', 0)],
 )
 def test_the_uploader_never_prints_and_never_raises(tmp_path, setting, status) -> None:
-    from blackboxai.analytics.upload import BOOTSTRAP, CONFIG_ENV
+    from blackboxai.analytics.queue.launch import BOOTSTRAP, CONFIG_ENV
 
     a_file = tmp_path / "a-file"
     a_file.write_text("not a directory")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from blackboxai.analytics.outcome import LAST_FILE
-from blackboxai.analytics.spool import Spool
+from blackboxai.analytics.delivery.outcome import LAST_FILE
+from blackboxai.analytics.queue.spool import Spool
 from tests.loopback import Backend
 from tests.support import posthog_at, spooled, start_uploader
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from blackboxai.analytics.backends.mixpanel_sink import import_error
-from blackboxai.analytics.backends.posthog_sink import capture_error
-from blackboxai.analytics.spool import Spool
-from blackboxai.analytics.upload import deliver
+from blackboxai.analytics.delivery.run import deliver
+from blackboxai.analytics.delivery.sinks.mixpanel import import_error
+from blackboxai.analytics.delivery.sinks.posthog import capture_error
+from blackboxai.analytics.queue.spool import Spool
 from tests.loopback import NGINX_400, Backend
 from tests.support import config, mixpanel_at, posthog_at, spooled
 

@@ -220,8 +220,8 @@ def test_an_unexpected_error_is_one_line_exit_1_and_an_exception_event_without_t
 ) -> None:
     import builtins
 
+    from blackboxai.config.settings import load_settings
     from blackboxai.host import make_analytics, run_session
-    from blackboxai.settings import load_settings
 
     log = tmp_path / "events.jsonl"
     settings = load_settings(

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from blackboxai.analytics import Analytics
+from blackboxai.analytics.consent.state import StateStore
 from blackboxai.analytics.contain import Containment
-from blackboxai.analytics.spool import Spool
-from blackboxai.analytics.state import StateStore
+from blackboxai.analytics.queue.spool import Spool
 from tests.loopback import refused_url
 from tests.support import FullDiskSpool, wait_for_last, wait_until
 

@@ -16,12 +16,13 @@ import mixpanel
 import pytest
 import requests
 
-from blackboxai.analytics.backends import Answer, Record, event_millis
-from blackboxai.analytics.backends.mixpanel_sink import MixpanelSink
-from blackboxai.analytics.backends.posthog_sink import PostHogSink, iso_time
-from blackboxai.analytics.deliver import deliver
-from blackboxai.analytics.spool import Spool
-from blackboxai.analytics.upload import UploadConfig
+from blackboxai.analytics.delivery.run import deliver
+from blackboxai.analytics.delivery.sinks import Answer, event_millis
+from blackboxai.analytics.delivery.sinks.mixpanel import MixpanelSink
+from blackboxai.analytics.delivery.sinks.posthog import PostHogSink, iso_time
+from blackboxai.analytics.queue.launch import UploadConfig
+from blackboxai.analytics.queue.spool import Spool
+from blackboxai.analytics.queue.waiting import Record
 from tests.loopback import Backend
 from tests.support import config, mixpanel_at, posthog_at, spooled, threads_left
 

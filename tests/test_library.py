@@ -23,12 +23,12 @@ import pexpect
 import pytest
 
 from blackboxai.analytics import Analytics
-from blackboxai.analytics.consent import Stored, may_send
+from blackboxai.analytics.consent.rules import Stored, may_send
+from blackboxai.analytics.consent.state import State, StateStore
 from blackboxai.analytics.defaults import BUFFER_EVENTS
-from blackboxai.analytics.handoff import LAUNCH_AFTER
-from blackboxai.analytics.spool import Spool
-from blackboxai.analytics.state import State, StateStore
-from blackboxai.analytics.upload import UploadConfig
+from blackboxai.analytics.queue.launch import UploadConfig
+from blackboxai.analytics.queue.outbox import LAUNCH_AFTER
+from blackboxai.analytics.queue.spool import Spool
 from tests.loopback import refused_url
 from tests.support import FullDiskSpool
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 import typer
 
 from blackboxai.commands import app
-from blackboxai.options import COMMANDS, DEFAULTS, EDIT_FORMATS, OPTIONS, Kind, Settings, ident
+from blackboxai.config.options import (
+    COMMANDS,
+    DEFAULTS,
+    EDIT_FORMATS,
+    OPTIONS,
+    Kind,
+    Settings,
+    ident,
+)
 
 
 def test_the_typer_root_declares_exactly_the_registry_and_the_command_line_options() -> None:

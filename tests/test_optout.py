@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from blackboxai.analytics import Analytics
-from blackboxai.analytics.consent import Stored
-from blackboxai.analytics.spool import Spool
-from blackboxai.analytics.state import StateStore
-from blackboxai.analytics.upload import deliver
+from blackboxai.analytics.consent.rules import Stored
+from blackboxai.analytics.consent.state import StateStore
+from blackboxai.analytics.delivery.run import deliver
+from blackboxai.analytics.queue.spool import Spool
 from tests.support import MemorySink, config, posthog_at, spooled
 
 HOST = "http://127.0.0.1:9"  # nothing listens there; nothing may reach beyond 127.0.0.1

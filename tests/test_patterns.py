@@ -1,5 +1,5 @@
-"""The scrubber's rules for key=value secrets, URLs and paths (blackboxai.analytics.patterns),
-through its public functions."""
+"""The scrubber's rules for key=value secrets, URLs and paths
+(blackboxai.analytics.record.patterns), through its public functions."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from blackboxai.analytics.scrub import scrub_text, scrub_value
+from blackboxai.analytics.record.scrub import scrub_text, scrub_value
 
 SECRET = "<secret>"
 PATH = "<path>"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from blackboxai.options import CONFIG_NAME
+from blackboxai.config.options import CONFIG_NAME
 from blackboxai.session import Session, SessionConfig
 from tests.fake_openai import FakeOpenAI, Reply
 from tests.support import make_repo

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from blackboxai.analytics import Analytics
-from blackboxai.analytics.spool import Spool
-from blackboxai.analytics.upload import UploadConfig
+from blackboxai.analytics.queue.launch import UploadConfig
+from blackboxai.analytics.queue.spool import Spool
 
 HOST = "http://127.0.0.1:9"  # nothing listens there; the uploader is never started anyway
 FINE_TUNE = "ft:gpt-4o:my-org:secret"

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from blackboxai.analytics.deliver import deliver
-from blackboxai.analytics.progress import Progress
-from blackboxai.analytics.spool import Spool
+from blackboxai.analytics.delivery.run import deliver
+from blackboxai.analytics.queue.progress import Progress
+from blackboxai.analytics.queue.spool import Spool
 from tests.loopback import Backend
 from tests.support import MemorySink, config, mixpanel_at, posthog_at, spooled, start_uploader
 

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from blackboxai.analytics.report import UNKNOWN, ModelStats, Summary, summarise
-from blackboxai.analytics.reportview import _bar, render, to_json
+from blackboxai.analytics.views.report import UNKNOWN, ModelStats, Summary, summarise
+from blackboxai.analytics.views.reportview import _bar, render, to_json
 
 SYSTEM = {
     "python_version": "3.11.7",
@@ -185,8 +185,10 @@ def test_read_error_mid_file_keeps_what_was_read(monkeypatch: pytest.MonkeyPatch
             raise OSError(5, "Input/output error")
 
     fake = Failing(KNOWN[:4])
-    monkeypatch.setattr("blackboxai.analytics.report.open_to_read", lambda *a: -1)
-    monkeypatch.setattr("blackboxai.analytics.report.open", lambda *a, **k: fake, raising=False)
+    monkeypatch.setattr("blackboxai.analytics.views.report.open_to_read", lambda *a: -1)
+    monkeypatch.setattr(
+        "blackboxai.analytics.views.report.open", lambda *a, **k: fake, raising=False
+    )
     s = summarise(["/dev/flaky"])
     assert s.missing_files == ["/dev/flaky"] and s.files == []
     assert (s.lines_read, s.events, s.by_event["message_send"]) == (4, 4, 2)
@@ -440,7 +442,7 @@ def test_bar_uses_eighths_and_never_hides_a_nonzero_value() -> None:
 
 
 def test_import_is_cheap() -> None:
-    code = "import sys, blackboxai.analytics.report; print(sorted(sys.modules))"
+    code = "import sys, blackboxai.analytics.views.report; print(sorted(sys.modules))"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout

@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 
 from blackboxai.analytics import Analytics
-from blackboxai.analytics.backends import Answer, Record, retry_after
-from blackboxai.analytics.deliver import deliver
+from blackboxai.analytics.consent.state import StateStore
+from blackboxai.analytics.delivery.outcome import Outcome
+from blackboxai.analytics.delivery.retry import bounded, classify
+from blackboxai.analytics.delivery.run import deliver
+from blackboxai.analytics.delivery.sinks import Answer, retry_after
 from blackboxai.analytics.fileops import locked
-from blackboxai.analytics.outcome import Outcome
-from blackboxai.analytics.retry import bounded, classify
-from blackboxai.analytics.spool import Spool
-from blackboxai.analytics.state import StateStore
+from blackboxai.analytics.queue.spool import Spool
+from blackboxai.analytics.queue.waiting import Record
 from tests.support import (
     OMIT,
     Destination,

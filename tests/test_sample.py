@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from blackboxai.analytics.catalogue import load_catalogue, validate_record
+from blackboxai.analytics.consent.catalogue import load_catalogue, validate_record
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample-analytics.jsonl"
 

@@ -1,4 +1,4 @@
-"""Behaviour of the analytics privacy scrubber (blackboxai.analytics.scrub)."""
+"""Behaviour of the analytics privacy scrubber (blackboxai.analytics.record.scrub)."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from blackboxai.analytics.frames import exception_properties
-from blackboxai.analytics.models import known_models, redact_model
-from blackboxai.analytics.scrub import MAX_STRING, scrub_properties, scrub_text, scrub_value
-from blackboxai.analytics.system import system_properties
+from blackboxai.analytics.record.frames import exception_properties
+from blackboxai.analytics.record.model_names import known_models, redact_model
+from blackboxai.analytics.record.scrub import MAX_STRING, scrub_properties, scrub_text, scrub_value
+from blackboxai.analytics.record.system import system_properties
 from blackboxai.session.edits import FAILURE_REASONS
 
 SECRET = "<secret>"
@@ -500,7 +500,7 @@ def test_importing_the_module_pulls_in_only_the_standard_library() -> None:
         """
         import sys
         before = set(sys.modules)
-        import blackboxai.analytics.scrub
+        import blackboxai.analytics.record.scrub
         new = set(sys.modules) - before
         bad = sorted(m for m in new if m.split(".")[0] not in sys.stdlib_module_names
                      and m.split(".")[0] != "blackboxai")

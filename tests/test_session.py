@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from blackboxai.analytics.models import known_models
+from blackboxai.analytics.record.model_names import known_models
 from blackboxai.session import Session, SessionConfig
 from tests.fake_openai import FakeOpenAI, HTTPError, Raw, Reply
 from tests.loopback import refused_url

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from blackboxai.options import Trust, ident
-from blackboxai.settings import (
+from blackboxai.config.options import Trust, ident
+from blackboxai.config.settings import (
     CONFIG_NAME,
     OPTIONS,
     ConfigError,
@@ -535,14 +535,14 @@ def test_an_alias_bomb_is_a_quick_one_line_error(tmp_path: Path) -> None:
     path = write(tmp_path / "bomb.yml", alias_bomb())
     script = (
         "import pathlib, sys\n"
-        "from blackboxai.settings import read_config\n"
+        "from blackboxai.config.settings import read_config\n"
         "read_config(pathlib.Path(sys.argv[1]))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=10
     )
     last = result.stderr.splitlines()[-1]
-    assert last.startswith("blackboxai.configfile.ConfigError: ") and "a list" in last, last
+    assert last.startswith("blackboxai.config.configfile.ConfigError: ") and "a list" in last, last
 
 
 def test_a_long_unknown_key_is_shortened_in_its_warning(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from blackboxai.analytics.spool import Spool
+from blackboxai.analytics.queue.spool import Spool
 
 
 def line(i: int, pad: int = 100) -> str:

@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from blackboxai.analytics import Analytics, fileops
-from blackboxai.analytics.backends import Backend as Destination
-from blackboxai.analytics.consent import Stored
+from blackboxai.analytics.consent.rules import Stored
+from blackboxai.analytics.consent.state import State, StateError, StateStore
 from blackboxai.analytics.defaults import MIXPANEL_DEFAULT_HOST
-from blackboxai.analytics.state import State, StateError, StateStore
-from blackboxai.analytics.status import collect_status
+from blackboxai.analytics.destinations import Destination
+from blackboxai.analytics.views.status import collect_status
 
 STATE = "analytics.json"
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from blackboxai.options import CONFIG_NAME, OPTIONS, Trust
-from blackboxai.settings import ConfigError, Settings, load_settings
-from blackboxai.trust import checkout_root, confine, expand_home
+from blackboxai.config.options import CONFIG_NAME, OPTIONS, Trust
+from blackboxai.config.settings import ConfigError, Settings, load_settings
+from blackboxai.config.trust import checkout_root, confine, expand_home
 from tests.support import make_repo
 
 
@@ -327,7 +327,7 @@ def test_a_broken_project_file_is_ignored_with_analytics_off_and_commands_still_
 
 
 def test_a_broken_file_of_the_users_own_is_still_an_error(world: dict[str, Path]) -> None:
-    from blackboxai.configfile import ConfigError
+    from blackboxai.config.configfile import ConfigError
 
     own = world["home"] / CONFIG_NAME
     own.write_text("model: [\nfoo")
@@ -380,7 +380,7 @@ _BAD_NAMES = [r'"\0evil"', r'"a\ud800"', r'[ok.py, "src/\0x"]']
 def test_confine_takes_a_name_no_system_can_open_for_outside(
     world: dict[str, Path], entry: str
 ) -> None:
-    from blackboxai.trust import in_git_dir, valid_name
+    from blackboxai.config.trust import in_git_dir, valid_name
 
     assert not valid_name(entry)
     assert confine(world["repo"] / entry, world["repo"]) is None
@@ -388,7 +388,7 @@ def test_confine_takes_a_name_no_system_can_open_for_outside(
 
 
 def test_undecodable_bytes_from_the_command_line_are_a_valid_name() -> None:
-    from blackboxai.trust import valid_name
+    from blackboxai.config.trust import valid_name
 
     assert valid_name(os.fsdecode(b"a\xff.py"))
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from blackboxai.commands import app
-from blackboxai.options import CONFIG_NAME, OPTIONS
+from blackboxai.config.options import CONFIG_NAME, OPTIONS
 from tests.support import cli_runner
 
 OPTED_OUT = "Analytics are now permanently disabled; nothing will be sent.\n"

@@ -1,4 +1,5 @@
-"""What a value says by its type, before any text is scrubbed (blackboxai.analytics.values)."""
+"""What a value says by its type, before any text is scrubbed
+(blackboxai.analytics.record.values)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from blackboxai.analytics.scrub import MAX_STRING, scrub_properties, scrub_value
+from blackboxai.analytics.record.scrub import MAX_STRING, scrub_properties, scrub_value
 
 MORE = "…"
 PATH = "<path>"
@@ -93,7 +94,7 @@ def test_an_unprintable_item_costs_only_itself() -> None:
 # fails on the timeout instead of hanging the suite; the timeout is a guard, not a measurement.
 HOSTILE = """
 import json, sys
-from blackboxai.analytics.scrub import scrub_properties
+from blackboxai.analytics.record.scrub import scrub_properties
 
 class Huge:
     def __str__(self) -> str:

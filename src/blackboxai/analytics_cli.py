@@ -9,7 +9,7 @@ import typer
 
 if TYPE_CHECKING:
     from blackboxai.analytics import Analytics
-    from blackboxai.settings import Settings
+    from blackboxai.config.settings import Settings
 
 __all__ = ["analytics_app"]
 
@@ -32,7 +32,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output."
 
 
 def _stored_text(analytics: Analytics) -> str:
-    from blackboxai.analytics.status import stored_text
+    from blackboxai.analytics.views.status import stored_text
 
     return stored_text(analytics.state.stored.value)
 
@@ -58,7 +58,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 @analytics_app.command()
 def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Whether this session would report and why, your anonymous id, and what is waiting."""
-    from blackboxai.analytics.status import collect_status, render_status
+    from blackboxai.analytics.views.status import collect_status, render_status
 
     analytics, _ = _state(ctx)
     data = collect_status(analytics)
@@ -142,8 +142,9 @@ def send(ctx: typer.Context) -> None:
     """Deliver waiting events now, in the foreground, if this session may report."""
     from dataclasses import asdict
 
-    from blackboxai.analytics.status import outcome_lines
-    from blackboxai.analytics.upload import UploadConfig, deliver
+    from blackboxai.analytics.delivery.run import deliver
+    from blackboxai.analytics.queue.launch import UploadConfig
+    from blackboxai.analytics.views.status import outcome_lines
 
     analytics, _ = _state(ctx)
     decision = analytics.decision
@@ -173,7 +174,7 @@ def events(
     as_json: JsonOpt = False,
 ) -> None:
     """Print the catalogue of every event blackboxai can record, with its properties."""
-    from blackboxai.analytics.catalogue import load_catalogue, render_catalogue
+    from blackboxai.analytics.consent.catalogue import load_catalogue, render_catalogue
 
     if new:
         analytics, _ = _state(ctx)
@@ -191,7 +192,7 @@ def events(
 
 def _not_agreed(analytics: Analytics) -> list[dict[str, str]]:
     """Catalogue items the user has not agreed to: all of them before an opt-in."""
-    from blackboxai.analytics.catalogue import catalogue_items
+    from blackboxai.analytics.consent.catalogue import catalogue_items
 
     items = catalogue_items()
     if analytics.state.stored.value != "consented":
@@ -225,9 +226,9 @@ def report(
     as_json: JsonOpt = False,
 ) -> None:
     """Summarise audit logs as tables and bars: events, models, commands, exits, errors."""
-    from blackboxai.analytics.auditlog import shown_path
-    from blackboxai.analytics.report import summarise
-    from blackboxai.analytics.reportview import render, to_json
+    from blackboxai.analytics.record.auditlog import shown_path
+    from blackboxai.analytics.views.report import summarise
+    from blackboxai.analytics.views.reportview import render, to_json
 
     _, settings = _state(ctx)
     paths = list(logs or [])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from blackboxai.options import COMMANDS, OPTIONS, Kind, ident
+from blackboxai.config.options import COMMANDS, OPTIONS, Kind, ident
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -7,12 +7,12 @@ talks to the user. Every notice goes to stderr, so stdout stays the program's ow
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 
 from blackboxai.analytics import Analytics
-from blackboxai.analytics.consent import Decision, Stored
-from blackboxai.settings import Settings
+from blackboxai.analytics.consent.rules import Decision, Stored
+from blackboxai.config.settings import Settings
+from blackboxai.terminal import say
 
 __all__ = ["OPTED_OUT", "apply_disable", "decide", "resolve_consent"]
 
@@ -21,10 +21,6 @@ ALREADY = "Analytics are permanently disabled; nothing will be sent."
 
 Ask = Callable[[], bool | None]
 AskNew = Callable[[Sequence[str]], bool | None]
-
-
-def err(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def decide(analytics: Analytics, settings: Settings, *, tty: bool | None = None) -> Decision:
@@ -40,7 +36,7 @@ def apply_disable(analytics: Analytics, *, confirm: bool = False) -> int | None:
     waiting = analytics.pending_count()
     if not analytics.disable(permanently=True):
         why = analytics.last_error
-        err(f"blackboxai: could not disable analytics: {why} (off for this run only)")
+        say(f"blackboxai: could not disable analytics: {why} (off for this run only)")
         return 1
     left = analytics.pending_count()
     deleted = waiting - left
@@ -58,7 +54,7 @@ def apply_disable(analytics: Analytics, *, confirm: bool = False) -> int | None:
         why = f"{why}; {analytics.store.marker_path} keeps the opt-out until it can be"
     if why:
         line += f" ({why}.)"
-    err(line)
+    say(line)
     return None
 
 
@@ -74,13 +70,13 @@ def resolve_consent(
     Analytics object itself decides whether this session reports."""
     decision = decide(analytics, settings, tty=tty)
     if decision.note:
-        err(decision.note)
+        say(decision.note)
     if decision.ask:
         _store(analytics, ask())
     elif decision.review:
         answer = ask_new([item.description for item in analytics.unseen_items()])
         if answer is not None and not analytics.review_catalogue(answer):
-            err(f"blackboxai: could not store your answer: {analytics.last_error}")
+            say(f"blackboxai: could not store your answer: {analytics.last_error}")
     analytics.enable()
     if analytics.debug:
         _debug_lines(analytics)
@@ -91,20 +87,20 @@ def _store(analytics: Analytics, answer: bool | None) -> None:
         return
     stored = analytics.opt_in() if answer else analytics.disable(permanently=True)
     if not stored:
-        err(f"blackboxai: could not store your answer: {analytics.last_error}")
+        say(f"blackboxai: could not store your answer: {analytics.last_error}")
     elif answer:
-        err("Thank you. Turn analytics off any time with `blackboxai analytics off`.")
+        say("Thank you. Turn analytics off any time with `blackboxai analytics off`.")
     else:
-        err("Analytics are off for good. `blackboxai analytics on` changes that.")
+        say("Analytics are off for good. `blackboxai analytics on` changes that.")
 
 
 def _debug_lines(analytics: Analytics) -> None:
-    from blackboxai.analytics.lastrun import last_delivery
-    from blackboxai.analytics.status import collect_status, delivery_text
+    from blackboxai.analytics.views.lastrun import last_delivery
+    from blackboxai.analytics.views.status import collect_status, delivery_text
 
     status = collect_status(analytics)
     verdict = "yes" if status["would_report"] else "no"
-    err(f"analytics debug: reporting: {verdict} ({status['why']})")
+    say(f"analytics debug: reporting: {verdict} ({status['why']})")
     if analytics.state.problem:
-        err(f"analytics debug: state file {analytics.state_path}: {analytics.state.problem}")
-    err(f"analytics debug: last delivery: {delivery_text(last_delivery(analytics))}")
+        say(f"analytics debug: state file {analytics.state_path}: {analytics.state.problem}")
+    say(f"analytics debug: last delivery: {delivery_text(last_delivery(analytics))}")

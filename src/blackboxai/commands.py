@@ -14,12 +14,12 @@ from typer.core import TyperGroup
 
 from blackboxai import __version__
 from blackboxai.argv import from_params
-from blackboxai.cli import begin, start
-from blackboxai.options import DEFAULTS, OPTIONS
+from blackboxai.config.options import DEFAULTS, OPTIONS
+from blackboxai.startup import OptOutStored, begin, start
 
 if TYPE_CHECKING:
     from blackboxai.analytics import Analytics
-    from blackboxai.settings import Settings
+    from blackboxai.config.settings import Settings
 
 __all__ = ["AppState", "HostGroup", "app"]
 
@@ -158,14 +158,12 @@ def root(
 ) -> None:
     """The parameters declare the options for Typer; their values are read back from
     `ctx.params` by `from_params`, the same Invocation the fast path builds from argv."""
-    from blackboxai.cli import OptOutStored
-
     invocation = from_params(ctx.params, ctx.meta.get(FILES_KEY, ()))
     stored = isinstance(ctx.obj, OptOutStored) and bool(ctx.obj)  # by main(), before parsing
     if ctx.invoked_subcommand is None:
         raise typer.Exit(start(invocation, stored=stored))
-    from blackboxai.cli import say
     from blackboxai.host import decide, wants_opt_out
+    from blackboxai.terminal import say
 
     # --exit and --message run a session: before a command they would be silently dropped.
     # (An opt-out on the same line was stored by main() already: no mistake blocks it.)
@@ -179,7 +177,7 @@ def root(
     ]
     if session_only:
         say(
-            f"{session_only[0]} starts a session; it cannot go before the command "
+            f"blackboxai: {session_only[0]} starts a session; it cannot go before the command "
             f"{ctx.invoked_subcommand!r} (only settings such as --no-analytics can)"
         )
         raise typer.Exit(2)

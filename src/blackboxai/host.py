@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from blackboxai.analytics import Analytics
 from blackboxai.choice import apply_disable, decide, resolve_consent
-from blackboxai.settings import Settings
+from blackboxai.config.settings import Settings
+from blackboxai.terminal import say, silence_stdout
 
 __all__ = [
     "StartError",
@@ -74,7 +74,7 @@ def prepare(
     `--analytics-disable` or `analytics off` on the command line) is stored before anything
     else is read, so no broken config file, log path or backend setting can block it.
     Subcommands (`session=False`) record no events, so they do not open the audit log."""
-    from blackboxai.settings import ConfigError, load_settings
+    from blackboxai.config.settings import ConfigError, load_settings
 
     failed = store_opt_out() if opt_out else None
     try:
@@ -84,7 +84,7 @@ def prepare(
     if failed is not None:
         raise StartError("", failed)  # apply_disable said why
     for warning in settings.warnings:
-        err(warning)
+        say(warning)
     tracker = make_analytics(settings, log=session)
     # Before any subcommand: an opt-out always holds (stored above already when requested).
     if settings.analytics_disable and not opt_out:
@@ -110,7 +110,7 @@ def run(
     from blackboxai.question import ask_new_items, ask_opt_in
 
     def status() -> str:  # for /analytics: loaded when asked for, not on every start
-        from blackboxai.analytics.status import collect_status, render_status
+        from blackboxai.analytics.views.status import collect_status, render_status
 
         return render_status(collect_status(tracker))
 
@@ -125,10 +125,6 @@ def _home() -> Path:
         return Path.home()
     except RuntimeError:  # no HOME and no passwd entry
         raise StartError("cannot find your home directory: set HOME") from None
-
-
-def err(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def make_analytics(settings: Settings, *, log: bool = True) -> Analytics:
@@ -152,7 +148,7 @@ def run_session(
     status: Callable[[], str],
 ) -> int:
     """Run the host program; whatever happens, record why it ended and hand events off."""
-    from blackboxai.analytics.frames import exception_properties
+    from blackboxai.analytics.record.frames import exception_properties
 
     started = time.monotonic()
     analytics.event("launched")
@@ -168,11 +164,11 @@ def run_session(
     except Terminated as stop:
         reason, code = "terminated", 128 + stop.signum
     except BrokenPipeError:  # our reader went away (`| head`): end quietly, it is no crash
-        _silence_stdout()
+        silence_stdout()
         reason, code = "broken_pipe", 1
     except Exception as exc:
         analytics.event("exception", **exception_properties(exc))
-        err(f"blackboxai: unexpected error: {type(exc).__name__}: {exc}")
+        say(f"blackboxai: unexpected error: {type(exc).__name__}: {exc}")
         reason, code = "error", 1
     finally:
         restore()
@@ -212,13 +208,6 @@ def _exit_on_hangup() -> Callable[[], None]:
                 signal.signal(signum, old)
 
     return restore
-
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
-    with contextlib.suppress(OSError, ValueError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
 
 
 def _work(

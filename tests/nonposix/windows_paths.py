@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from blackboxai.analytics import Analytics, fileops
-from blackboxai.analytics.handoff import Handoff, spawn_uploader
-from blackboxai.analytics.spool import Spool
-from blackboxai.analytics.system import system_properties
-from blackboxai.analytics.upload import UploadConfig
+from blackboxai.analytics.queue.launch import UploadConfig, spawn_uploader
+from blackboxai.analytics.queue.outbox import Outbox
+from blackboxai.analytics.queue.spool import Spool
+from blackboxai.analytics.record.system import system_properties
 
 HOLD = """
 import sys
@@ -88,11 +88,13 @@ def reaped(pid: int) -> bool:
 
 
 def test_our_code_runs_without_posix_only_calls() -> None:
-    from blackboxai.analytics import auditlog, handoff, spool, upload
+    from blackboxai.analytics import upload
+    from blackboxai.analytics.queue import launch, outbox, spool
+    from blackboxai.analytics.record import auditlog
 
     assert fileops.fcntl is None
     hidden = ("pread", "posix_spawn", "POSIX_SPAWN_OPEN", "fork", "WNOHANG", "O_NONBLOCK")
-    for module in (fileops, auditlog, handoff, spool, upload):
+    for module in (fileops, auditlog, launch, outbox, spool, upload):
         assert not [name for name in hidden if hasattr(module.os, name)], module.__name__
     with pytest.raises(ImportError):
         exec("import fcntl", {"__name__": "blackboxai.probe"})
@@ -159,7 +161,7 @@ def test_sessions_appending_at_once_lose_and_tear_nothing(tmp_path) -> None:
     append = """
         import sys
         from pathlib import Path
-        from blackboxai.analytics.spool import Spool
+        from blackboxai.analytics.queue.spool import Spool
         spool = Spool(Path(sys.argv[1]))
         for i in range(50):
             spool.append([f'{{"event": "e", "writer": {sys.argv[2]}, "i": {i}}}'] * 3)
@@ -187,18 +189,20 @@ def test_the_uploader_launches_detached_waits_its_turn_and_is_reaped(
     children: list[subprocess.Popen[bytes]] = []
 
     def launcher(config: UploadConfig) -> subprocess.Popen[bytes]:
-        children.append(spawn_uploader(config.to_json()))
+        children.append(spawn_uploader(config))  # type: ignore[arg-type]  # a Popen
         return children[-1]
 
-    handoff = Handoff(data_dir, launcher=launcher)
+    lost: list[BaseException] = []
+    box = Outbox(data_dir, lambda where, exc: lost.append(exc), launcher=launcher)
+    box.resume()
     with fileops.locked(data_dir / "upload.lock"):  # an uploader already at work, as it were
-        handoff.launch()
-        assert len(children) == 1
+        box.finish()  # the session ends: something waits, so an uploader is started
+        assert len(children) == 1 and not lost
     # Its turn comes when the lock is free: it sends, then exits, and is reaped by the session.
     assert backend.wait_for(posthog=5, timeout=60)
     assert exited(children[0].pid, timeout=60)
     assert not reaped(children[0].pid)
-    handoff.reap()
+    box.flush()  # the session's next hand-over collects the uploaders that have ended
     assert reaped(children[0].pid)
     assert children[0].returncode == 0
     assert spool.count() == 0

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import TextIO
 
-__all__ = ["Containment"]
+__all__ = ["Containment", "one_line"]
 
 
 class Containment:
@@ -32,3 +32,9 @@ class Containment:
             with suppress(Exception):
                 message = f"analytics debug: {where} failed: {type(exc).__name__}: {exc}"
                 print(message, file=self._stream or sys.stderr, flush=True)
+
+
+def one_line(*reasons: str | None) -> str | None:
+    """Reasons for a message, each once, in one line; None when there are none (an opt-out and
+    its marker often fail for the same reason, which is said once)."""
+    return "; ".join(dict.fromkeys(r for r in reasons if r)) or None

@@ -2,33 +2,34 @@
 
 Whatever code calls it, it reports only with stored consent and a run whose inputs allow it,
 and it checks both again whenever events move towards the network. The work is elsewhere: the
-consent gate (state file, choices, inputs, the pure rules), the pipeline (scrub, stamp), the
-outputs (the mode) and what is pending (the hand-off: spool, detached uploader).
+consent gate (the state file, the user's choices, the pure rules), the record stage (scrub,
+stamp, the audit log) and the outbox (the spool, the detached uploader).
 """
 
 from __future__ import annotations
 
 import os
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
-from blackboxai.analytics.backends import destinations
-from blackboxai.analytics.consent import Decision
-from blackboxai.analytics.contain import Containment
-from blackboxai.analytics.gate import CatalogueSource, Gate
-from blackboxai.analytics.outputs import Outputs
-from blackboxai.analytics.pending import Pending
-from blackboxai.analytics.pipeline import stamp
-from blackboxai.analytics.state import State, StateStore
-from blackboxai.analytics.system import system_properties
+from blackboxai.analytics.consent.gate import CatalogueSource, Gate
+from blackboxai.analytics.consent.rules import Decision
+from blackboxai.analytics.consent.state import State, StateStore
+from blackboxai.analytics.contain import Containment, one_line
+from blackboxai.analytics.destinations import destinations
+from blackboxai.analytics.record.event import print_debug, stamp
+from blackboxai.analytics.record.system import system_properties
 
 if TYPE_CHECKING:
-    from blackboxai.analytics.catalogue import Item
-    from blackboxai.analytics.handoff import Handoff, Launcher
-    from blackboxai.analytics.spool import Spool
+    from blackboxai.analytics.consent.catalogue import Item
+    from blackboxai.analytics.queue.launch import Launcher
+    from blackboxai.analytics.queue.outbox import Outbox
+    from blackboxai.analytics.queue.spool import Spool
+    from blackboxai.analytics.record.auditlog import AuditLog
 
 __all__ = ["Analytics"]
 
@@ -65,22 +66,27 @@ class Analytics:
     ) -> None:
         self.debug = debug
         self.contained = Containment(verbose=debug, stream=debug_stream)
+        self._debug_stream = debug_stream
         self._clock = clock
-        self._wanted = False  # the caller asked to report (enable()) and has not disabled it
-        self._pending = Pending(
-            lambda: self.data_dir, self.contained, spool=spool, launcher=launcher
-        )
-        self._reporting = self._closed = False
+        # The run's inputs to the rules, and what the caller asked for (enable(), not disabled).
+        self._flag: bool | None = None
+        self._flag_source = "--analytics"
+        self._tty = tty
+        self._wanted = False
+        # The mode, set in one place (_apply): queued to be sent, and under which generation.
+        self._reporting = self._would_send = self._closed = False
+        self._generation = 0
+        self._last_error: str | None = None
+        self._unclear: str | None = None  # what the last clearing left waiting, and why
         self.destinations = destinations(
             posthog_host, posthog_project_api_key, mixpanel_token, mixpanel_host
         )
         self._logfile = os.path.expanduser(os.fspath(logfile)) if logfile is not None else None
-        self._outputs = Outputs(self._logfile, self._pending, self.contained, debug_stream)
-        self.log_error = self._outputs.log_error  # why the audit log could not be opened
-        self._data_dir = Path(data_dir) if data_dir is not None else None
-        self.gate = Gate(
-            lambda: self.data_dir, self.contained, env=env, tty=tty, catalogue=catalogue
-        )
+        self._log, self.log_error = _open_log(self._logfile)  # log_error: why there is none
+        self._data_dir = _locate(data_dir)
+        self._spool, self._launcher = spool, launcher
+        self._outbox: Outbox | None = None  # made when the run first reports
+        self.gate = Gate(self._data_dir, self.contained, env=env, catalogue=catalogue)
         self._apply(None)
         if permanently_disable:
             self.disable(permanently=True)
@@ -110,10 +116,9 @@ class Analytics:
     # -- where things are, and what went wrong -------------------------------------------------
     @property
     def data_dir(self) -> Path:
+        """Where the state and the queue live; LookupError when it is unknown (no HOME)."""
         if self._data_dir is None:
-            from blackboxai.analytics.paths import default_data_dir
-
-            self._data_dir = default_data_dir()
+            raise LookupError("the user data directory is unknown: set HOME (or XDG_DATA_HOME)")
         return self._data_dir
 
     @property
@@ -137,7 +142,7 @@ class Analytics:
     def last_error(self) -> str | None:
         """Why the last choice could not be stored, in one line (None when it was). After an
         opt-out held by the marker alone: what could not be written."""
-        return self.gate.last_error
+        return self._last_error
 
     @property
     def failures(self) -> int:
@@ -165,11 +170,11 @@ class Analytics:
         """The consent rules for the stored state (read afresh) and this run's inputs.
         `args_analytics`, the run's analytics flag (None: not given), is remembered."""
         if args_analytics is not _KEEP:
-            self.gate.flag = args_analytics if isinstance(args_analytics, bool) else None
-        self.gate.flag_source = flag_source or self.gate.flag_source
-        self.gate.tty = self.gate.tty if tty is None else tty
+            self._flag = args_analytics if isinstance(args_analytics, bool) else None
+        self._flag_source = flag_source or self._flag_source
+        self._tty = self._tty if tty is None else tty
         self.gate.load()
-        return self._apply(self.gate.decide())
+        return self._decide_again()
 
     def need_to_ask(self, args_analytics: bool | None) -> bool:
         """Whether to ask the opt-in question now (never on a pipe, in CI, or once answered)."""
@@ -185,7 +190,7 @@ class Analytics:
     def opt_in(self) -> bool:
         """Store consent (the question's Yes, or `analytics on`) to the current catalogue; an id
         is made now if there is none. Reporting starts if enable() was called."""
-        return self._applied(self.gate.opt_in())
+        return self._stored(self.gate.opt_in())
 
     def disable(self, permanently: bool) -> bool:
         """Stop reporting in this run; permanently also stores the opt-out and deletes every
@@ -198,18 +203,17 @@ class Analytics:
         self._apply(self.gate.decision)
         if not permanently:
             return True
-        stored = self.gate.opt_out(self._pending.clear)
-        if stored:
-            self.gate.last_error = self._pending.explained(self.gate.last_error)
-        self._apply(self.gate.decide())
-        return stored
+        landed, error = self.gate.opt_out(self._clear)
+        self._last_error = one_line(error, self._unclear) if landed else error
+        self._decide_again()
+        return landed
 
     def reset_id(self) -> bool:
         """A new anonymous id (if there was one); events waiting under the old one are dropped."""
-        stored = self.gate.reset_id()
-        if stored is None:
-            return True  # nothing stored, nothing to reset: no file is written before consent
-        return self._applied(stored) and self._pending.clear() >= 0
+        if not self._stored(self.gate.reset_id()):
+            return False
+        self._clear()
+        return True
 
     def unseen_items(self) -> list[Item]:
         """Catalogue entries newer than what the user agreed to (and not declined): recorded
@@ -219,67 +223,126 @@ class Analytics:
     def review_catalogue(self, accept: bool) -> bool:
         """The answer to what the catalogue added: Yes agrees to the current version; No
         remembers those entries as declined (never sent), and the rest carries on."""
-        return self._applied(self.gate.review(accept))
+        return self._stored(self.gate.review(accept))
 
-    def _applied(self, stored: bool) -> bool:
-        """After a choice was stored: the rules again, for the state just written."""
-        if stored:
-            self._apply(self.gate.decide())
-        return stored
+    def _stored(self, error: str | None) -> bool:
+        """After a choice: say why it was not stored, or apply the rules to the state written."""
+        self._last_error = error
+        if error is None:
+            self._decide_again()
+        return error is None
+
+    def _decide_again(self) -> Decision:
+        return self._apply(self.gate.decide(self._flag, self._flag_source, self._tty))
+
+    def _apply(self, decision: Decision | None) -> Decision:
+        """The one place that sets the mode: events are queued to be sent only when the caller
+        enabled reporting, the rules allow it, there is somewhere to send them, and this is no
+        dry run. What is buffered under a verdict that no longer allows it is dropped."""
+        report = decision is not None and decision.report and self._wanted
+        self._would_send = report and bool(self.destinations)
+        self._reporting = self._would_send and not self.debug
+        self._generation = self.state.generation
+        if self._reporting:
+            self._made_outbox().resume()
+        elif self._outbox is not None:
+            self._outbox.stop()
+        return decision  # type: ignore[return-value]  # None only from the constructor
 
     # -- events ----------------------------------------------------------------------------------
     def event(self, event_name: str, main_model: object = None, **kwargs: object) -> None:
-        """Record one event: scrub, stamp, and hand it to each output. Local work only.
+        """Record one event: scrub, stamp, then the audit log, and the dry-run printer or the
+        outbox. Local work only; each place's failure is contained on its own.
 
         `main_model` (a name, or an object with a `.name`) is reported redacted like any model."""
         if self._closed:
             return
-        with self.contained.guard("event"):
+        try:
             properties = kwargs if main_model is None else {"main_model": main_model, **kwargs}
-            user, withhold = self.state.uuid, self.gate.withholder()
+            withhold = self.gate.withholder()
             event = stamp(
-                event_name, properties, user_id=user, clock=self._clock, withhold=withhold
+                event_name,
+                properties,
+                user_id=self.state.uuid,
+                clock=self._clock,
+                withhold=withhold,
             )
-            self._outputs.write(event)
-
-    def _apply(self, decision: Decision | None) -> Decision:
-        """The one place that sets the mode (Outputs.select): events are queued to be sent
-        only when the caller enabled reporting and the rules allow it."""
-        report = decision is not None and decision.report and self._wanted
-        generation = self.state.generation
-        self._reporting = self._outputs.select(report, self.debug, self.destinations, generation)
-        return decision  # type: ignore[return-value]  # None only from the constructor
+        except Exception as exc:
+            self.contained.record("event", exc)
+            return
+        if self._log is not None:
+            try:
+                self._log.write(event)
+            except Exception as exc:
+                self.contained.record("audit log", exc)
+        try:
+            if self.debug:
+                print_debug(event, self._would_send, self._debug_stream)
+            elif self._reporting and self._outbox is not None:
+                line = event.spool_line(self._generation, self.destinations)
+                if line is not None:
+                    self._outbox.add(line, event.user_id, self._generation)
+        except Exception as exc:
+            self.contained.record("debug" if self.debug else "outbox", exc)
 
     # -- the hand-off ----------------------------------------------------------------------------
     @property
-    def handoff(self) -> Handoff:
-        return self._pending.handoff
-
-    @property
     def spool(self) -> Spool:
-        return self._pending.spool
+        if self._outbox is not None:
+            return self._outbox.spool
+        if self._spool is None:
+            from blackboxai.analytics.queue.spool import Spool
+
+            self._spool = Spool(self.data_dir)
+        return self._spool
+
+    def _made_outbox(self) -> Outbox:
+        if self._outbox is None:
+            from blackboxai.analytics.queue.outbox import Outbox
+
+            self._outbox = Outbox(
+                self.data_dir, self.contained.record, spool=self._spool, launcher=self._launcher
+            )
+            # A caller that forgets close() still has its buffered events handed over: when
+            # this object is collected (nothing here refers back to it, so that is as soon as
+            # its last reference goes), or at interpreter exit at the latest.
+            weakref.finalize(self, self._outbox.finish)
+        return self._outbox
 
     def flush(self) -> None:
         """Move buffered events to the spool now, if consent still holds; no network."""
-        handoff = self._pending.started
-        if handoff is None:
+        if self._outbox is None:
             return
         with self.contained.guard("flush"):
             self.decide()
             if self._reporting:
-                handoff.flush()
+                self._outbox.flush()
 
     def pending_count(self) -> int:
-        return self._pending.count()
+        with self.contained.guard("pending"):
+            return self.spool.count()
+        return 0
 
     def clear_pending(self) -> int:
         """Delete every waiting event. A running uploader stops after the request in flight, and
         nothing it deleted ever comes back: the consent generation moves on. If it cannot move
         on (the state file cannot be written), `last_error` says so."""
-        self._applied(self.gate.new_generation())
-        deleted = self._pending.clear()
-        self.gate.last_error = self._pending.explained(self.gate.last_error)
+        error = self.gate.new_generation()
+        self._decide_again()
+        deleted = self._clear()
+        self._last_error = one_line(error, self._unclear)
         return deleted
+
+    def _clear(self) -> int:
+        """Delete every waiting event, buffered or spooled; `_unclear` says what a lock that
+        another process holds left waiting (never sent: its consent has ended)."""
+        self._unclear = None
+        with self.contained.guard("spool"):
+            outbox = self._made_outbox()
+            deleted = outbox.clear()
+            self._unclear = outbox.unclear
+            return deleted
+        return 0
 
     def close(self) -> None:
         """Hand buffered events to the spool and start a detached uploader; never waits on the
@@ -287,12 +350,13 @@ class Analytics:
         if self._closed:
             return
         self._closed = True
-        handoff = self._pending.started
-        if handoff is not None and not self.debug:
+        if self._outbox is not None and not self.debug:
             self.flush()
             with self.contained.guard("close"):
-                handoff.finish()
-        self._outputs.close()
+                self._outbox.finish()
+        if self._log is not None:
+            with self.contained.guard("close"):
+                self._log.close()
 
     def __enter__(self) -> Analytics:
         return self
@@ -304,3 +368,27 @@ class Analytics:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _open_log(path: str | None) -> tuple[AuditLog | None, str | None]:
+    """The user's audit log opened for appending, or why it could not be."""
+    if path is None:
+        return None, None
+    from blackboxai.analytics.record.auditlog import LogError, open_log
+
+    try:
+        return open_log(path), None
+    except LogError as exc:
+        return None, str(exc)
+
+
+def _locate(data_dir: str | os.PathLike[str] | None) -> Path | None:
+    """The data directory given, or platformdirs' for blackboxai; None when it is unknown."""
+    if data_dir is not None:
+        return Path(data_dir)
+    from blackboxai.analytics.paths import default_data_dir
+
+    try:
+        return default_data_dir()
+    except LookupError:
+        return None

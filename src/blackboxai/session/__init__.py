@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from blackboxai.session.chat import Session, SessionConfig
+from blackboxai.session.chat import Session
+from blackboxai.session.state import SessionConfig
 
 __all__ = ["Session", "SessionConfig"]

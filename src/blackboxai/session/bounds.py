@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from blackboxai.trust import git_root
+from blackboxai.config.trust import git_root
 
 __all__ = ["boundary", "culprit", "name_checkout", "shown_part"]
 

@@ -7,91 +7,19 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from blackboxai.session.commands import SlashCommands
-from blackboxai.session.edits import EDIT_FORMATS, EditResult, apply_edits
+from blackboxai.session.edits import EditResult, apply_edits
 from blackboxai.session.files import display_path, read_bytes
 from blackboxai.session.llm import LLMError, build_messages, complete
 from blackboxai.session.paths import PATH_ERRORS, ChatFile, escaped, for_terminal, in_git_dir
 
-__all__ = ["Analytics", "Session", "SessionConfig"]
-
-
-class Analytics(Protocol):
-    """The one call the session needs from the analytics layer; it never raises."""
-
-    def event(self, event_name: str, **properties: object) -> None: ...
-
-
-@dataclass(frozen=True)
-class SessionConfig:
-    """What a session starts with; the CLI builds it from options and environment."""
-
-    model: str = "gpt-4o-mini"
-    edit_format: str = "whole"
-    api_base: str | None = None
-    api_key: str | None = None
-    files: tuple[Path, ...] = ()
-    root: Path = field(default_factory=Path.cwd)
-    timeout: float = 60.0
-
-
-def _print_err(text: str) -> None:
-    print(text, file=sys.stderr)
-
-
-def _home() -> Path | None:
-    try:
-        return Path.home()
-    except RuntimeError:  # no HOME: the narrowest project
-        return None
-
-
-def _project(root: Path, home: Path | None) -> Path:
-    """The checkout root belongs to: its git work tree (not one holding the home directory,
-    dotfiles kept in git), or root itself. A symlink leading out of it is named, not followed
-    silently."""
-    from blackboxai.trust import checkout_root
-
-    return root if home is None else checkout_root(root, home).resolve()
+__all__ = ["Session"]
 
 
 class Session(SlashCommands):
     """One chat with the model over a set of files; real work produces analytics events."""
-
-    def __init__(
-        self,
-        config: SessionConfig,
-        analytics: Analytics,
-        *,
-        out: Callable[[str], None] = print,
-        err: Callable[[str], None] = _print_err,
-        status: Callable[[], str] | None = None,
-    ) -> None:
-        if config.edit_format not in EDIT_FORMATS:
-            raise ValueError(f"edit_format must be one of {EDIT_FORMATS}: {config.edit_format!r}")
-        self.config = config
-        self.analytics = analytics
-        self.out = out
-        self.err = err
-        self.status = status
-        self.root = config.root.resolve()
-        self.home = _home()
-        self.project = _project(self.root, self.home)
-        self.files: list[ChatFile] = []
-        self.prompt_tokens = 0
-        self.completion_tokens = 0
-        self.total_tokens = 0
-        # Start-up names come from the command line (or the user's settings): they may climb
-        # out of the working directory, as the shell allowed. A name given twice (--file and
-        # an argument) is one file, and one line if it cannot be used.
-        self._each_path(
-            list(dict.fromkeys(str(path) for path in config.files)),
-            lambda raw: self._add(raw, climb=True),
-        )
 
     def _where(self, file: ChatFile, action: str) -> Path | str:
         """Where file's name leads now, checked before each read and write: a link swapped in

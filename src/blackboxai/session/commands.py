@@ -5,22 +5,17 @@ from __future__ import annotations
 import dataclasses
 import shlex
 from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from blackboxai.session.files import display_path
 from blackboxai.session.paths import (
     PATH_ERRORS,
     ChatFile,
     PathProblem,
-    admit,
     escaped,
     locate,
     printable,
 )
-
-if TYPE_CHECKING:
-    from blackboxai.session.chat import Analytics, SessionConfig
+from blackboxai.session.state import ChatState
 
 __all__ = ["SlashCommands"]
 
@@ -36,47 +31,12 @@ _HELP = """Commands:
 Anything else is sent to the model."""
 
 
-class SlashCommands:
-    """The /commands half of a Session; a bad path in any of them is one line, not the end."""
-
-    config: SessionConfig
-    analytics: Analytics
-    out: Callable[[str], None]
-    err: Callable[[str], None]
-    status: Callable[[], str] | None
-    root: Path
-    project: Path  # the checkout holding root (its git work tree), or root itself
-    home: Path | None
-    files: list[ChatFile]
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
-
-    @property
-    def model(self) -> str:
-        return self.config.model
-
-    def _name(self, file: ChatFile) -> str:
-        """A chat file as the user named it (relative to the root when inside it): what the
-        model sees and names in its edits."""
-        return display_path(file.given, self.root)
-
-    def _shown(self, file: ChatFile) -> str:
-        """That name for the terminal: a project's config, the user or a symlink may have put
-        control characters in it, which must not drive the terminal."""
-        return escaped(self._name(file))
-
-    def _each_path(self, args: list[str], action: Callable[[str], object]) -> None:
-        """action for each path argument: a bad one is one line and the others still count."""
-        for raw in args:
-            try:
-                action(raw)
-            except PathProblem as problem:
-                self.err(str(problem))
+class SlashCommands(ChatState):
+    """The /commands of a session; a bad path in any of them is one line, not the end."""
 
     def check_model(self) -> None:
         """Warn once when the model is not a known public one: counts and edits may be off."""
-        from blackboxai.analytics.models import redact_model
+        from blackboxai.analytics.record.model_names import redact_model
 
         # One definition of "known": the name the analytics layer would keep as it is.
         if not redact_model(self.model).endswith("/REDACTED"):
@@ -113,16 +73,6 @@ class SlashCommands:
         except PathProblem as problem:  # a command never ends the session over a path
             self.err(str(problem))
             return True
-
-    def _add(self, raw: str, *, announce: bool = False, climb: bool = False) -> None:
-        file, exists = admit(raw, self.root, self.project, climb=climb, home=self.home)
-        if any(known.path == file.path for known in self.files):
-            if announce:
-                self.out(f"{self._shown(file)} is already in the chat.")
-            return
-        self.files.append(file)
-        if announce:
-            self.out(f"Added {self._shown(file)} to the chat{'' if exists else ' (new file)'}.")
 
     def _drop(self, raw: str) -> None:
         wanted = locate(raw, self.root)

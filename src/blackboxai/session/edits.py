@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from blackboxai.options import EDIT_FORMATS  # declared once, with the options
+from blackboxai.config.options import EDIT_FORMATS  # declared once, with the options
 from blackboxai.session.diff import DiffEdit, apply_blocks, parse_diff, replace_once
 from blackboxai.session.files import display_path, read_text, write_atomic
 from blackboxai.session.markup import clean_path, looks_like_file

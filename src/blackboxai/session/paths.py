@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from blackboxai.config.trust import special_kind
 from blackboxai.session.bounds import boundary, culprit, shown_part
-from blackboxai.trust import special_kind
 
 __all__ = [
     "PATH_ERRORS",

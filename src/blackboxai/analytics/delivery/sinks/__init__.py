@@ -1,0 +1,106 @@
+"""One small adapter per vendor SDK behind a two-method seam: send(batch) -> Answer, and close()."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timezone
+from typing import Protocol
+
+from blackboxai.analytics.destinations import Destination
+from blackboxai.analytics.queue.waiting import Record, epoch_seconds
+
+__all__ = [
+    "ADAPTERS",
+    "Answer",
+    "Sink",
+    "event_millis",
+    "load_sink",
+    "retry_after",
+]
+
+# Destination name -> "module:Class" of its adapter, imported only by the uploader. An adapter is
+# built as Class(host, key, connect_timeout, read_timeout) and follows the Sink protocol.
+ADAPTERS = {
+    "posthog": "blackboxai.analytics.delivery.sinks.posthog:PostHogSink",
+    "mixpanel": "blackboxai.analytics.delivery.sinks.mixpanel:MixpanelSink",
+}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a service said to one request, before anyone decides what it means.
+
+    `status` is the HTTP status, 0 when no answer came (refused, reset, timed out). `failed` names
+    the events the service itself reported invalid while taking the rest (Mixpanel's
+    `failed_records`); `deferred`, those of them it refused only for now (dated ahead of its
+    clock): they are kept, not deleted. `retry_after` is the server's Retry-After in seconds.
+    `from_service`: the body is recognisably the service's own error answer, so a 400 or 413
+    is its verdict on the data (an HTML page from a proxy is not, and deletes nothing)."""
+
+    status: int
+    failed: tuple[str, ...] = ()
+    deferred: tuple[str, ...] = ()
+    retry_after: float | None = None
+    detail: str = ""
+    from_service: bool = False
+
+
+class Sink(Protocol):
+    """An adapter: one request per send(); never retries, never sleeps, reports what it heard.
+
+    A network failure is an Answer with status 0; only an SDK that broke may raise."""
+
+    name: str
+    max_batch: int  # events per request
+    max_bytes: int  # spooled bytes per request (the records' JSON lines)
+
+    def send(self, batch: list[Record]) -> Answer: ...
+
+    def close(self) -> None: ...
+
+
+def load_sink(destination: Destination, connect_timeout: float, read_timeout: float) -> Sink:
+    """Build the adapter a destination names; raises if it is unknown or its SDK fails to load."""
+    target = ADAPTERS.get(destination.name)
+    if target is None:
+        raise LookupError(f"no adapter for {destination.name!r}")
+    module, _, cls = target.partition(":")
+    adapter = getattr(importlib.import_module(module), cls)
+    sink: Sink = adapter(destination.host, destination.key, connect_timeout, read_timeout)
+    return sink
+
+
+def retry_after(value: object, now: Callable[[], float] = time.time) -> float | None:
+    """Seconds to wait from a Retry-After value: delay-seconds, however many, or an HTTP date
+    (counted from now; one gone by means now). None when absent or unreadable. Whether a wait
+    is too long for this run is the retry layer's call, not the parser's."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        text = str(value).strip()
+        try:
+            seconds = float(text)
+        except ValueError:
+            # Imported here: email.utils imports socket, which a session never loads.
+            from email.utils import parsedate_to_datetime
+
+            try:
+                when = parsedate_to_datetime(text)
+            except (TypeError, ValueError, IndexError, OverflowError):
+                return None
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=timezone.utc)
+            return max(0.0, when.timestamp() - now())
+    return seconds if seconds >= 0 else None  # NaN compares false: None too
+
+
+def event_millis(record: Record) -> int:
+    """The event's time in whole milliseconds, computed the same way on every resend (the
+    services deduplicate on it). A record without a usable time counts as recorded at epoch 0."""
+    when = epoch_seconds(record.get("time"))
+    return 0 if when is None else round(when * 1000)

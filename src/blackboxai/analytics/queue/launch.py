@@ -1,0 +1,85 @@
+"""Starting the detached uploader: what a run needs to know, and the process that runs it.
+
+A session never waits for it and never imports what it imports: the command line below runs
+`blackboxai.analytics.upload.main()` in a new process, with the run's bounds in its environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from typing import Protocol
+
+from blackboxai.analytics.defaults import (
+    UPLOAD_CONNECT_TIMEOUT,
+    UPLOAD_LOCK_WAIT,
+    UPLOAD_REQUEST_TIMEOUT,
+    UPLOAD_SEND_TIME,
+)
+
+__all__ = ["BOOTSTRAP", "CONFIG_ENV", "Launched", "Launcher", "UploadConfig", "spawn_uploader"]
+
+CONFIG_ENV = "BLACKBOXAI_UPLOAD_CONFIG"
+# `python -m` and `-c` put the working directory first on sys.path, and a session's working
+# directory is a project that may not be trusted: a `posthog/` or `requests.py` there must
+# never be imported. Drop that entry before importing anything (`-P` exists only from 3.11).
+BOOTSTRAP = (
+    "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
+    "from blackboxai.analytics.upload import main; sys.exit(main())"
+)
+
+
+@dataclass(frozen=True)
+class UploadConfig:
+    """Where the waiting events are, and the bounds of a run. Where each event goes travels in
+    its spooled record, so no destination is named here."""
+
+    data_dir: str
+    connect_timeout: float = UPLOAD_CONNECT_TIMEOUT
+    request_timeout: float = UPLOAD_REQUEST_TIMEOUT  # the whole request, and each read in it
+    lock_wait: float = UPLOAD_LOCK_WAIT  # for a run already under way to finish
+    send_time: float = UPLOAD_SEND_TIME  # from getting the lock to the end of the run
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> UploadConfig:
+        data = json.loads(text)
+        known = {f.name for f in fields(cls)} - {"data_dir"}
+        bounds = {k: float(v) for k, v in data.items() if k in known}
+        return cls(str(data["data_dir"]), **bounds)
+
+
+class Launched(Protocol):
+    """A started uploader: `poll()` is None while it runs (subprocess.Popen has it)."""
+
+    def poll(self) -> int | None: ...
+
+
+Launcher = Callable[[UploadConfig], "Launched | None"]
+
+
+def spawn_uploader(config: UploadConfig) -> Launched:
+    """Start the uploader detached: its own session (process group on Windows), stdio on the
+    null device, the delivery settings in its environment. Nothing waits for it.
+
+    `subprocess` is imported with this module, when a session first has events to queue: a
+    hand-over at exit (or from a collected object) never imports anything."""
+    env = {**os.environ, CONFIG_ENV: config.to_json()}
+    flags = 0
+    if sys.platform == "win32":  # pragma: no cover - exercised by the Windows CI job
+        flags = subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP
+    return subprocess.Popen(
+        [sys.executable, "-c", BOOTSTRAP],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=sys.platform != "win32",
+        creationflags=flags,
+    )

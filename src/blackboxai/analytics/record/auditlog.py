@@ -1,0 +1,142 @@
+"""The user's own JSONL audit log: one os.write per complete line, opened for appending."""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+import weakref
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from blackboxai.analytics.record.event import Event
+
+__all__ = [
+    "AuditLog",
+    "LogError",
+    "open_log",
+    "open_nonblocking",
+    "open_to_read",
+    "read_reason",
+    "shown_path",
+]
+
+_SHOWN = 80  # at most this much of a path goes into a message
+
+
+class LogError(Exception):
+    """The log cannot be opened; the message is one line naming the path."""
+
+
+def shown_path(path: str) -> str:
+    """A path for a one-line message: long ones keep their start and their end, and control
+    characters are escaped (a checkout's config could otherwise draw on the user's terminal)."""
+    text = path if len(path) <= _SHOWN else f"{path[:30]}…{path[-(_SHOWN - 31) :]}"
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
+def open_log(path: str) -> AuditLog:
+    """Open for appending (created 0600 if new), or raise LogError saying why."""
+    if not path:
+        raise LogError(
+            "the analytics log path is empty: name a file, e.g. --analytics-log events.jsonl"
+        )
+    try:
+        fd = open_nonblocking(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    except OSError as exc:
+        raise LogError(f"cannot open analytics log {shown_path(path)}: {_why(path, exc)}") from None
+    except (ValueError, UnicodeError):  # a NUL byte, or a name the file system cannot encode
+        raise LogError(f"cannot open analytics log {path!r}: it is not a valid file name") from None
+    return AuditLog(path, fd)
+
+
+def open_nonblocking(path: str, flags: int) -> int:
+    """os.open with O_NONBLOCK, then blocking again: opening a FIFO that nobody reads (for the
+    log) or writes (for `analytics report`) would otherwise hang the CLI forever. Reading a
+    FIFO with no writer then ends at once, as an empty file. A directory is refused."""
+    import stat
+
+    nonblock = getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags | nonblock, 0o600)
+    try:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory")
+        if nonblock:
+            os.set_blocking(fd, True)  # then ordinary blocking reads and writes
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def open_to_read(path: str) -> int:
+    """A log to read: a regular file, or a pipe (`report <(zcat old.jsonl.gz)`). A device
+    (/dev/zero, /dev/urandom, a terminal) could be read forever: refused, as ENODEV."""
+    import stat
+
+    fd = open_nonblocking(path, os.O_RDONLY)
+    mode = os.fstat(fd).st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+        os.close(fd)
+        raise OSError(errno.ENODEV, "not a file", path)
+    return fd
+
+
+def read_reason(path: str, exc: OSError) -> str:
+    """Why a log cannot be read, in words, for `analytics report`."""
+    if exc.errno == errno.ENOENT:
+        return "it is a broken symbolic link" if os.path.islink(path) else "no such file"
+    if exc.errno == errno.EISDIR:
+        return "it is a directory"
+    if exc.errno == errno.ENODEV:
+        return "it is a device, not a file: reading it might never end"
+    return _why(path, exc)
+
+
+def _why(path: str, exc: OSError) -> str:
+    if exc.errno == errno.ENOENT and os.path.islink(path):
+        return "it is a symbolic link to a file that does not exist"
+    reasons = {
+        errno.ENOENT: "its directory does not exist",
+        errno.ENOTDIR: "a part of its directory is a file",
+        errno.EISDIR: "it is a directory",
+        errno.EACCES: "permission denied",
+        errno.ENXIO: "it is a pipe that nothing is reading",
+        errno.ENAMETOOLONG: "the name is too long",
+    }
+    return reasons.get(exc.errno or 0, exc.strerror or str(exc))
+
+
+class AuditLog:
+    """Appends whole lines; with O_APPEND each write lands at the end, so no line tears."""
+
+    def __init__(self, path: str, fd: int) -> None:
+        self.path = path
+        self._fd: int | None = fd
+        self._closer = weakref.finalize(self, os.close, fd)  # closed even if never close()d
+
+    def write(self, event: Event) -> None:
+        """Append one event. If the log fails (a full disk, a vanished mount), it stops, and
+        says so once: the user asked for it, so losing it silently would mislead them."""
+        try:
+            self.write_line(event.log_line())
+        except OSError as exc:
+            self.close()
+            reason = exc.strerror or str(exc)
+            print(
+                f"blackboxai: analytics log {shown_path(self.path)} stopped: {reason}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def write_line(self, line: str) -> None:
+        if self._fd is None:
+            return
+        data = (line + "\n").encode()
+        written = os.write(self._fd, data)
+        if written != len(data):  # a full disk: never leave half a line behind silently
+            raise OSError(f"short write to {self.path}")
+
+    def close(self) -> None:
+        self._fd = None
+        self._closer()
