@@ -14,7 +14,7 @@ import pytest
 from blackboxai.analytics import Analytics
 from blackboxai.analytics.consent.state import StateStore
 from blackboxai.analytics.delivery.outcome import Outcome
-from blackboxai.analytics.delivery.retry import bounded, classify
+from blackboxai.analytics.delivery.retry import Verdict, bounded, classify
 from blackboxai.analytics.delivery.run import deliver
 from blackboxai.analytics.delivery.sinks import Answer, retry_after
 from blackboxai.analytics.fileops import locked
@@ -98,7 +98,7 @@ def waiting(data_dir: Path) -> list[dict[str, Any]]:
     ],
 )
 def test_answers_are_classified_by_http_status_first(answer: Answer, size: int, verdict: str):
-    assert classify(answer, size) == verdict
+    assert classify(answer, size) is Verdict(verdict)
 
 
 def test_a_429_waits_what_retry_after_asks_then_the_batch_goes_through(data_dir: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,27 +16,34 @@ from blackboxai.analytics.defaults import (
 from blackboxai.analytics.delivery.sinks import Answer, Sink
 from blackboxai.analytics.queue.waiting import Record
 
-__all__ = ["Allowed", "Budget", "Sender", "Stop", "bounded", "classify"]
+__all__ = ["Allowed", "Budget", "Sender", "Stop", "Verdict", "bounded", "classify"]
 
 # Time kept at the end of a run to put back what is left and save the outcome.
 FINISH_MARGIN = 1.0
 
-# What an answer means for the records of the request it answers.
-OK = "ok"  # taken: all of them, except those the service named invalid (dropped, counted)
-SPLIT = "split"  # refused as a whole for something in it (400, 413): halve, to isolate it
-REJECT = "reject"  # a single event the service refused for good: a verdict on the data itself
-FOREIGN = "foreign"  # a 400/413 in a form the service never answers with: someone else (a
-# proxy, a TLS port spoken to in plain HTTP) refused the request, not the data; keep, stop
-RETRY = "retry"  # try again after a wait (408, 429, 5xx)
-NO_ANSWER = "no-answer"  # unreachable or timed out: nothing more for this destination this run
-REFUSED = "refused"  # 401/403: the key or token is refused; keep everything, say so in status
-BROKEN = "broken"  # the adapter raised: an SDK that changed or broke; keep everything
-OTHER = "other"  # any other answer (404, 405, a 3xx): not a verdict on the data; keep
-UNRECORDED = "unrecorded"  # an answer whose outcome could not be saved: the run stops at once
-CONSENT = "consent"  # consent moved (opt-out, id reset, queue cleared): nothing more is sent
+
+class Verdict(str, enum.Enum):
+    """What an answer means for the records of the request it answers, or why a destination
+    gets nothing more in this run."""
+
+    OK = "ok"  # taken: all of them, except those the service named invalid (dropped, counted)
+    SPLIT = "split"  # refused as a whole for something in it (400, 413): halve, to isolate it
+    REJECT = "reject"  # a single event the service refused for good: a verdict on the data
+    # A 400/413 in a form the service never answers with: someone else (a proxy, a TLS port
+    # spoken to in plain HTTP) refused the request, not the data; keep, stop.
+    FOREIGN = "foreign"
+    RETRY = "retry"  # try again after a wait (408, 429, 5xx)
+    NO_ANSWER = "no-answer"  # unreachable or timed out: nothing more for it this run
+    REFUSED = "refused"  # 401/403: the key or token is refused; keep everything, say so
+    BROKEN = "broken"  # the adapter raised: an SDK that changed or broke; keep everything
+    OTHER = "other"  # any other answer (404, 405, a 3xx): not a verdict on the data; keep
+    # Why a run stops for every destination:
+    UNRECORDED = "unrecorded"  # an answer whose outcome could not be saved: stop at once
+    CONSENT = "consent"  # consent moved (opt-out, id reset, queue cleared): nothing more is sent
+    DEADLINE = "deadline"  # out of time for this run
 
 
-def classify(answer: Answer, size: int) -> str:
+def classify(answer: Answer, size: int) -> Verdict:
     """Only a verdict on the data itself (a 400/413 in the service's own words pinned on one
     event, or an event named in `failed`) ever drops data; everything else keeps it for a
     later try. A 413 splits a batch whoever answers it (halving deletes nothing, and a proxy's
@@ -44,29 +52,31 @@ def classify(answer: Answer, size: int) -> str:
     would otherwise bisect every batch down to single events and delete them all."""
     status = answer.status
     if status < 0:
-        return BROKEN
+        return Verdict.BROKEN
     if status == 0:
-        return NO_ANSWER
+        return Verdict.NO_ANSWER
     if 200 <= status < 300 or (status == 400 and answer.failed):
-        return OK
+        return Verdict.OK
     if status == 413 and size > 1:
-        return SPLIT  # too large, whoever says so (a proxy's body limit too): halves may pass
+        return (
+            Verdict.SPLIT
+        )  # too large, whoever says so (a proxy's body limit too): halves may pass
     if status in (400, 413):
         if not answer.from_service:
-            return FOREIGN
-        return SPLIT if size > 1 else REJECT
+            return Verdict.FOREIGN
+        return Verdict.SPLIT if size > 1 else Verdict.REJECT
     if status in (401, 403):
-        return REFUSED
+        return Verdict.REFUSED
     if status in (408, 429) or status >= 500:
-        return RETRY
-    return OTHER
+        return Verdict.RETRY
+    return Verdict.OTHER
 
 
 @dataclass(frozen=True)
 class Stop:
     """Why a destination gets nothing more in this run; its remaining events wait for a later."""
 
-    reason: str  # one of the verdicts above, or "deadline"
+    reason: Verdict
     detail: str
 
 
@@ -142,14 +152,14 @@ class Sender:
             assert answer is not None
             verdict = classify(answer, len(part))
             ids = [str(r.get("id")) for r in part]
-            if verdict in (OK, REJECT):
-                failed = set(ids if verdict == REJECT else answer.failed)
-                later = failed & set(answer.deferred) if verdict == OK else set()
+            if verdict in (Verdict.OK, Verdict.REJECT):
+                failed = set(ids if verdict is Verdict.REJECT else answer.failed)
+                later = failed & set(answer.deferred) if verdict is Verdict.OK else set()
                 taken = [i for i in ids if i not in failed]
                 refused = [i for i in ids if i in failed and i not in later]
                 if not settle(taken, refused, [i for i in ids if i in later]):
-                    return Stop(UNRECORDED, "could not record what was sent")
-            elif verdict == SPLIT:
+                    return Stop(Verdict.UNRECORDED, "could not record what was sent")
+            elif verdict is Verdict.SPLIT:
                 half = len(part) // 2
                 parts[:0] = [part[:half], part[half:]]
             else:
@@ -162,14 +172,14 @@ class Sender:
         """One request, and the retries its answers ask for, within the run's budget."""
         for attempt in range(UPLOAD_RETRIES + 1):
             if not allowed(part):
-                return None, Stop(CONSENT, "consent changed")
+                return None, Stop(Verdict.CONSENT, "consent changed")
             if not self.budget.room_for_request():
-                return None, Stop("deadline", "out of time for this run")
+                return None, Stop(Verdict.DEADLINE, "out of time for this run")
             self.requests[sink.name] = self.requests.get(sink.name, 0) + 1
             answer = bounded(lambda: sink.send(part), self.budget.request_timeout)
             verdict = classify(answer, len(part))
-            if verdict != RETRY:
-                if verdict in (NO_ANSWER, BROKEN):
+            if verdict is not Verdict.RETRY:
+                if verdict in (Verdict.NO_ANSWER, Verdict.BROKEN):
                     return None, Stop(verdict, _describe(verdict, answer))
                 return answer, None
             wait = UPLOAD_BACKOFF * 2**attempt + self.rand()
@@ -179,12 +189,12 @@ class Sender:
                 # destination for the run (its events are kept), never a shorter backoff.
                 if asked > UPLOAD_RETRY_CAP or not self.budget.room_for_request(asked):
                     detail = f"{answer.detail or f'HTTP {answer.status}'}, asked to wait"
-                    return None, Stop(RETRY, f"{detail} {_duration(asked)}; retry later")
+                    return None, Stop(Verdict.RETRY, f"{detail} {_duration(asked)}; retry later")
                 wait = max(wait, asked)
             if attempt == UPLOAD_RETRIES or not self.budget.room_for_request(wait):
-                return None, Stop(RETRY, _describe(RETRY, answer))
+                return None, Stop(Verdict.RETRY, _describe(Verdict.RETRY, answer))
             if not self._wait(wait, lambda: allowed(part)):
-                return None, Stop(CONSENT, "consent changed")
+                return None, Stop(Verdict.CONSENT, "consent changed")
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _wait(self, seconds: float, allowed: Callable[[], bool]) -> bool:
@@ -209,15 +219,15 @@ def _duration(seconds: float) -> str:
     return "longer than a run" if seconds == float("inf") else f"{seconds:g} s"
 
 
-def _describe(verdict: str, answer: Answer, service: str = "the service") -> str:
+def _describe(verdict: Verdict, answer: Answer, service: str = "the service") -> str:
     detail = answer.detail or f"HTTP {answer.status}"
-    if verdict == REFUSED:
+    if verdict is Verdict.REFUSED:
         return f"key refused ({detail})"
-    if verdict == FOREIGN:
+    if verdict is Verdict.FOREIGN:
         return (
             f"{detail} in a form {service} never answers with: a proxy in the way, or "
             "http:// sent to an https port? Nothing was deleted"
         )
-    if verdict == RETRY:
+    if verdict is Verdict.RETRY:
         return f"{detail}, retry later"
     return detail

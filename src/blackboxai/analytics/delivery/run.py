@@ -14,15 +14,7 @@ from blackboxai.analytics.consent.state import State, StateStore
 from blackboxai.analytics.defaults import EVENT_MAX_AGE_DAYS, MIXPANEL_BATCH, POSTHOG_BATCH
 from blackboxai.analytics.delivery.batches import batches
 from blackboxai.analytics.delivery.outcome import Outcome, save_outcome
-from blackboxai.analytics.delivery.retry import (
-    BROKEN,
-    CONSENT,
-    REFUSED,
-    UNRECORDED,
-    Budget,
-    Sender,
-    Stop,
-)
+from blackboxai.analytics.delivery.retry import Budget, Sender, Stop, Verdict
 from blackboxai.analytics.delivery.sinks import Sink, load_sink
 from blackboxai.analytics.destinations import Destination
 from blackboxai.analytics.fileops import LockTimeout, lockable, locked
@@ -189,7 +181,7 @@ class _Run:
         """Send one destination's events in batches; a Stop leaves the rest of them waiting."""
         sink = self._sink(backend)
         if isinstance(sink, str):
-            return self._stopped(backend, Stop(BROKEN, sink))
+            return self._stopped(backend, Stop(Verdict.BROKEN, sink))
         for batch in batches(items, sink.max_batch, sink.max_bytes):
             if self.halted is not None:
                 return self._stopped(backend, self.halted)
@@ -241,16 +233,16 @@ class _Run:
                 f"cannot record delivery progress ({_what(exc)}): stopped after the request "
                 "that was just answered, which may be sent once more"
             )
-            self.halted = Stop(UNRECORDED, "stopped: progress could not be recorded")
+            self.halted = Stop(Verdict.UNRECORDED, "stopped: progress could not be recorded")
             return False
         return True
 
     def _stopped(self, backend: Destination, stop: Stop) -> Stop:
-        if stop.reason in ("deadline", UNRECORDED, CONSENT):
+        if stop.reason in (Verdict.DEADLINE, Verdict.UNRECORDED, Verdict.CONSENT):
             self.halted = self.halted or stop  # for every destination: start nothing more
-        if stop.reason != CONSENT:  # those events are deleted at put-back, not kept
+        if stop.reason is not Verdict.CONSENT:  # those events are deleted at put-back, not kept
             self.outcome.errors[backend.name] = stop.detail
-        if stop.reason == REFUSED:
+        if stop.reason is Verdict.REFUSED:
             self.outcome.refused[backend.name] = f"{stop.detail} by {backend.host}"
         return stop
 
