@@ -11,6 +11,7 @@ from pathlib import Path
 from blackboxai.analytics import Analytics
 from blackboxai.choice import apply_disable, decide, resolve_consent
 from blackboxai.config.settings import Settings
+from blackboxai.config.trust import user_home
 from blackboxai.terminal import say, silence_stdout
 
 __all__ = [
@@ -121,10 +122,10 @@ def run(
 
 
 def _home() -> Path:
-    try:
-        return Path.home()
-    except RuntimeError:  # no HOME and no passwd entry
-        raise StartError("cannot find your home directory: set HOME") from None
+    home = user_home()
+    if home is None:
+        raise StartError("cannot find your home directory: set HOME")
+    return home
 
 
 def make_analytics(settings: Settings, *, log: bool = True) -> Analytics:

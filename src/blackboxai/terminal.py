@@ -43,12 +43,12 @@ def for_terminal(text: str) -> str:
 
 def shown(raw: object, limit: int = 160) -> str:
     """raw (a name, a path, a server's words) for a one-line message: escaped, and a long one
-    cut in the middle, so that its start and its end both show."""
+    cut in the middle, so that its start and its end both show ("...": any charset has it)."""
     text = escaped(str(raw))
     if len(text) <= limit:
         return text
-    half = (limit - 1) // 2
-    return f"{text[:half]}…{text[-(limit - 1 - half) :]}"
+    half = (limit - 3) // 2
+    return f"{text[:half]}...{text[-(limit - 3 - half) :]}"
 
 
 def silence_stdout() -> None:

@@ -1,19 +1,20 @@
 """One YAML config file read safely: its data and each key's line, or a one-line ConfigError.
 
-Messages describe bad values and paths briefly: a YAML alias can stand for millions of strings,
-and a path can be thousands of characters long.
+Messages describe bad values and paths briefly (`terminal.shown`): a YAML alias can stand for
+millions of strings, and a path can be thousands of characters long.
 """
 
 from __future__ import annotations
+
+from blackboxai.terminal import shown
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["ConfigError", "describe", "hashable", "load_yaml", "shown"]
+__all__ = ["ConfigError", "describe", "hashable", "load_yaml"]
 
 _SHOWN = 60  # at most this much of a bad value goes into a message
-_PATH_SHOWN = 160  # and of a path
 _MAX_BYTES = 1 << 20  # a settings file is a few lines: far more is not one to parse
 
 
@@ -29,15 +30,6 @@ def describe(value: object) -> str:
         return "a very large number"  # repr() even refuses past 4300 digits
     text = repr(value[: _SHOWN + 1] if isinstance(value, (str, bytes)) else value)
     return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
-
-
-def shown(path: object) -> str:
-    """A path for a one-line message: control characters escaped, a long one cut in the middle."""
-    text = str(path)
-    if len(text) > _PATH_SHOWN:
-        half = (_PATH_SHOWN - 3) // 2
-        text = text[:half] + "..." + text[-half:]
-    return text if text.isprintable() else repr(text)[1:-1]
 
 
 def load_yaml(path: Path) -> tuple[object, dict[object, tuple[int, list[int]]]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from blackboxai.config.configfile import ConfigError, describe, hashable, load_yaml, shown
+from blackboxai.config.configfile import ConfigError, describe, hashable, load_yaml
 from blackboxai.config.options import (
     CONFIG_NAME,
     DEFAULTS,
@@ -23,6 +23,7 @@ from blackboxai.config.options import (
 )
 from blackboxai.config.projectfile import UNREADABLE, file_refusal, from_project, refused
 from blackboxai.config.trust import expand_home, git_root, valid_name
+from blackboxai.terminal import shown
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,7 +39,6 @@ __all__ = [
     "describe",
     "load_settings",
     "read_config",
-    "shown",
 ]
 
 _TRUE = ("1", "true", "yes", "on")

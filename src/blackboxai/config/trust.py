@@ -17,6 +17,7 @@ __all__ = [
     "git_root",
     "in_git_dir",
     "special_kind",
+    "user_home",
     "valid_name",
 ]
 
@@ -63,6 +64,14 @@ def in_git_dir(path: Path, root: Path) -> bool:
     except _UNRESOLVABLE:
         return False
     return real.is_relative_to(real_root) and ".git" in real.relative_to(real_root).parts
+
+
+def user_home() -> Path | None:
+    """The user's home directory; None without HOME (and a passwd entry)."""
+    try:
+        return Path.home()
+    except RuntimeError:
+        return None
 
 
 def expand_home(value: str, home: Path) -> str:

@@ -13,7 +13,8 @@ from blackboxai.session.commands import SlashCommands
 from blackboxai.session.edits import EditResult, apply_edits
 from blackboxai.session.files import display_path, read_bytes
 from blackboxai.session.llm import LLMError, build_messages, complete
-from blackboxai.session.paths import PATH_ERRORS, ChatFile, escaped, for_terminal, in_git_dir
+from blackboxai.session.paths import PATH_ERRORS, ChatFile, in_git_dir
+from blackboxai.terminal import escaped, for_terminal
 
 __all__ = ["Session"]
 

@@ -11,11 +11,11 @@ from blackboxai.session.paths import (
     PATH_ERRORS,
     ChatFile,
     PathProblem,
-    escaped,
     locate,
     printable,
 )
 from blackboxai.session.state import ChatState
+from blackboxai.terminal import escaped
 
 __all__ = ["SlashCommands"]
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from blackboxai.session.paths import escaped
+from blackboxai.terminal import escaped
 
 __all__ = [
     "Completion",

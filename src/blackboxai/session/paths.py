@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from blackboxai.config.trust import special_kind
 from blackboxai.session.bounds import boundary, culprit, shown_part
+from blackboxai.terminal import escaped, shown
 
 __all__ = [
     "PATH_ERRORS",
     "ChatFile",
     "PathProblem",
     "admit",
-    "escaped",
-    "for_terminal",
     "in_git_dir",
     "locate",
     "printable",
@@ -68,35 +66,9 @@ def in_git_dir(path: Path, bound: Path) -> bool:
     )
 
 
-# What may not reach the terminal from a name or a reply: C0/C1 control characters (escape
-# sequences, the bell, a carriage return that overwrites the line), the bidirectional overrides
-# and isolates that make text read other than it is, and the line and paragraph separators.
-# Everything else prints as it is: non-breaking spaces, joiners (Persian, emoji), any script.
-_OTHER = "\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029"
-_IN_NAME = re.compile(f"[\x00-\x1f{_OTHER}]")
-_IN_REPLY = re.compile(f"[\x00-\x08\x0b-\x1f{_OTHER}]")  # newline and tab are kept
-
-
-def _escape(match: re.Match[str]) -> str:
-    return repr(match.group())[1:-1]
-
-
-def escaped(raw: str) -> str:
-    """raw with what would drive the terminal escaped, whole: a name from a project's config,
-    the user or a model's reply must not set colours or the title or clear the screen."""
-    return _IN_NAME.sub(_escape, raw)
-
-
-def for_terminal(text: str) -> str:
-    """A model's reply as printed: lines (LF or CRLF) and tabs kept, anything else that would
-    drive the terminal escaped (the reply can be steered by what the project's files say)."""
-    return _IN_REPLY.sub(_escape, text.replace("\r\n", "\n"))
-
-
 def printable(raw: str) -> str:
     """raw escaped, with the middle of a very long name cut out: for one-line messages."""
-    text = escaped(raw)
-    return text if len(text) <= _SHOWN_MAX else f"{text[:60]}...{text[-15:]}"
+    return shown(raw, _SHOWN_MAX)
 
 
 def _reason(raw: str, exc: BaseException) -> str:

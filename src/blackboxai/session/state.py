@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from blackboxai.config.trust import user_home
 from blackboxai.session.edits import EDIT_FORMATS
 from blackboxai.session.files import display_path
-from blackboxai.session.paths import ChatFile, PathProblem, admit, escaped
-from blackboxai.terminal import say
+from blackboxai.session.paths import ChatFile, PathProblem, admit
+from blackboxai.terminal import escaped, say
 
 __all__ = ["Analytics", "ChatState", "SessionConfig"]
 
@@ -33,13 +34,6 @@ class SessionConfig:
     files: tuple[Path, ...] = ()
     root: Path = field(default_factory=Path.cwd)
     timeout: float = 60.0
-
-
-def _home() -> Path | None:
-    try:
-        return Path.home()
-    except RuntimeError:  # no HOME: the narrowest project
-        return None
 
 
 def _project(root: Path, home: Path | None) -> Path:
@@ -71,7 +65,7 @@ class ChatState:
         self.err = err
         self.status = status
         self.root = config.root.resolve()
-        self.home = _home()
+        self.home = user_home()  # None: no HOME, and the narrowest project
         self.project = _project(self.root, self.home)  # the checkout holding root, or root
         self.files: list[ChatFile] = []
         self.prompt_tokens = 0

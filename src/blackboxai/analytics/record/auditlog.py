@@ -8,6 +8,8 @@ import sys
 import weakref
 from typing import TYPE_CHECKING
 
+from blackboxai.terminal import shown
+
 if TYPE_CHECKING:
     from blackboxai.analytics.record.event import Event
 
@@ -29,10 +31,9 @@ class LogError(Exception):
 
 
 def shown_path(path: str) -> str:
-    """A path for a one-line message: long ones keep their start and their end, and control
-    characters are escaped (a checkout's config could otherwise draw on the user's terminal)."""
-    text = path if len(path) <= _SHOWN else f"{path[:30]}…{path[-(_SHOWN - 31) :]}"
-    return text if text.isprintable() else repr(text)[1:-1]
+    """A path for a one-line message: its start and its end, control characters escaped (a
+    checkout's config could otherwise draw on the user's terminal)."""
+    return shown(path, _SHOWN)
 
 
 def open_log(path: str) -> AuditLog:

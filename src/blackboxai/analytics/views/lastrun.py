@@ -1,5 +1,6 @@
 """The uploader's last run (upload.last.json) read back for `analytics status`: every field
-checked before it is trusted, then bounded and made printable (anyone could have edited it)."""
+checked before it is trusted, then bounded and escaped for the terminal (anyone could have
+edited it)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import contextlib
 import json
 from typing import TYPE_CHECKING, Any
 
+from blackboxai.terminal import shown
+
 if TYPE_CHECKING:
     from blackboxai.analytics.core import Analytics
 
-__all__ = ["last_delivery", "printable"]
+__all__ = ["last_delivery"]
 
 _TALLIES = ("sent", "kept", "rejected")
 # The counts of events deleted unsent, by why (`status.py` says what each means).
@@ -66,18 +69,9 @@ _MAX_NOTES = 3  # notes per list
 _MAX_COUNT = 10**9
 
 
-def printable(value: str, limit: int) -> str:
-    """One line of printable text: control and format characters (escape sequences, carriage
-    returns, bidi overrides) become '?', and it is cut at `limit` characters."""
-    import unicodedata
-
-    clean = "".join("?" if unicodedata.category(c) in ("Cc", "Cf") else c for c in value[:limit])
-    return clean + ("…" if len(value) > limit else "")
-
-
 def _table(value: dict[str, Any], cell: Any) -> dict[str, Any]:
     items = sorted(value.items())[:_MAX_NAMES]
-    return {printable(k, _MAX_NAME): cell(v) for k, v in items}
+    return {shown(k, _MAX_NAME): cell(v) for k, v in items}
 
 
 def _cleaned(last: dict[str, Any]) -> dict[str, Any]:
@@ -90,10 +84,10 @@ def _cleaned(last: dict[str, Any]) -> dict[str, Any]:
         else:
             out.pop(key, None)
     for key in ("errors", "refused"):
-        out[key] = _table(last.get(key, {}), lambda v: printable(v, _MAX_NOTE))
+        out[key] = _table(last.get(key, {}), lambda v: shown(v, _MAX_NOTE))
     for key in ("failures", "set_aside"):
         notes = last.get(key, [])
-        out[key] = [printable(n, _MAX_NOTE) for n in notes[:_MAX_NOTES]]
+        out[key] = [shown(n, _MAX_NOTE) for n in notes[:_MAX_NOTES]]
         if len(notes) > _MAX_NOTES:
             out[key].append(f"and {len(notes) - _MAX_NOTES} more")
     for key in ("waiting", *_DELETED):

@@ -9,6 +9,8 @@ from dataclasses import asdict, astuple
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
+from blackboxai.terminal import escaped
+
 if TYPE_CHECKING:
     from collections import Counter
 
@@ -59,11 +61,6 @@ def _bar(value: int, largest: int, width: int = _BAR_WIDTH) -> str:
     return "█" * (eighths // 8) + _PARTIALS[eighths % 8]
 
 
-def _safe(text: str) -> str:
-    """Escape control characters so a hostile log cannot drive the terminal."""
-    return text if text.isprintable() else repr(text)[1:-1]
-
-
 def _plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
@@ -95,7 +92,7 @@ def _table(title: str, headings: list[str], rows: list[_Row], max_rows: int, roo
         used += max([len(heading), *(len(r[1][i]) for r in shown)])
     width = max(8, min(_BAR_WIDTH, room - used))
     for name, cells, value in shown:
-        table.add_row(Text(_safe(name)), *cells, _bar(value, largest, width))
+        table.add_row(Text(escaped(name)), *cells, _bar(value, largest, width))
     if len(rows) > max_rows:
         table.add_row(Text(f"… {len(rows) - max_rows:,} more", style="dim"))
     return table
@@ -107,7 +104,7 @@ def render(summary: Summary, console: Console, *, max_rows: int = 30) -> None:
 
     s, out = summary, console.print
     if s.files:
-        out(Text("Files: " + ", ".join(_safe(f) for f in s.files)))
+        out(Text("Files: " + ", ".join(escaped(f) for f in s.files)))
     counts = [_plural(s.lines_read, "line"), _plural(s.events, "event")]
     out(Text(", ".join([*counts, _plural(s.users, "distinct user")])))
     if s.first_time is not None and s.last_time is not None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from blackboxai.analytics.views.lastrun import last_delivery, printable
+from blackboxai.analytics.views.lastrun import last_delivery
+from blackboxai.terminal import shown
 
 if TYPE_CHECKING:
     from blackboxai.analytics.core import Analytics
@@ -149,7 +150,7 @@ def delivery_text(last: dict[str, Any] | None) -> str:
         parts.append(f"deleted unsent: {deleted_text(last)}")
     parts += [f"moved aside {note}" for note in last.get("set_aside", [])]
     parts += [f"the run failed: {note}" for note in last.get("failures", [])]
-    return printable(f"{when}: " + (", ".join(parts) if parts else "nothing to send"), _MAX_LINE)
+    return shown(f"{when}: " + (", ".join(parts) if parts else "nothing to send"), _MAX_LINE)
 
 
 # Where new events get their key or token, per service.

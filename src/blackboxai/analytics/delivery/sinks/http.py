@@ -7,6 +7,8 @@ from typing import Any
 import requests
 from requests.models import PreparedRequest, Response
 
+from blackboxai.terminal import shown
+
 __all__ = ["NoRedirects", "status_detail"]
 
 
@@ -51,7 +53,6 @@ def status_detail(status: int, location: str | None = None) -> str:
     if 300 <= status < 400:
         where = ""
         if location:
-            shown = "".join(c if c.isprintable() else "?" for c in location[:80])
-            where = f" to {shown}{'…' if len(location) > 80 else ''}"
+            where = f" to {shown(location, 80)}"
         return f"HTTP {status}: the host answered with a redirect{where}, not followed"
     return f"HTTP {status}"
