@@ -155,12 +155,12 @@ class _Run:
             if not item.owed:
                 continue  # settled everywhere already
             waiting.append(item)
-            for backend in item.owed:
-                groups.setdefault(backend, []).append(item)
+            for dest in item.owed:
+                groups.setdefault(dest, []).append(item)
         stops = 0
-        for backend, items in groups.items():
+        for dest, items in groups.items():
             items.sort(key=lambda it: epoch_seconds(it.record.get("time")) or 0.0)
-            stops += self._destination(backend, items) is not None
+            stops += self._send_to(dest, items) is not None
         try:
             kept = self._put_back([it for it in waiting if it.owed], gone)
         except OSError as exc:  # e.g. a full disk: the claimed files and the progress stay
@@ -177,33 +177,33 @@ class _Run:
             setattr(self.outcome, field, getattr(self.outcome, field) + n)
         return not kept and not stops and self.halted is None
 
-    def _destination(self, backend: Destination, items: list[Waiting]) -> Stop | None:
+    def _send_to(self, dest: Destination, items: list[Waiting]) -> Stop | None:
         """Send one destination's events in batches; a Stop leaves the rest of them waiting."""
-        sink = self._sink(backend)
+        sink = self._sink(dest)
         if isinstance(sink, str):
-            return self._stopped(backend, Stop(Verdict.BROKEN, sink))
+            return self._stopped(dest, Stop(Verdict.BROKEN, sink))
         for batch in batches(items, sink.max_batch, sink.max_bytes):
             if self.halted is not None:
-                return self._stopped(backend, self.halted)
+                return self._stopped(dest, self.halted)
 
             def settle(
                 taken: list[str], refused: list[str], later: list[str], batch: list[Waiting] = batch
             ) -> bool:
-                recorded = self._record(backend, taken + refused)  # first, before anything else
-                self._ahead(backend, len(later))
+                recorded = self._record(dest, taken + refused)  # first, before anything else
+                self._ahead(dest, len(later))
                 took, done = set(taken), set(taken) | set(refused)
                 for it in batch:
                     ident = str(it.record.get("id"))
-                    if ident in done and it.owed is not None and backend in it.owed:
-                        it.owed.remove(backend)
+                    if ident in done and it.owed is not None and dest in it.owed:
+                        it.owed.remove(dest)
                         it.taken = it.taken or ident in took
-                self.outcome.count(self.outcome.sent, backend.name, len(taken))
-                self.outcome.count(self.outcome.rejected, backend.name, len(refused))
+                self.outcome.count(self.outcome.sent, dest.name, len(taken))
+                self.outcome.count(self.outcome.rejected, dest.name, len(refused))
                 return recorded
 
             stop = self.sender.send(sink, [it.record for it in batch], settle, self._still_allowed)
             if stop is not None:
-                return self._stopped(backend, stop)
+                return self._stopped(dest, stop)
         return None
 
     def _still_allowed(self, records: list[Record]) -> bool:
@@ -213,21 +213,21 @@ class _Run:
         state = self.store.load()
         return all(may_send(state.stored, state.uuid, state.generation, r) for r in records)
 
-    def _ahead(self, backend: Destination, n: int) -> None:
+    def _ahead(self, dest: Destination, n: int) -> None:
         """Events the service refused only for being dated ahead of its clock: they wait (until
         its clock catches up, or they expire), and the outcome says why."""
         if n:
-            self.ahead[backend.name] = self.ahead.get(backend.name, 0) + n
-            self.outcome.errors[backend.name] = (
-                f"{self.ahead[backend.name]} dated more than an hour ahead of {backend.name}'s "
+            self.ahead[dest.name] = self.ahead.get(dest.name, 0) + n
+            self.outcome.errors[dest.name] = (
+                f"{self.ahead[dest.name]} dated more than an hour ahead of {dest.name}'s "
                 "clock (is this computer's clock fast?), kept until they are not"
             )
 
-    def _record(self, backend: Destination, ids: list[str]) -> bool:
+    def _record(self, dest: Destination, ids: list[str]) -> bool:
         """Note a decided request in the progress file; on failure, stop the whole run: every
         later run would send again whatever it failed to note."""
         try:
-            self.progress.add(backend, ids)
+            self.progress.add(dest, ids)
         except OSError as exc:
             self.outcome.failures.append(
                 f"cannot record delivery progress ({_what(exc)}): stopped after the request "
@@ -237,22 +237,22 @@ class _Run:
             return False
         return True
 
-    def _stopped(self, backend: Destination, stop: Stop) -> Stop:
+    def _stopped(self, dest: Destination, stop: Stop) -> Stop:
         if stop.reason in (Verdict.DEADLINE, Verdict.UNRECORDED, Verdict.CONSENT):
             self.halted = self.halted or stop  # for every destination: start nothing more
         if stop.reason is not Verdict.CONSENT:  # those events are deleted at put-back, not kept
-            self.outcome.errors[backend.name] = stop.detail
+            self.outcome.errors[dest.name] = stop.detail
         if stop.reason is Verdict.REFUSED:
-            self.outcome.refused[backend.name] = f"{stop.detail} by {backend.host}"
+            self.outcome.refused[dest.name] = f"{stop.detail} by {dest.host}"
         return stop
 
-    def _sink(self, backend: Destination) -> Sink | str:
-        if backend not in self.sinks:
+    def _sink(self, dest: Destination) -> Sink | str:
+        if dest not in self.sinks:
             try:
-                self.sinks[backend] = self.factory(backend)
+                self.sinks[dest] = self.factory(dest)
             except Exception as exc:  # unknown adapter, SDK missing or broken: keep its events
-                self.sinks[backend] = f"unavailable ({type(exc).__name__})"
-        return self.sinks[backend]
+                self.sinks[dest] = f"unavailable ({type(exc).__name__})"
+        return self.sinks[dest]
 
     def _put_back(self, items: list[Waiting], gone: Counter[str]) -> bool:
         """Return what still waits to the spool, if consent still holds for it; True if any.
@@ -270,8 +270,8 @@ class _Run:
             gone["consent"] += sum(not it.taken for it in keep)
             return False
         for item in keep:
-            for backend in item.owed or ():
-                self.outcome.count(self.outcome.kept, backend.name)
+            for dest in item.owed or ():
+                self.outcome.count(self.outcome.kept, dest.name)
         self.outcome.waiting += len(keep)
         return bool(keep)
 

@@ -30,9 +30,9 @@ PROGRESS_FILE = "upload.progress"
 _MAX_BYTES = 64 * 1024 * 1024
 
 
-def destination_key(backend: Destination) -> str:
+def destination_key(destination: Destination) -> str:
     """A short stable name for a destination (keeps the key itself out of this file)."""
-    raw = "\0".join((backend.name, backend.host, backend.key)).encode()
+    raw = "\0".join((destination.name, destination.host, destination.key)).encode()
     return hashlib.sha256(raw).hexdigest()[:20]
 
 
@@ -79,12 +79,12 @@ class Progress:
         OSError if not (a full disk, a read-only directory, something in the way)."""
         self._append(json.dumps({"reserve": "x" * max(0, size - 16)}, separators=(",", ":")))
 
-    def add(self, backend: Destination, ids: list[str]) -> None:
+    def add(self, destination: Destination, ids: list[str]) -> None:
         """Record a settled request; one write, so a line is whole or (after a kill) torn.
         Raises OSError when it cannot: the run must then stop sending."""
         if not ids:
             return
-        entry = {"to": destination_key(backend), "ids": ids}
+        entry = {"to": destination_key(destination), "ids": ids}
         self._append(json.dumps(entry, separators=(",", ":")))
 
     def _append(self, line: str) -> None:

@@ -44,7 +44,7 @@ def collect_status(analytics: Analytics) -> dict[str, Any]:
 
     decision = analytics.decision
     state = analytics.state
-    hosts = {backend.name: backend.host for backend in analytics.destinations}
+    hosts = {dest.name: dest.host for dest in analytics.destinations}
     consented = state.stored.value == "consented"
     return {
         "would_report": bool(decision and decision.report and analytics.destinations),
