@@ -16,7 +16,15 @@ from bench.common import (
     wait_until,
 )
 
-__all__ = ["EVENTS_CHILD", "EXIT_CHILD", "EXIT_EVENTS", "MEMORY_CHILD", "child_cfg", "warm_up"]
+__all__ = [
+    "EVENTS_CHILD",
+    "EXIT_CHILD",
+    "EXIT_EVENTS",
+    "MEMORY_CHILD",
+    "SAME_PROCESS_CHILD",
+    "child_cfg",
+    "warm_up",
+]
 
 EXIT_EVENTS = 20
 
@@ -64,6 +72,38 @@ print("BENCH", json.dumps({"median": times[n // 2] * 1e6,
                            "p99": times[max(0, -(-99 * n // 100) - 1)] * 1e6,
                            "mean": sum(times) / n * 1e6}), flush=True)
 finish(a)
+"""
+)
+
+# Ours (log on, consented, both destinations), then a bare `posthog.capture` of the same
+# properties, in one process: the same interpreter, warmed up alike. Each side runs in the
+# conditions it makes itself: the PostHog client (and its consumer thread, which competes for the
+# GIL with the caller) starts after ours was measured, as a program using one or the other has it.
+SAME_PROCESS_CHILD = (
+    CHILD_COMMON
+    + """
+import logging
+pc = time.perf_counter
+
+def measure(call):
+    for _ in range(cfg["warmup"]):
+        call()
+    spent = []
+    for _ in range(cfg["n"]):
+        t = pc(); call(); spent.append(pc() - t)
+    spent.sort()
+    return spent[len(spent) // 2] * 1e6
+
+ours = make()
+out = {"ours": measure(lambda: ours.event("message_send", **PROPS))}
+from posthog import Posthog
+ph = Posthog(cfg["key"], host=cfg["url"], enable_exception_autocapture=False)
+logging.getLogger("posthog").disabled = True
+user = "0b0e5a3c-6d1f-4f0a-9f8b-2a7e6c9d1e0f"
+out["posthog"] = measure(lambda: ph.capture("message_send", distinct_id=user, properties=PROPS))
+print("BENCH", json.dumps(out), flush=True)
+ours.close()
+ph.shutdown()
 """
 )
 

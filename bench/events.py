@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import statistics
 
-from bench.children import EVENTS_CHILD, child_cfg
+from bench.children import EVENTS_CHILD, SAME_PROCESS_CHILD, child_cfg
 from bench.common import (
     CHILD_TIMEOUT,
     TOKEN,
@@ -18,7 +18,7 @@ from bench.common import (
 )
 from bench.report import Measure, Report
 
-__all__ = ["measure_events"]
+__all__ = ["measure_events", "measure_same_process"]
 
 
 def events_run(ws: Workspace, who: str, n: int, backend: Backend, *, mixpanel: bool = True) -> dict:
@@ -66,3 +66,27 @@ def measure_events(ws: Workspace, sizes: Sizes, backend: Backend, report: Report
                 note=tag if ident == "2a" else "",
             )
         )
+
+
+def measure_same_process(ws: Workspace, sizes: Sizes, backend: Backend, report: Report) -> None:
+    """2f: ours (with the audit log on) against a bare `posthog.capture` of the same catalogued
+    properties, one after the other in one process."""
+    runs = []
+    for _ in range(sizes.event_rounds):
+        home = ws.fresh()
+        cfg = child_cfg(home, "ours", backend.url, n=sizes.events, warmup=20)
+        run = checked(run_child(SAME_PROCESS_CHILD, [cfg], ws.env(home), CHILD_TIMEOUT), "2f")
+        settle_uploader(home)
+        runs.append(json.loads(run.bench()))
+    shown = ", ".join(f"{r['ours']:.1f}/{r['posthog']:.1f}" for r in runs)
+    report.add(
+        Measure(
+            "2f",
+            "event() median vs posthog.capture, one process",
+            "us",
+            statistics.median(r["ours"] for r in runs),
+            statistics.median(r["posthog"] for r in runs),
+            note=f"{sizes.events} calls a side, ours first, log on; median of {len(runs)} runs "
+            f"(ours/posthog per run, us: {shown})",
+        )
+    )

@@ -25,7 +25,7 @@ from blackboxai.analytics.record.event import print_debug, stamp
 from blackboxai.analytics.record.system import system_properties
 
 if TYPE_CHECKING:
-    from blackboxai.analytics.consent.catalogue import Item
+    from blackboxai.analytics.consent.catalogue import Item, Withhold
     from blackboxai.analytics.queue.launch import Launcher
     from blackboxai.analytics.queue.outbox import Outbox
     from blackboxai.analytics.queue.spool import Spool
@@ -76,6 +76,8 @@ class Analytics:
         # The mode, set in one place (_apply): queued to be sent, and under which generation.
         self._reporting = self._would_send = self._closed = False
         self._generation = 0
+        self._user: str | None = None  # the anonymous id events carry (as the state last read)
+        self._withhold: Withhold | None = None  # what of an event the user has not agreed to
         self._last_error: str | None = None
         self._unclear: str | None = None  # what the last clearing left waiting, and why
         self.destinations = destinations(
@@ -226,10 +228,9 @@ class Analytics:
         return self._stored(self.gate.review(accept))
 
     def _stored(self, error: str | None) -> bool:
-        """After a choice: say why it was not stored, or apply the rules to the state written."""
+        """After a choice: say why it was not stored; the rules again, for the state as read."""
         self._last_error = error
-        if error is None:
-            self._decide_again()
+        self._decide_again()
         return error is None
 
     def _decide_again(self) -> Decision:
@@ -242,7 +243,9 @@ class Analytics:
         report = decision is not None and decision.report and self._wanted
         self._would_send = report and bool(self.destinations)
         self._reporting = self._would_send and not self.debug
-        self._generation = self.state.generation
+        state = self.state
+        self._generation, self._user = state.generation, state.uuid
+        self._withhold = self.gate.withholder()
         if self._reporting:
             self._made_outbox().resume()
         elif self._outbox is not None:
@@ -259,13 +262,12 @@ class Analytics:
             return
         try:
             properties = kwargs if main_model is None else {"main_model": main_model, **kwargs}
-            withhold = self.gate.withholder()
             event = stamp(
                 event_name,
                 properties,
-                user_id=self.state.uuid,
+                user_id=self._user,
                 clock=self._clock,
-                withhold=withhold,
+                withhold=self._withhold,
             )
         except Exception as exc:
             self.contained.record("event", exc)

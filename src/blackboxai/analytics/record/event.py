@@ -7,20 +7,34 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii
 from typing import TextIO
 
 from blackboxai.analytics.destinations import Destination
+from blackboxai.analytics.record.ids import event_id
 from blackboxai.analytics.record.scrub import Scalar, scrub_name, scrub_properties
 from blackboxai.analytics.record.system import system_properties
 
-__all__ = ["Event", "event_id", "print_debug", "stamp"]
+__all__ = ["Event", "print_debug", "stamp"]
 
-# One encoder for every line: json.dumps builds a new one per call when given any option.
-_encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+def _encoder() -> Callable[[object], str]:
+    """Compact JSON, as json.dumps(separators=(",", ":"), allow_nan=False) writes it. The C
+    encoder that json builds anew on every call (half the cost of a line) is built once here;
+    where there is none (another interpreter), json's own encoder."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    plain = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+    if make is None:  # pragma: no cover - CPython always has it
+        return plain.encode
+    chunks = make(None, plain.default, encode_basestring_ascii, None, ":", ",", False, False, False)
+    return lambda value: "".join(chunks(value, 0))
+
+
+_encode = _encoder()  # for our own records only: plain data, never circular
+_string = encode_basestring_ascii  # a str as that encoder writes it (in C)
 
 
 @dataclass(slots=True)
@@ -34,11 +48,16 @@ class Event:
     time: float  # epoch seconds, millisecond precision
     id: str
     withheld: tuple[str, ...] = ()
+    # The caller's properties as JSON, when the system properties follow them unchanged: the
+    # line is then put together from the two, the system part serialised once per process.
+    own_json: str | None = field(default=None, repr=False, compare=False)
     _line: str | None = field(default=None, repr=False, compare=False)
 
     def log_line(self) -> str:
         """The audit log's line: everything recorded, withheld items marked as such.
         Serialised once: the log and the spool both start from it."""
+        if self._line is None and self.own_json is not None and type(self.time) is float:
+            self._line = self._spliced(self.own_json)
         if self._line is None:
             record: dict[str, object] = {
                 "event": self.name,
@@ -51,6 +70,22 @@ class Event:
                 record["withheld"] = list(self.withheld)
             self._line = _encode(record)
         return self._line
+
+    def _spliced(self, own: str) -> str | None:
+        """The same line as the encoder writes, from the caller's properties' JSON and the
+        system part's: `{"event":…,"properties":{…},"user_id":…,"time":…,"id":…}`."""
+        if self.time - self.time != 0.0:  # inf or nan: the encoder refuses them, so must we
+            return None
+        system = _system_json()
+        properties = own[:-1] + "," + system if len(own) > 2 else "{" + system
+        user = "null" if self.user_id is None else _string(self.user_id)
+        line = (
+            f'{{"event":{_string(self.name)},"properties":{properties},'
+            f'"user_id":{user},"time":{self.time!r},"id":{_string(self.id)}'
+        )
+        if self.withheld:
+            line += f',"withheld":{_encode(list(self.withheld))}'
+        return line + "}"
 
     def spool_line(self, generation: int, destinations: Sequence[Destination]) -> str | None:
         """What may leave, for the spool: None when the event itself is withheld (or has nowhere
@@ -81,25 +116,10 @@ def _spool_prefix(generation: int, destinations: tuple[Destination, ...]) -> str
     return _encode({"gen": generation, "to": [d.to_json() for d in destinations]})[:-1] + ","
 
 
-class _Ids:
-    """Random (version 4) UUIDs, 122 bits from the OS's random source each, as uuid.uuid4()
-    makes them; the random bytes are read 64 ids at a time rather than one system call each."""
-
-    def __init__(self) -> None:
-        self._pool, self._at, self._pid = b"", 0, os.getpid()
-
-    def __call__(self) -> str:
-        at = self._at
-        if at + 16 > len(self._pool) or self._pid != os.getpid():  # a forked child reads anew
-            self._pool, at, self._pid = os.urandom(1024), 0, os.getpid()
-        self._at = at + 16
-        h = self._pool[at : at + 16].hex()
-        # The version nibble is 4; the variant's two bits are 10 (8, 9, a or b): 122 bits left.
-        variant = "89ab"[int(h[16], 16) & 3]
-        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
-
-
-event_id = _Ids()
+@functools.cache
+def _system_json() -> str:
+    """The system properties as the inside of a JSON object, and its closing brace."""
+    return _encode(system_properties())[1:]
 
 
 def stamp(
@@ -113,10 +133,13 @@ def stamp(
     """Scrub the caller's name and properties, add the system properties, the id and the time.
     `withhold` names what of the event the user has not agreed to send."""
     props = scrub_properties(properties)
-    props.update(system_properties())
+    system = system_properties()
+    own = _encode(props) if props.keys().isdisjoint(system) else None  # else the system's win
+    props.update(system)
     clean = scrub_name(name)
     withheld = withhold(clean, props) if withhold is not None else ()
-    return Event(clean, props, user_id, round(clock(), 3), event_id(), withheld)
+    when = round(clock() * 1000) / 1000  # milliseconds (round(t, 3) costs far more)
+    return Event(clean, props, user_id, when, event_id(), withheld, own)
 
 
 def print_debug(event: Event, would_send: bool, stream: TextIO | None = None) -> None:

@@ -51,13 +51,14 @@ _MAX_SAFE_INT = 2**53  # beyond this JSON consumers (JavaScript) silently lose p
 _MARKERS = {"s": SECRET, "e": EMAIL, "l": SECRET, "p": PATH}
 _home_patterns: dict[str, re.Pattern[str]] = {}
 _default_home: tuple[str | None, str] = (None, "")
-_key_cache: dict[str, str] = {}
 # Terminal control sequences (colours, cursor moves), raw or JSON-escaped: dropped before scrubbing.
 _ANSI = {
     False: re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]"),
     True: re.compile(r"(?:\x1b|\\u001b)\[[0-9;?]*[ -/]*[@-~]"),
 }
 _name_cache: dict[str, str] = {}
+_plans: dict[str, tuple[str, bool, bool]] = {}
+_words: dict[str, str] = {}
 
 
 def _replace(match: re.Match[str]) -> str:
@@ -97,6 +98,11 @@ def _home_pattern(home: str) -> re.Pattern[str]:
     return pattern
 
 
+def _home_arg(home: str | None) -> str | None:
+    """A caller's home, made one to replace; None (the process's) stays None, for _scrub."""
+    return None if home is None else _resolve_home(home)
+
+
 def _may_hold_token(text: str) -> bool:
     """Cheap pre-check for the rules that need none of "/", "\\", ":", "=" or "@": they need an
     HTTP auth scheme or a whitespace-free token of _MIN_MATCH+ chars. Most values have neither."""
@@ -108,8 +114,10 @@ def _may_hold_token(text: str) -> bool:
     return "bearer" in low or "basic" in low or "digest" in low
 
 
-def _scrub(text: str, home: str, json_text: bool = False) -> str:
-    """`json_text`: `text` is a json.dumps-ed container, where a lone backslash is an escape."""
+def _scrub(text: str, home: str | None, json_text: bool = False) -> str:
+    """`json_text`: `text` is a json.dumps-ed container, where a lone backslash is an escape.
+    `home`: the home path to replace (None: the process's, looked up only for a text that holds
+    a path separator; a home always holds one)."""
     # The cut may halve a secret so that it no longer matches; if the text before it then shrinks
     # a lot (a huge blob becomes "<secret>"), the fragment could reach the output: cut() drops it.
     text = cut(text, SCAN_LIMIT)
@@ -120,20 +128,23 @@ def _scrub(text: str, home: str, json_text: bool = False) -> str:
     emails = "@" in text  # emails, URL user info (with a separator)
     if not (paths or named or emails or _may_hold_token(text)):
         return text[:MAX_STRING]
-    if home and home in text:
-        text = _home_pattern(home).sub(HOME, text)
+    if paths:
+        home = _resolve_home(None) if home is None else home
+        if home and home in text:
+            text = _home_pattern(home).sub(HOME, text)
     return combined(json_text, paths, named, emails).sub(_replace, text)[:MAX_STRING]
 
 
 def scrub_text(text: str, home: str | None = None) -> str:
     """Replace secrets, emails and home paths in ``text``; the result is at most MAX_STRING.
     Anything but a str is turned into text first, as stringify() does."""
+    home = _home_arg(home)
     if isinstance(text, str):
-        return _scrub(text, _resolve_home(home))
-    return _scrub(stringify(text), _resolve_home(home), isinstance(text, CONTAINERS))
+        return _scrub(text, home)
+    return _scrub(stringify(text), home, isinstance(text, CONTAINERS))
 
 
-def _value(value: object, home: str) -> Scalar:
+def _value(value: object, home: str | None) -> Scalar:
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int):
@@ -153,19 +164,12 @@ def _value(value: object, home: str) -> Scalar:
 def scrub_value(value: object, home: str | None = None) -> Scalar:
     """Turn any value into a JSON-safe scalar with secrets removed. Never raises."""
     try:
-        return _value(value, _resolve_home(home))
+        return _value(value, _home_arg(home))
     except (Exception, SystemExit):  # a caller's object's SystemExit too
         return UNPRINTABLE
 
 
-def _key(key: object, home: str) -> str:
-    if isinstance(key, str) and len(key) <= 64 and "/" not in key and "\\" not in key:
-        cached = _key_cache.get(key)  # keys come from a small fixed set; home cannot matter
-        if cached is None:
-            if len(_key_cache) > 512:
-                _key_cache.clear()
-            cached = _key_cache[key] = _scrub(key, home)[:MAX_KEY]
-        return cached
+def _key(key: object, home: str | None) -> str:
     text = key if isinstance(key, str) else stringify(key)
     return _scrub(text, home, isinstance(key, CONTAINERS))[:MAX_KEY]
 
@@ -181,14 +185,39 @@ def model_name(value: object) -> str | None:
     return name if name is not None else stringify(value)
 
 
-def _property(key: str, value: object, home: str) -> Scalar:
-    """A value under a key that names a secret is "<secret>", whatever its type. Otherwise it is
-    made safe by its type first: an exception, a path or bytes say only what they are; under a
-    model key (and for any object with a string `.name`) a value is redacted like a model name, in
-    containers too; anything else is scrubbed as text."""
-    if names_secret(key):  # api_key=..., auth=("ann", "pw"): the value goes, whatever it is
-        return SECRET
-    model = is_model_key(key)
+def _word(text: str, home: str | None) -> str:
+    """A short text value scrubbed: values come from a small set too ("diff", "ctrl_c"), so one
+    without a path separator (whose result the home cannot change) is scrubbed once."""
+    found = _words.get(text)
+    if found is None:
+        found = _scrub(text, home)
+        if len(text) <= 64 and "/" not in text and "\\" not in text:
+            if len(_words) > 1024:
+                _words.clear()
+            _words[text] = found
+    return found
+
+
+def _plan(raw_key: object, home: str | None) -> tuple[str, bool, bool]:
+    """A property's key, scrubbed, and what it says of its value: whether it names a secret, and
+    whether it holds model names. Keys come from a small fixed set at the call sites, so a plain
+    one is judged once (the cache is bounded); a long key, or one with a path in it, each time."""
+    plain = raw_key if type(raw_key) is str else None  # a subclass may hash or compare oddly
+    plan = _plans.get(plain) if plain is not None else None
+    if plan is None:
+        key = _key(raw_key, home)
+        plan = (key, names_secret(key), is_model_key(key))
+        if plain is not None and len(plain) <= 64 and "/" not in plain and "\\" not in plain:
+            if len(_plans) > 512:  # (without a separator, the home cannot matter)
+                _plans.clear()
+            _plans[plain] = plan
+    return plan
+
+
+def _property(value: object, home: str | None, model: bool) -> Scalar:
+    """A value made safe by its type first: an exception, a path or bytes say only what they
+    are; under a model key (and for any object with a string `.name`) a value is redacted like a
+    model name, in containers too; anything else is scrubbed as text."""
     if not model and isinstance(value, (str, int, float, bool, type(None))):
         return _value(value, home)
     special = by_type(value)
@@ -206,11 +235,23 @@ def scrub_properties(props: Mapping[str, object], home: str | None = None) -> di
     """Scrub every key and value of an analytics event; model names are redacted. Never raises."""
     out: dict[str, Scalar] = {}
     try:
-        resolved = _resolve_home(home)
+        home = _home_arg(home)
         for raw_key, value in props.items():
             try:
-                key = _key(raw_key, resolved)
-                out[key] = _property(key, value, resolved)
+                key, secret, model = _plan(raw_key, home)
+                # Under a key that names a secret (api_key=..., auth=("ann", "pw")) the value goes,
+                # whatever it is. Then the usual cases, by exact type (a subclass may print as
+                # anything): a word, a model's name, a count.
+                if secret:
+                    out[key] = SECRET
+                elif type(value) is str:
+                    out[key] = redact_model(cut(value, SCAN_LIMIT)) if model else _word(value, home)
+                elif type(value) is int and not model and -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
+                    out[key] = value
+                elif type(value) is float and not model:
+                    out[key] = value if value - value == 0.0 else None  # inf - inf, nan: nan
+                else:
+                    out[key] = _property(value, home, model)
             except (Exception, SystemExit):  # a caller's object's SystemExit too
                 continue  # drop one broken property rather than the whole event
     except (Exception, SystemExit):

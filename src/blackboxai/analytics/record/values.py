@@ -62,6 +62,8 @@ def cut(text: str, limit: int) -> str:
     """`text` as a plain str (a subclass could dodge the scrubber) of at most `limit` characters,
     copying no more than that. A cut drops the run of non-space characters it splits, whatever it
     is made of (half a key or an email no longer looks like one), and ends with MORE."""
+    if type(text) is str and len(text) <= limit:  # the usual case
+        return text
     if str.__len__(text) <= limit:
         return str.__str__(text)
     end = max(limit - len(MORE), 0)
