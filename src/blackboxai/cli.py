@@ -11,13 +11,14 @@ import sys
 
 from blackboxai.argv import parse
 from blackboxai.startup import OptOutStored, start
-from blackboxai.terminal import say, silence_stdout
+from blackboxai.terminal import replace_unshowable, say, silence_stdout
 
 __all__ = ["main"]
 
 
 def main(prog_name: str | None = None) -> None:
     """Console entry point; the last line of defence against a traceback reaching the user."""
+    replace_unshowable()
     args = sys.argv[1:]
     try:
         invocation = parse(args)

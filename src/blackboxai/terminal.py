@@ -8,7 +8,7 @@ import os
 import re
 import sys
 
-__all__ = ["escaped", "for_terminal", "say", "shown", "silence_stdout"]
+__all__ = ["escaped", "for_terminal", "replace_unshowable", "say", "shown", "silence_stdout"]
 
 # What may not reach the terminal from a name or a reply: C0/C1 control characters (escape
 # sequences, the bell, a carriage return that overwrites the line), the bidirectional overrides
@@ -49,6 +49,20 @@ def shown(raw: object, limit: int = 160) -> str:
         return text
     half = (limit - 3) // 2
     return f"{text[:half]}...{text[-(limit - 3 - half) :]}"
+
+
+def replace_unshowable() -> None:
+    """Print what the terminal's charset cannot show as '?' rather than fail on it, once for the
+    whole process: a model's reply, a file name, the report's bars. Under a Latin-1 locale, or
+    the cp1252 a redirected stdout gets on Windows, a "strict" stream raised UnicodeEncodeError
+    at the first such character, ending the session (or `analytics report`) half-way. Only a
+    "strict" stream is changed: stderr's default backslashreplace, or a handler the user chose
+    with PYTHONIOENCODING, stays."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict":
+            # Not a TextIOWrapper (a test's replacement), or closed: leave it as it is.
+            with contextlib.suppress(AttributeError, ValueError, OSError):
+                stream.reconfigure(errors="replace")  # type: ignore[union-attr]
 
 
 def silence_stdout() -> None:
