@@ -8,6 +8,7 @@ Everything runs through the real CLI in a child process whose standard streams u
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -66,3 +67,15 @@ def test_a_reply_the_charset_cannot_show_is_replaced_and_the_session_goes_on(
     assert Path("greeter.py").read_text(encoding="utf-8") == EDITED  # the edit is unaffected
     assert "Applied edit to greeter.py." in out
     assert shown(CHAT_REPLY, encoding) in out  # what the charset has is kept, the rest is '?'
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_the_report_draws_its_bars_in_what_the_charset_can_show(encoding: str) -> None:
+    result = run_bytes("analytics", "report", str(SAMPLE), env={"PYTHONIOENCODING": encoding})
+    out, err = result.stdout.decode(encoding), result.stderr.decode(encoding, "replace")
+    assert result.returncode == 0, err
+    assert "unexpected error" not in err
+    rows = {line.split()[0]: line for line in out.splitlines() if line.startswith(" message_")}
+    # The largest count gets the whole bar, in a character this charset has: a chart, not '?'s.
+    assert re.search(r"message_send[\s|]+230[\s|]+#{30}\s*$", rows["message_send"]), out
+    assert "?" not in out

@@ -23,6 +23,7 @@ __all__ = ["render", "to_json"]
 
 _BAR_WIDTH = 30
 _PARTIALS = ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")
+_BLOCKS = "█" + "".join(_PARTIALS)
 _Row = tuple[str, list[str], int]  # label, formatted number cells, value the bar is scaled to
 
 
@@ -53,12 +54,26 @@ def to_json(summary: Summary) -> dict[str, object]:
     }
 
 
-def _bar(value: int, largest: int, width: int = _BAR_WIDTH) -> str:
-    """Bar in eighths of a cell so close counts still look different; non-zero never vanishes."""
+def _bar(value: int, largest: int, width: int = _BAR_WIDTH, *, blocks: bool = True) -> str:
+    """Bar in eighths of a cell so close counts still look different; non-zero never vanishes.
+    Without `blocks` (a charset that lacks them), whole cells of '#'."""
     if value <= 0 or largest <= 0:
         return ""
+    if not blocks:
+        return "#" * max(1, round(value * width / largest))
     eighths = max(1, round(value * width * 8 / largest))
     return "█" * (eighths // 8) + _PARTIALS[eighths % 8]
+
+
+def _shows_blocks(encoding: str) -> bool:
+    """Whether output in `encoding` can carry the bars' block characters. Latin-1 and cp1252
+    (a redirected stdout on Windows) cannot: their bars would all be '?' (or, on a strict
+    stream, an error half-way through the report)."""
+    try:
+        (_BLOCKS + "…").encode(encoding)
+    except (UnicodeError, LookupError):
+        return False
+    return True
 
 
 def _plural(count: int, noun: str) -> str:
@@ -73,7 +88,9 @@ def _when(t: int) -> str:
         return str(t)
 
 
-def _table(title: str, headings: list[str], rows: list[_Row], max_rows: int, room: int) -> Table:
+def _table(
+    title: str, headings: list[str], rows: list[_Row], max_rows: int, room: int, blocks: bool
+) -> Table:
     """One ranked table: label, right-aligned numbers, and a bar scaled to the largest value."""
     from rich import box
     from rich.table import Table
@@ -92,9 +109,10 @@ def _table(title: str, headings: list[str], rows: list[_Row], max_rows: int, roo
         used += max([len(heading), *(len(r[1][i]) for r in shown)])
     width = max(8, min(_BAR_WIDTH, room - used))
     for name, cells, value in shown:
-        table.add_row(Text(escaped(name)), *cells, _bar(value, largest, width))
+        table.add_row(Text(escaped(name)), *cells, _bar(value, largest, width, blocks=blocks))
     if len(rows) > max_rows:
-        table.add_row(Text(f"… {len(rows) - max_rows:,} more", style="dim"))
+        more = "…" if blocks else "..."
+        table.add_row(Text(f"{more} {len(rows) - max_rows:,} more", style="dim"))
     return table
 
 
@@ -103,6 +121,7 @@ def render(summary: Summary, console: Console, *, max_rows: int = 30) -> None:
     from rich.text import Text
 
     s, out = summary, console.print
+    blocks = _shows_blocks(console.encoding)
     if s.files:
         out(Text("Files: " + ", ".join(escaped(f) for f in s.files)))
     counts = [_plural(s.lines_read, "line"), _plural(s.events, "event")]
@@ -119,14 +138,14 @@ def render(summary: Summary, console: Console, *, max_rows: int = 30) -> None:
         """Counter sections share one layout; empty ones are left out entirely."""
         if counter:
             rows = [(name, [f"{n:,}"], n) for name, n in _ranked(counter).items()]
-            out(_table(title, [label, "Count"], rows, max_rows, console.width))
+            out(_table(title, [label, "Count"], rows, max_rows, console.width, blocks))
 
     ranked("Events", "Event", s.by_event)
     if s.models:
         by_messages = sorted(s.models.items(), key=lambda kv: (-kv[1].messages, kv[0]))
         rows = [(name, [f"{n:,}" for n in astuple(m)], m.messages) for name, m in by_messages]
         headings = ["Model", "Messages", "Prompt tok", "Compl. tok", "Total tok"]
-        out(_table("Models", headings, rows, max_rows, console.width))
+        out(_table("Models", headings, rows, max_rows, console.width, blocks))
     ranked("Edit formats", "Format", s.edit_formats)
     ranked("Commands", "Command", s.commands)
     ranked("Exits", "Reason", s.exits)
