@@ -48,7 +48,34 @@ def open_log(path: str) -> AuditLog:
         raise LogError(f"cannot open analytics log {shown_path(path)}: {_why(path, exc)}") from None
     except (ValueError, UnicodeError):  # a NUL byte, or a name the file system cannot encode
         raise LogError(f"cannot open analytics log {path!r}: it is not a valid file name") from None
-    return AuditLog(path, fd)
+    return AuditLog(path, fd, torn=_ends_mid_line(path, fd))
+
+
+def _ends_mid_line(path: str, fd: int) -> bool:
+    """Whether the log (open as `fd`, write-only) ends without a newline: a short write (a full
+    disk, `ulimit -f`), a crash mid-line or a hand-cut file left half a line, and our first line
+    must not be glued to it (`report` would skip both). Its last byte is read through a second,
+    read-only descriptor of the same file; anything else (a pipe, an unreadable file) is taken
+    as ending cleanly, as before."""
+    import stat
+
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
+            return False
+        reader = open_nonblocking(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        again = os.fstat(reader)
+        if (again.st_dev, again.st_ino) != (st.st_dev, st.st_ino):  # replaced meanwhile
+            return False
+        os.lseek(reader, again.st_size - 1, os.SEEK_SET)
+        return os.read(reader, 1) not in (b"\n", b"")
+    except OSError:
+        return False
+    finally:
+        os.close(reader)
 
 
 def open_nonblocking(path: str, flags: int) -> int:
@@ -109,11 +136,13 @@ def _why(path: str, exc: OSError) -> str:
 
 
 class AuditLog:
-    """Appends whole lines; with O_APPEND each write lands at the end, so no line tears."""
+    """Appends whole lines; with O_APPEND each write lands at the end, so no line tears. A log
+    found ending mid-line (`torn`) gets a newline before our first line, as the spool does."""
 
-    def __init__(self, path: str, fd: int) -> None:
+    def __init__(self, path: str, fd: int, *, torn: bool = False) -> None:
         self.path = path
         self._fd: int | None = fd
+        self._torn = torn
         self._closer = weakref.finalize(self, os.close, fd)  # closed even if never close()d
 
     def write(self, event: Event) -> None:
@@ -133,10 +162,11 @@ class AuditLog:
     def write_line(self, line: str) -> None:
         if self._fd is None:
             return
-        data = (line + "\n").encode()
+        data = (("\n" if self._torn else "") + line + "\n").encode()
         written = os.write(self._fd, data)
         if written != len(data):  # a full disk: never leave half a line behind silently
             raise OSError(f"short write to {self.path}")
+        self._torn = False
 
     def close(self) -> None:
         self._fd = None
