@@ -7,6 +7,7 @@ made on the resolved path, symlinks followed, never on the string.
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -16,14 +17,33 @@ __all__ = [
     "expand_home",
     "git_root",
     "in_git_dir",
+    "resolved",
     "special_kind",
     "user_home",
     "valid_name",
 ]
 
-# What resolving a path can raise: OSError; RuntimeError for a symlink loop before Python 3.13;
-# ValueError for a NUL byte, UnicodeEncodeError (a ValueError) for a name the system cannot encode.
+# What resolving a path can raise: OSError (a symlink loop, from resolved()); RuntimeError for a
+# symlink loop before Python 3.13; ValueError for a NUL byte, UnicodeEncodeError (a ValueError)
+# for a name the system cannot encode.
 _UNRESOLVABLE = (OSError, RuntimeError, ValueError)
+_WINDOWS_LOOP = 1921  # ERROR_CANT_RESOLVE_FILENAME: Windows' "too many links"
+
+
+def resolved(path: Path) -> Path:
+    """`path.resolve()`, refusing a symlink loop on every Python: the OSError (ELOOP) for one.
+
+    Before 3.13 resolve() raised RuntimeError for a loop; 3.13 returns the looping path as it
+    is (os.path.realpath's non-strict rule), which then passed for a new file inside the
+    project (`/add loop/y.py`, a project file's `file: loop/y.py`). The OS itself still says
+    ELOOP for it, so one stat() of the result tells (an absent file is fine: a new one)."""
+    real = path.resolve()
+    try:
+        os.stat(real)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or getattr(exc, "winerror", None) == _WINDOWS_LOOP:
+            raise
+    return real
 
 
 def valid_name(name: str) -> bool:
@@ -47,8 +67,8 @@ def confine(path: Path, root: Path) -> Path | None:
     project.
     """
     try:
-        real = path.resolve()
-        real_root = root.resolve()
+        real = resolved(path)
+        real_root = resolved(root)
     except _UNRESOLVABLE:
         return None
     if not real.is_relative_to(real_root) or ".git" in real.relative_to(real_root).parts:
@@ -60,7 +80,7 @@ def in_git_dir(path: Path, root: Path) -> bool:
     """Whether `path` (which confine() refused) is in `root`'s own .git directory rather than
     outside the checkout: the two get different messages."""
     try:
-        real, real_root = path.resolve(), root.resolve()
+        real, real_root = resolved(path), resolved(root)
     except _UNRESOLVABLE:
         return False
     return real.is_relative_to(real_root) and ".git" in real.relative_to(real_root).parts
@@ -104,7 +124,7 @@ def checkout_root(directory: Path, home: Path) -> Path:
 
 def _holds(outer: Path, inner: Path) -> bool:
     try:
-        return inner.resolve().is_relative_to(outer.resolve())
+        return resolved(inner).is_relative_to(resolved(outer))
     except _UNRESOLVABLE:
         return True  # in doubt, the narrower root
 

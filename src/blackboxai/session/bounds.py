@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from blackboxai.config.trust import git_root
+from blackboxai.config.trust import git_root, resolved
 
 __all__ = ["boundary", "culprit", "name_checkout", "shown_part"]
 
@@ -29,7 +29,7 @@ def _real_prefix(path: Path) -> Path:
 
 def _holds(outer: Path, inner: Path) -> bool:
     try:
-        return inner.resolve().is_relative_to(outer.resolve())
+        return resolved(inner).is_relative_to(resolved(outer))
     except (OSError, RuntimeError):
         return True  # in doubt, no checkout: the narrower bound is the project's
 
@@ -61,7 +61,7 @@ def culprit(given: Path, bound: Path) -> Path:
     for depth in range(len(bound.parts) + 1, len(given.parts)):
         part = Path(*given.parts[:depth])
         try:
-            if not part.resolve().is_relative_to(bound):
+            if not resolved(part).is_relative_to(bound):
                 return part
         except (OSError, RuntimeError, ValueError):
             break

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from blackboxai.config.options import EDIT_FORMATS  # declared once, with the options
+from blackboxai.config.trust import resolved
 from blackboxai.session.diff import DiffEdit, apply_blocks, parse_diff, replace_once
 from blackboxai.session.files import display_path, read_text, write_atomic
 from blackboxai.session.markup import clean_path, looks_like_file
@@ -92,7 +93,7 @@ Plan = tuple[dict[Path, tuple[str, int]], tuple[EditFailure, ...]]
 def _chat_key(root: Path, name: str | Path) -> Path | None:
     """Where a path really is; None when no file can be there (a NUL byte, a symlink loop)."""
     try:
-        return (root / name).resolve()
+        return resolved(root / name)
     except (OSError, ValueError, RuntimeError):
         return None
 

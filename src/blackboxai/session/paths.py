@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from blackboxai.config.trust import special_kind
+from blackboxai.config.trust import resolved, special_kind
 from blackboxai.session.bounds import boundary, culprit, shown_part
 from blackboxai.terminal import escaped, shown
 
@@ -25,8 +25,9 @@ __all__ = [
 ]
 
 # What Path(), expanduser(), resolve() and stat() raise for a bad path: OSError (too long,
-# permission, loop), ValueError (a NUL byte; UnicodeEncodeError for an unencodable name) and
-# RuntimeError (~nosuchuser; a symlink loop before Python 3.13).
+# permission, a loop: trust.resolved() makes 3.13 say so too), ValueError (a NUL byte;
+# UnicodeEncodeError for an unencodable name) and RuntimeError (~nosuchuser; a symlink loop
+# before Python 3.13).
 PATH_ERRORS = (OSError, ValueError, RuntimeError)
 _SHOWN_MAX = 80
 
@@ -46,7 +47,7 @@ class ChatFile:
 
     def now(self) -> Path:
         """Where the name leads now; raises PATH_ERRORS."""
-        return self.given.resolve()
+        return resolved(self.given)
 
     def strays(self, now: Path) -> bool:
         """Whether `now` is a new place for the name, outside the checkout or project it lies
@@ -106,7 +107,7 @@ def locate(raw: str, root: Path) -> ChatFile:
     """Where raw (~ expanded, relative to root) points; raises PathProblem."""
     with user_path(raw):
         given = Path(os.path.normpath(root / Path(raw).expanduser()))
-        return ChatFile(given, given.resolve())
+        return ChatFile(given, resolved(given))
 
 
 def _leads_out(raw: str, file: ChatFile, bound: Path, root: Path) -> PathProblem:
