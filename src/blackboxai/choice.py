@@ -34,9 +34,8 @@ def apply_disable(analytics: Analytics, *, confirm: bool = False) -> int | None:
     stored at all. Events it could not delete are never sent: their consent has ended."""
     was_disabled = analytics.state.stored is Stored.DISABLED and not analytics.state.marker
     waiting = analytics.pending_count()
-    if not analytics.disable(permanently=True):
-        why = analytics.last_error
-        say(f"blackboxai: could not disable analytics: {why} (off for this run only)")
+    if not analytics.disable(permanently=True):  # the command then stops: nothing else runs
+        say(f"blackboxai: could not disable analytics: {analytics.last_error}")
         return 1
     left = analytics.pending_count()
     deleted = waiting - left

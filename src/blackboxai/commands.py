@@ -184,7 +184,7 @@ def root(
 
     asked = invocation.values.get("analytics-disable") is True
     opt_out = (asked or wants_opt_out(ctx.meta.get(ARGS_KEY, []))) and not stored
-    begun = begin(invocation, opt_out=opt_out, session=False)
+    begun = begin(invocation, opt_out=opt_out, session=False, tried=stored)
     if isinstance(begun, int):
         raise typer.Exit(begun)
     settings, tracker = begun

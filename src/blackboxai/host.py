@@ -70,10 +70,13 @@ def prepare(
     config: Path | None,
     opt_out: bool = False,
     session: bool = True,
+    tried: bool = False,
 ) -> tuple[Settings, Analytics]:
     """Settings from every source, then the Analytics object. A requested opt-out (`opt_out`:
     `--analytics-disable` or `analytics off` on the command line) is stored before anything
     else is read, so no broken config file, log path or backend setting can block it.
+    `tried`: cli.main() already stored it, or said in one line why it could not; it is not
+    tried (nor said) again, and the command stops if it did not land.
     Subcommands (`session=False`) record no events, so they do not open the audit log."""
     from blackboxai.config.settings import ConfigError, load_settings
 
@@ -89,7 +92,7 @@ def prepare(
     tracker = make_analytics(settings, log=session)
     # Before any subcommand: an opt-out always holds (stored above already when requested).
     if settings.analytics_disable and not opt_out:
-        code = apply_disable(tracker)
+        code = _landed(tracker) if tried else apply_disable(tracker)
         if code is not None:
             tracker.close()
             raise StartError("", code)
@@ -97,6 +100,13 @@ def prepare(
         tracker.close()
         raise StartError(tracker.log_error)
     return settings, tracker
+
+
+def _landed(tracker: Analytics) -> int | None:
+    """None if the opt-out cli.main() stored holds; else exit status 1 (it said why)."""
+    from blackboxai.analytics.consent.rules import Stored
+
+    return None if tracker.state.stored is Stored.DISABLED else 1
 
 
 def run(

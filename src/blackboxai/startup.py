@@ -27,7 +27,7 @@ def start(invocation: Invocation, *, stored: bool = False) -> int:
     from blackboxai.host import run
 
     asked = invocation.values.get("analytics-disable") is True
-    begun = begin(invocation, opt_out=asked and not stored)
+    begun = begin(invocation, opt_out=asked and not stored, tried=stored)
     if isinstance(begun, int):
         return begun
     settings, tracker = begun
@@ -41,10 +41,11 @@ def start(invocation: Invocation, *, stored: bool = False) -> int:
 
 
 def begin(
-    invocation: Invocation, *, opt_out: bool, session: bool = True
+    invocation: Invocation, *, opt_out: bool, session: bool = True, tried: bool = False
 ) -> tuple[Settings, Analytics] | int:
     """Settings and analytics, or an exit status when the session cannot go on. A subcommand
-    (`session=False`) records no events, so it opens no audit log.
+    (`session=False`) records no events, so it opens no audit log. `tried`: main() has already
+    stored the opt-out this command line asks for, or said why it could not.
 
     A mistake on the command line stops before anything is read or opened, except that an
     opt-out asked for on it is stored first: no other mistake ever blocks an opt-out.
@@ -60,7 +61,7 @@ def begin(
     config = Path(invocation.config) if invocation.config else None
     try:
         settings, tracker = prepare(
-            dict(invocation.values), config=config, opt_out=opt_out, session=session
+            dict(invocation.values), config=config, opt_out=opt_out, session=session, tried=tried
         )
     except StartError as exc:
         if exc.message:

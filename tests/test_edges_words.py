@@ -1,0 +1,86 @@
+"""Issue #22: what blackboxai says must be what it does. Each test drives the real CLI (or, for
+the library, the public `Analytics`) and holds a message against what actually happened."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from blackboxai.analytics import Analytics
+from blackboxai.question import QUESTION
+
+
+@pytest.fixture
+def blocked(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The data dir's parent is a regular file: nothing can be read or written there (this
+    works as root too, unlike a read-only HOME)."""
+    blocker = isolated / "a-file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("XDG_DATA_HOME", str(blocker / "share"))
+    return blocker / "share" / "blackboxai"
+
+
+@pytest.fixture
+def dangling(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The data dir is a dangling symbolic link: nothing is stored there yet, so the question
+    is asked, but no answer can be written."""
+    share = isolated / "share"
+    share.mkdir()
+    (share / "blackboxai").symlink_to(isolated / "gone" / "blackboxai")
+    monkeypatch.setenv("XDG_DATA_HOME", str(share))
+    return share / "blackboxai"
+
+
+def said_once(text: str, reason: str) -> None:
+    assert text.count(reason) == 1, text
+
+
+# -- item 6: a reason said once, and only what is true ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["analytics", "off"],
+        ["--analytics-disable", "--exit"],
+        ["--analytics-disable", "analytics", "status"],  # stored before Typer, then not again
+    ],
+)
+def test_an_opt_out_that_cannot_be_stored_says_why_once(
+    cli, blocked: Path, args: list[str]
+) -> None:
+    result = cli(*args)
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith("blackboxai: could not disable analytics: ")
+    said_once(line, f"cannot write {blocked}")
+    # Nothing runs after it (the command stops with status 1): no "run" is left to be off in.
+    assert "this run" not in line
+
+
+def test_a_no_to_the_question_that_cannot_be_stored_says_why_once(dangling: Path) -> None:
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "blackboxai", "--exit"],
+        env=dict(os.environ),
+        encoding="utf-8",
+        timeout=30,
+    )
+    child.expect_exact(QUESTION.strip())
+    child.sendline("n")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    [line] = [x for x in child.before.splitlines() if "could not store your answer" in x]
+    said_once(line, f"cannot write {dangling}")
+
+
+def test_the_librarys_last_error_says_why_once(blocked: Path) -> None:
+    analytics = Analytics(data_dir=blocked)
+    assert analytics.disable(permanently=True) is False
+    assert analytics.last_error is not None
+    said_once(analytics.last_error, f"cannot write {blocked}")
