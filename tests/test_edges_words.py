@@ -3,6 +3,7 @@ the library, the public `Analytics`) and holds a message against what actually h
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from blackboxai.analytics import Analytics
 from blackboxai.question import QUESTION
+from tests.loopback import refused_url
 
 
 @pytest.fixture
@@ -84,3 +86,37 @@ def test_the_librarys_last_error_says_why_once(blocked: Path) -> None:
     assert analytics.disable(permanently=True) is False
     assert analytics.last_error is not None
     said_once(analytics.last_error, f"cannot write {blocked}")
+
+
+# -- item 7: consent without an anonymous id ------------------------------------------------------
+
+NO_ID_STATE = {"uuid": None, "asked_opt_in": True, "permanently_disable": False}
+
+
+@pytest.fixture
+def no_id(data_dir: Path) -> dict[str, str]:
+    """A state file that says yes but holds no id (hand-edited, or another tool's), and a
+    destination, so that only consent decides whether anything is sent."""
+    data_dir.mkdir(parents=True)
+    (data_dir / "analytics.json").write_text(json.dumps(NO_ID_STATE))
+    return {
+        "BLACKBOXAI_ANALYTICS_POSTHOG_HOST": refused_url(),
+        "BLACKBOXAI_ANALYTICS_POSTHOG_PROJECT_API_KEY": "phc_test",
+    }
+
+
+def test_consent_without_an_id_is_not_reported_as_reporting(cli, no_id: dict[str, str]) -> None:
+    """Nothing can be sent without an id, and none is made without an explicit choice, so such
+    a file is not consent: status, the dry run and `analytics on` all say so."""
+    status = cli("analytics", "status", env=no_id).stdout
+    assert "Anonymous id:  none" in status
+    assert "Reporting:     no" in status, status
+    assert "no anonymous id" in status  # why: the file is named unusable, and how
+    debug = cli("--analytics-debug", "--exit", env=no_id).stderr
+    assert "would send" not in debug and "not sending" in debug
+    on = cli("analytics", "on", env=no_id)
+    assert on.returncode == 0
+    assert "already on" not in on.stdout
+    assert on.stdout.startswith("Analytics are on (was: unreadable). Anonymous id: ")
+    after = cli("analytics", "status", env=no_id).stdout
+    assert "Reporting:     yes (opted in)" in after and "Anonymous id:  none" not in after

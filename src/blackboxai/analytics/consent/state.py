@@ -140,6 +140,11 @@ def parse_state(raw: bytes) -> State:
         return State(problem="asked_opt_in and permanently_disable must be true or false")
     if ident is not None and not _valid_uuid(ident):
         return State(problem="uuid is not a valid UUID")
+    if ident is None and asked and not disabled:
+        # Consent is made with its id (opt_in()), and aider writes the id on first run: a yes
+        # without one was edited, or written by something else. Nothing can be sent without
+        # an id, and none is made without an explicit choice: not consent, and said so.
+        return State(problem="it records consent but no anonymous id; opt in again to make one")
     if not _count(generation, 0) or not _count(version, 1):
         return State(problem="generation and catalogue_version must be whole numbers")
     if not isinstance(declined, list) or not all(isinstance(d, str) for d in declined):
