@@ -442,7 +442,7 @@ def test_a_bad_value_in_a_project_file_is_a_warning_and_the_command_runs(
     assert result.stderr.splitlines()[:2] == [
         f"blackboxai: ignoring model in config file {path}, line 2: it must be a string, not 1",
         f"blackboxai: ignoring analytics in config file {path}, line 3: it must be true or "
-        "false, not 'maybe'",
+        "false, not 'maybe'; not reporting analytics in this run (it may have said so)",
     ]
 
 

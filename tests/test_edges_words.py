@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pexpect
 import pytest
+from blackboxai.config.options import CONFIG_NAME
 
 from blackboxai.analytics import Analytics
 from blackboxai.question import QUESTION
@@ -120,3 +121,54 @@ def test_consent_without_an_id_is_not_reported_as_reporting(cli, no_id: dict[str
     assert on.stdout.startswith("Analytics are on (was: unreadable). Anonymous id: ")
     after = cli("analytics", "status", env=no_id).stdout
     assert "Reporting:     yes (opted in)" in after and "Anonymous id:  none" not in after
+
+
+# -- item 8: a cloned project's file that cannot be read ------------------------------------------
+
+
+@pytest.fixture
+def consented(cli) -> dict[str, str]:
+    """The user said yes, and events have somewhere to go: only this run's inputs decide."""
+    assert cli("analytics", "on").returncode == 0
+    return {
+        "BLACKBOXAI_ANALYTICS_POSTHOG_HOST": refused_url(),
+        "BLACKBOXAI_ANALYTICS_POSTHOG_PROJECT_API_KEY": "phc_test",
+    }
+
+
+def project_file(text: str) -> Path:
+    """A `.blackboxai.conf.yml` in the working directory: a project's file, not the user's."""
+    path = Path(CONFIG_NAME)
+    path.write_text(text)
+    return path
+
+
+def warning_about(stderr: str, path: Path) -> str:
+    [line] = [x for x in stderr.splitlines() if CONFIG_NAME in x]
+    return line
+
+
+@pytest.mark.parametrize("text", ["model: [\nfoo", "analytics: maybe\n"])
+def test_an_unreadable_project_file_or_analytics_value_turns_this_run_off_and_says_so(
+    cli, consented: dict[str, str], text: str
+) -> None:
+    """ "It may have said no": a project file whose analytics value (or the whole file) cannot be
+    read keeps this run from reporting, and the warning says so."""
+    path = project_file(text)
+    status = cli("analytics", "status", env=consented)
+    assert "Reporting:     no (turned off for this session by" in status.stdout, status.stdout
+    assert "not reporting analytics in this run" in warning_about(status.stderr, path)
+
+
+@pytest.mark.parametrize("text", ["model: [\nfoo", "analytics: maybe\n"])
+def test_with_analytics_on_the_command_line_the_warning_does_not_say_off(
+    cli, consented: dict[str, str], text: str
+) -> None:
+    """The command line can still turn analytics on (docs/configuration.md); then the warning
+    must not say this run does not report."""
+    path = project_file(text)
+    status = cli("--analytics", "analytics", "status", env=consented)
+    assert "Reporting:     yes" in status.stdout, status.stdout
+    warning = warning_about(status.stderr, path)
+    assert "not reporting" not in warning
+    assert "--analytics" in warning  # what decided instead

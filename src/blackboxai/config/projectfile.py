@@ -18,11 +18,21 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["UNREADABLE", "file_refusal", "from_project", "refused"]
+__all__ = ["OFF", "UNREADABLE", "file_refusal", "from_project", "off_said", "refused"]
 
-UNREADABLE = (
-    "ignoring this project file, and not reporting analytics in this run (it may have said so)"
-)
+# A project file (or its analytics value) that cannot be read may have said no: this run is
+# off (analytics: false from that file), unless a later source turns analytics on.
+OFF = "not reporting analytics in this run (it may have said so)"
+UNREADABLE = f"ignoring this project file, and {OFF}"
+
+
+def off_said(warnings: list[str], analytics: object, source: str | None) -> list[str]:
+    """The warnings, with each OFF they end with made true: when a later source (the command
+    line, a variable, a --config file) set analytics to true after all, they name it instead."""
+    if analytics is not True or source is None:
+        return warnings
+    instead = f"leaving analytics in this run to {source}"
+    return [w[: -len(OFF)] + instead if w.endswith(OFF) else w for w in warnings]
 
 
 def file_refusal(path: Path, home: Path) -> str | None:

@@ -21,7 +21,14 @@ from blackboxai.config.options import (
     env_name,
     ident,
 )
-from blackboxai.config.projectfile import UNREADABLE, file_refusal, from_project, refused
+from blackboxai.config.projectfile import (
+    OFF,
+    UNREADABLE,
+    file_refusal,
+    from_project,
+    off_said,
+    refused,
+)
 from blackboxai.config.trust import expand_home, git_root, valid_name
 from blackboxai.terminal import shown
 
@@ -131,7 +138,10 @@ def read_config(
         if problem is not None and trusted:
             raise ConfigError(f"{at}: {key} {problem}")
         if problem is not None:
-            warnings.append(f"blackboxai: ignoring {key} in {at}: it {problem}")
+            said = f"blackboxai: ignoring {key} in {at}: it {problem}"
+            if OPTIONS[key].trust is Trust.PRIVATE:  # it may have said no: the private reading
+                values["analytics"], said = False, f"{said}; {OFF}"
+            warnings.append(said)
             continue
         if trusted:
             values[key] = _absolute(key, checked, path.parent, home)
@@ -243,4 +253,5 @@ def load_settings(
             negated = value is False and OPTIONS[option].negatable
             sources[option] = f"--no-{option}" if negated else f"--{option}"
     merged = {ident(o): values.get(o, default) for o, default in DEFAULTS.items()}
+    warnings = off_said(warnings, values.get("analytics"), sources.get("analytics"))
     return Settings(**merged, sources=sources, warnings=tuple(warnings))
