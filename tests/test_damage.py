@@ -131,17 +131,22 @@ def test_a_fifo_as_the_spool_is_moved_aside_and_events_are_spooled_again(data_di
 
 
 class FullDisk:
-    """Writes of the progress file and of the spool fail once `room` bytes are used up."""
+    """Writes of the progress file and of the spool fail once `room` bytes are used up. The
+    progress file's room check (keep=False) is taken back, so it uses none; `then` is the room
+    left once the first progress line is kept (another program fills the disk meanwhile)."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, room: int) -> None:
-        self.room = room
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, room: int, then: int | None = None) -> None:
+        self.room, self.then = room, then
         real_append, real_write = Progress._append, spool_module.atomic_write
 
-        def append(progress: Progress, line: str) -> None:
+        def append(progress: Progress, line: str, *, keep: bool = True) -> None:
             if len(line) + 2 > self.room:
                 raise OSError(errno.ENOSPC, "No space left on device")
-            self.room -= len(line) + 2
-            real_append(progress, line)
+            if keep:
+                self.room -= len(line) + 2
+                if self.then is not None:
+                    self.room, self.then = self.then, None
+            real_append(progress, line, keep=keep)
 
         def atomic_write(path: Path, data: Any) -> None:
             if len(data) > self.room:
@@ -157,7 +162,8 @@ def test_a_full_disk_repeats_at_most_the_batch_in_flight_once(
 ) -> None:
     records = spooled(data_dir, 600, to=[posthog_at(HOST)])
     sink = MemorySink()
-    disk = FullDisk(monkeypatch, room=95_000)  # the reservation and one batch's line fit
+    # Room for the check and one batch's line; then the disk is full (a line needs ~10 KB).
+    disk = FullDisk(monkeypatch, room=95_000, then=5_000)
     first = deliver(config(data_dir), sinks={"posthog": sink})
     assert len(sink.batches) == 2  # the second batch was taken but could not be noted
     assert not first.complete and "cannot record delivery progress" in first.failures[0]

@@ -4,7 +4,15 @@ disk under the uploader, file names that are not UTF-8. Through the real CLI."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
+
+from blackboxai.analytics import Analytics
+from tests.loopback import Backend
 
 
 def report(cli, log: Path) -> dict:
@@ -25,3 +33,60 @@ def test_a_torn_last_line_in_the_audit_log_does_not_swallow_the_next_sessions_fi
     summary = report(cli, log)
     assert summary["broken_lines"] == 1  # the torn line alone
     assert summary["by_event"] == {"launched": 2, "exit": 1}  # the next session's launched kept
+
+
+FSIZE_LIMIT = 32 * 1024  # smaller than the room a delivery run checks for, larger than the rest
+
+
+def _limited_file_size() -> None:  # pragma: no cover - runs in the child, before exec
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FSIZE_LIMIT, FSIZE_LIMIT))
+
+
+def du(directory: Path) -> int:
+    return sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE (ulimit -f) is POSIX")
+def test_a_delivery_that_cannot_record_progress_leaves_no_reserve_behind(
+    data_dir: Path, backend: Backend
+) -> None:
+    """A disk with less room than the uploader checks for: the run sends nothing, says why, and
+    must not leave the room it tried in use (a nearly full disk would stay full, and the next
+    run's outcome could not be written)."""
+    queued = Analytics(
+        data_dir=data_dir,
+        posthog_host=backend.url,
+        posthog_project_api_key="phc_test",
+        launcher=lambda config: None,  # no background run: the test runs it in the foreground
+    )
+    assert queued.opt_in() and queued.enable()
+    for _ in range(3):
+        queued.event("launched")
+    queued.close()
+    before = du(data_dir)
+    assert before < FSIZE_LIMIT // 4
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    limited = subprocess.run(
+        [sys.executable, "-m", "blackboxai", "analytics", "send"],
+        capture_output=True,
+        text=True,
+        env=env,
+        preexec_fn=_limited_file_size,
+        timeout=60,
+    )
+    assert limited.returncode == 1
+    assert "cannot record delivery progress" in limited.stdout, limited.stdout + limited.stderr
+    assert backend.posthog == []
+    assert du(data_dir) < before + 4096, sorted(
+        (p.name, p.stat().st_size) for p in data_dir.iterdir()
+    )
+    again = subprocess.run(
+        [sys.executable, "-m", "blackboxai", "analytics", "send"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert len(backend.posthog) == 3

@@ -76,8 +76,13 @@ class Progress:
 
     def reserve(self, size: int) -> None:
         """Check that a line of `size` bytes can be written before anything is sent; raises
-        OSError if not (a full disk, a read-only directory, something in the way)."""
-        self._append(json.dumps({"reserve": "x" * max(0, size - 16)}, separators=(",", ":")))
+        OSError if not (a full disk, a read-only directory, something in the way). The line is
+        taken back at once, written whole or not: left there, it used up the very room the
+        run's progress lines and its outcome (upload.last.json) then needed, and a run that
+        failed left it, so every later run added another."""
+        self._append(
+            json.dumps({"reserve": "x" * max(0, size - 16)}, separators=(",", ":")), keep=False
+        )
 
     def add(self, destination: Destination, ids: list[str]) -> None:
         """Record a settled request; one write, so a line is whole or (after a kill) torn.
@@ -87,17 +92,24 @@ class Progress:
         entry = {"to": destination_key(destination), "ids": ids}
         self._append(json.dumps(entry, separators=(",", ":")))
 
-    def _append(self, line: str) -> None:
+    def _append(self, line: str, *, keep: bool = True) -> None:
+        """One line at the end; without `keep`, the file is cut back to its size before (only
+        the uploader writes here, under the upload lock, so nothing else is cut)."""
         # O_NONBLOCK: a FIFO put here is refused (no reader: ENXIO), never waited on.
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0)
         fd = os.open(self.path, flags | getattr(os, "O_BINARY", 0), 0o600)
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+            found = os.fstat(fd)
+            if not stat.S_ISREG(found.st_mode):
                 raise NotRegularFile(errno.EINVAL, "not a regular file", str(self.path))
             data = ("\n" + line + "\n").encode()  # a leading newline ends any torn line before
             view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            try:
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                if not keep:
+                    os.ftruncate(fd, found.st_size)
         finally:
             os.close(fd)
 
