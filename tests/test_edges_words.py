@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pexpect
 import pytest
-from blackboxai.config.options import CONFIG_NAME
 
 from blackboxai.analytics import Analytics
+from blackboxai.config.options import CONFIG_NAME
 from blackboxai.question import QUESTION
 from tests.loopback import refused_url
 

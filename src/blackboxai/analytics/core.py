@@ -85,7 +85,7 @@ class Analytics:
         )
         self._logfile = os.path.expanduser(os.fspath(logfile)) if logfile is not None else None
         self._log, self.log_error = _open_log(self._logfile)  # log_error: why there is none
-        self._data_dir = _locate(data_dir)
+        self._data_dir = _locate(data_dir)  # a Path, or why there is none
         self._spool, self._launcher = spool, launcher
         self._outbox: Outbox | None = None  # made when the run first reports
         self.gate = Gate(self._data_dir, self.contained, env=env, catalogue=catalogue)
@@ -118,9 +118,10 @@ class Analytics:
     # -- where things are, and what went wrong -------------------------------------------------
     @property
     def data_dir(self) -> Path:
-        """Where the state and the queue live; LookupError when it is unknown (no HOME)."""
-        if self._data_dir is None:
-            raise LookupError("the user data directory is unknown: set HOME (or XDG_DATA_HOME)")
+        """Where consent and the queue live. LookupError when there is none: data_dir="" (or
+        no home directory to put the default in); every use inside this class contains it."""
+        if isinstance(self._data_dir, str):
+            raise LookupError(self._data_dir)
         return self._data_dir
 
     @property
@@ -384,13 +385,16 @@ def _open_log(path: str | None) -> tuple[AuditLog | None, str | None]:
         return None, str(exc)
 
 
-def _locate(data_dir: str | os.PathLike[str] | None) -> Path | None:
-    """The data directory given, or platformdirs' for blackboxai; None when it is unknown."""
+def _locate(data_dir: str | os.PathLike[str] | None) -> Path | str:
+    """The data directory given, or platformdirs' for blackboxai; why there is none, when so.
+    "" is refused, as an empty log path is: Path("") would be the current directory."""
     if data_dir is not None:
+        if not os.fspath(data_dir):
+            return "data_dir is empty: name your program's own directory"
         return Path(data_dir)
     from blackboxai.analytics.paths import default_data_dir
 
     try:
         return default_data_dir()
-    except LookupError:
-        return None
+    except LookupError as exc:
+        return str(exc)

@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from blackboxai.analytics.consent.rules import Decision, Stored, decide, do_not_track, in_ci
-from blackboxai.analytics.consent.state import State, StateError, StateStore
+from blackboxai.analytics.consent.state import (
+    MARKER_FILE,
+    STATE_FILE,
+    State,
+    StateError,
+    StateStore,
+)
 from blackboxai.analytics.contain import Containment, one_line
 
 if TYPE_CHECKING:
@@ -35,13 +41,13 @@ class Gate:
 
     def __init__(
         self,
-        data_dir: Path | None,
+        data_dir: Path | str,
         contained: Containment,
         *,
         env: Mapping[str, str] | None,
         catalogue: CatalogueSource | None,
     ) -> None:
-        self._data_dir = data_dir  # None: it could not be located (no HOME): nothing is stored
+        self._data_dir = data_dir  # or why there is none (no HOME, data_dir=""): nothing stored
         self._contained = contained
         self._store: StateStore | None = None
         self._env = env  # None: the process's own environment, read when deciding
@@ -55,8 +61,8 @@ class Gate:
     def store(self) -> StateStore:
         """The state file's store; LookupError when the data directory is unknown."""
         if self._store is None:
-            if self._data_dir is None:
-                raise LookupError("the user data directory is unknown: set HOME (or XDG_DATA_HOME)")
+            if isinstance(self._data_dir, str):
+                raise LookupError(self._data_dir)
             self._store = StateStore(self._data_dir)
         return self._store
 
@@ -66,8 +72,14 @@ class Gate:
             self.state = self.store.load()
         except Exception as exc:
             self._contained.record("state", exc)
-            self.state = State(problem=f"it cannot be located ({type(exc).__name__})")
+            why = str(exc) if isinstance(exc, LookupError) else type(exc).__name__
+            self.state = State(problem=f"it cannot be located ({why})")
         return self.state
+
+    def _named(self, file: str) -> str:
+        """A file of the data dir for a message: its path, or its name alone when the
+        directory cannot be located (data_dir="", no home directory)."""
+        return file if isinstance(self._data_dir, str) else str(self._data_dir / file)
 
     def change(
         self, transition: Callable[[State], State], *, lock_wait: float | None = None
@@ -96,7 +108,7 @@ class Gate:
         state = self.load()  # another process may have changed it since
         if state.problem is not None:  # it might hold an opt-out we cannot read: keep it
             return (
-                f"{self.store.path} is unusable ({state.problem}); "
+                f"{self._named(STATE_FILE)} is unusable ({state.problem}); "
                 "run `blackboxai analytics off` to replace it with an opt-out"
             )
         if state.stored is Stored.FRESH:
@@ -121,7 +133,7 @@ class Gate:
         if state.stored is Stored.CONSENTED:
             return self.change(State.cleared)
         if state.stored is Stored.ODD:
-            return f"{self.store.path} is unusable ({state.problem})"
+            return f"{self._named(STATE_FILE)} is unusable ({state.problem})"
         return None
 
     def opt_out(self, clear: Callable[[], object]) -> tuple[bool, str | None]:
@@ -155,7 +167,8 @@ class Gate:
             return str(exc)
         except Exception as exc:
             self._contained.record("state", exc)
-            return f"cannot write {self.store.marker_path}: {type(exc).__name__}"
+            why = str(exc) if isinstance(exc, LookupError) else type(exc).__name__
+            return f"cannot write {self._named(MARKER_FILE)}: {why}"
         return None
 
     # -- the verdict ------------------------------------------------------------------------------
