@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import pexpect
@@ -14,7 +15,7 @@ import pytest
 from blackboxai.analytics import Analytics
 from blackboxai.config.options import CONFIG_NAME
 from blackboxai.question import QUESTION
-from tests.loopback import refused_url
+from tests.loopback import Backend, refused_url
 
 
 @pytest.fixture
@@ -172,3 +173,31 @@ def test_with_analytics_on_the_command_line_the_warning_does_not_say_off(
     warning = warning_about(status.stderr, path)
     assert "not reporting" not in warning
     assert "--analytics" in warning  # what decided instead
+
+
+# -- item 9c: events dated in the future -----------------------------------------------------------
+
+
+def test_events_dated_years_ahead_are_not_said_to_have_expired(
+    cli, data_dir: Path, backend: Backend
+) -> None:
+    """Recorded while the clock was years fast: deleted unsent (a time no service would take
+    as now), and the reason says the time was in the future, not that they waited too long."""
+    years = 3 * 365 * 86_400
+    ahead = Analytics(
+        data_dir=data_dir,
+        posthog_host=backend.url,
+        posthog_project_api_key="phc_test",
+        launcher=lambda config: None,  # delivered below, in the foreground
+        clock=lambda: time.time() + years,
+    )
+    assert ahead.opt_in() and ahead.enable()
+    ahead.event("launched")
+    ahead.event("exit")
+    ahead.close()
+    sent = cli("analytics", "send")
+    status = cli("analytics", "status").stdout
+    assert backend.posthog == []
+    for said in (sent.stdout, status):
+        assert "not delivered within 30 days" not in said, said
+        assert "2 dated more than 30 days in the future" in said, said

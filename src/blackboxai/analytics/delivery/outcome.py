@@ -33,11 +33,12 @@ class Outcome:
     # Deleted without being sent anywhere, by why: consent withdrawn or changed since they were
     # recorded (opt-out, reset-id, a clear); recorded by an older release that did not say
     # where to; not a record we could have written (no id, a time that is no time); waited
-    # longer than the age bound.
+    # longer than the age bound; dated further ahead than that bound (a wrong clock).
     discarded: int = 0
     old_format: int = 0
     malformed: int = 0
     expired: int = 0
+    future: int = 0
     set_aside: list[str] = field(default_factory=list)  # things in the way, moved aside
     failures: list[str] = field(default_factory=list)  # the run itself failed: why, in words
     busy: bool = False  # another run held the lock for all of the time this one could wait

@@ -150,7 +150,7 @@ class _Run:
         for item in read_waiting(files, self.progress.settled()):
             why = _why_gone(state, item, when)
             if why is not None:
-                gone[why] += why == "expired" or not item.taken
+                gone[why] += why in ("expired", "future") or not item.taken
                 continue
             if not item.owed:
                 continue  # settled everywhere already
@@ -283,7 +283,9 @@ def _why_gone(state: State, item: Waiting, when: float) -> str | None:
     if not _allowed(state, item):
         return "consent"
     at = epoch_seconds(item.record.get("time"))
-    if at is None or abs(when - at) > _MAX_AGE:  # recorded too long ago (or ahead: a wild clock)
+    if at is not None and at - when > _MAX_AGE:  # the clock was (or is) wrong: not an age
+        return "future"
+    if at is None or when - at > _MAX_AGE:  # recorded too long ago
         return "expired"
     return None
 

@@ -17,7 +17,7 @@ __all__ = ["last_delivery"]
 
 _TALLIES = ("sent", "kept", "rejected")
 # The counts of events deleted unsent, by why (`status.py` says what each means).
-_DELETED = ("expired", "discarded", "old_format", "malformed")
+_DELETED = ("expired", "future", "discarded", "old_format", "malformed")
 
 
 def last_delivery(analytics: Analytics) -> dict[str, Any] | None:
@@ -106,6 +106,7 @@ _FIELDS = (
     "old_format",
     "malformed",
     "expired",
+    "future",
     "set_aside",
     "failures",
     "busy",

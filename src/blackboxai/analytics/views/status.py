@@ -93,6 +93,7 @@ _MAX_LINE = 800  # characters of the one-line summary
 # Why events were deleted unsent: the outcome's count, and what it means.
 _DELETED = {
     "expired": "expired (not delivered within {days} days of being recorded)",
+    "future": "dated more than {days} days in the future (a clock was wrong, then or now)",
     "discarded": "recorded before consent changed (an opt-out, a new id or a clear)",
     "old_format": "recorded by an older release that did not say where to send them",
     "malformed": "unreadable",
