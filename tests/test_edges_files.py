@@ -90,3 +90,23 @@ def test_a_delivery_that_cannot_record_progress_leaves_no_reserve_behind(
     )
     assert again.returncode == 0, again.stdout + again.stderr
     assert len(backend.posthog) == 3
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file names are bytes; Windows' are not")
+def test_report_shows_a_name_that_is_not_utf8_by_its_bytes(tmp_path: Path) -> None:
+    """A log named with a Latin-1 byte (b'log\\xe9.jsonl'): shown as log\\xe9.jsonl, the way
+    Python writes that byte, not as the surrogate Python decodes it to (log\\udce9.jsonl)."""
+    here = os.fsencode(tmp_path)
+    log, gone = here + b"/log\xe9.jsonl", here + b"/gone\xe9.jsonl"
+    with open(log, "w") as f:
+        f.write('{"event":"launched","user_id":null,"time":1700000000}\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "blackboxai", "analytics", "report", log, gone],
+        capture_output=True,
+        timeout=60,
+    )
+    out, err = result.stdout.decode(), result.stderr.decode()
+    assert result.returncode == 0, err
+    assert "udce9" not in out + err
+    assert "log\\xe9.jsonl" in out  # the header names the file read
+    assert "gone\\xe9.jsonl: no such file" in err  # and the one it could not read

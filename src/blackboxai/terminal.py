@@ -14,7 +14,9 @@ __all__ = ["escaped", "for_terminal", "replace_unshowable", "say", "shown", "sil
 # sequences, the bell, a carriage return that overwrites the line), the bidirectional overrides
 # and isolates that make text read other than it is, and the line and paragraph separators.
 # Everything else prints as it is: non-breaking spaces, joiners (Persian, emoji), any script.
-_OTHER = "\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029"
+# And lone surrogates: a file name's bytes that the file system's encoding could not decode
+# (os.fsdecode keeps b"\xe9" as "\udce9"), which no terminal can be sent.
+_OTHER = "\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff"
 _IN_NAME = re.compile(f"[\x00-\x1f{_OTHER}]")
 _IN_REPLY = re.compile(f"[\x00-\x08\x0b-\x1f{_OTHER}]")  # newline and tab are kept
 
@@ -26,7 +28,10 @@ def say(line: str) -> None:
 
 
 def _escape(match: re.Match[str]) -> str:
-    return repr(match.group())[1:-1]
+    char = match.group()
+    if "\udc80" <= char <= "\udcff":  # an undecodable byte: shown as Python writes bytes
+        return f"\\x{ord(char) - 0xDC00:02x}"
+    return repr(char)[1:-1]
 
 
 def escaped(raw: str) -> str:
