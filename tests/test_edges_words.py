@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -201,3 +202,20 @@ def test_events_dated_years_ahead_are_not_said_to_have_expired(
     for said in (sent.stdout, status):
         assert "not delivered within 30 days" not in said, said
         assert "2 dated more than 30 days in the future" in said, said
+
+
+# -- item 9e: what the docs quote from the audit log ----------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def test_what_the_docs_quote_from_the_audit_log_is_in_it(cli, tmp_path: Path) -> None:
+    """The quick start tells a new user to look for `"user_id":...` in the log it writes: the
+    quote must be found there as written (a search for it otherwise finds nothing)."""
+    log = tmp_path / "analytics.jsonl"
+    assert cli("--analytics-log", str(log), "--exit").returncode == 0
+    written = log.read_text()
+    quoted = {q for doc in DOCS for q in re.findall(r'`("user_id":[^`]*)`', doc.read_text())}
+    assert quoted  # README.md's quick start quotes it
+    assert {q for q in quoted if q not in written} == set()
