@@ -8,6 +8,7 @@ import os
 import re
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pexpect
@@ -219,3 +220,25 @@ def test_what_the_docs_quote_from_the_audit_log_is_in_it(cli, tmp_path: Path) ->
     quoted = {q for doc in DOCS for q in re.findall(r'`("user_id":[^`]*)`', doc.read_text())}
     assert quoted  # README.md's quick start quotes it
     assert {q for q in quoted if q not in written} == set()
+
+
+# -- item 9f: `analytics on` when it changes nothing -----------------------------------------------
+
+
+def test_analytics_on_again_does_not_say_you_now_agree_to_anything(cli) -> None:
+    assert cli("analytics", "on").returncode == 0
+    again = cli("analytics", "on")
+    assert again.returncode == 0
+    assert again.stdout.startswith("Analytics were already on")
+    assert "you now agree" not in again.stdout  # you had, already: nothing changed
+
+
+def test_analytics_on_after_an_older_consent_says_you_now_agree(cli, data_dir: Path) -> None:
+    """aider's state file: consent given before catalogue version 2, whose items it lacks."""
+    data_dir.mkdir(parents=True)
+    aider = {"uuid": str(uuid.uuid4()), "asked_opt_in": True, "permanently_disable": False}
+    (data_dir / "analytics.json").write_text(json.dumps(aider))
+    on = cli("analytics", "on")
+    assert on.stdout == (
+        "Analytics were already on; you now agree to the current events catalogue.\n"
+    )

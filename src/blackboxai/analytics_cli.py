@@ -76,10 +76,14 @@ def on(ctx: typer.Context) -> None:
         )
     before = analytics.state.stored.value
     was = _stored_text(analytics)
+    # What on agrees to that was not agreed: new catalogue entries, and any declined.
+    news = bool(analytics.unseen_items() or analytics.state.declined)
     if not analytics.opt_in():
         raise _fail(f"could not turn analytics on: {analytics.last_error}")
-    if before == "consented":
+    if before == "consented" and news:
         typer.echo("Analytics were already on; you now agree to the current events catalogue.")
+    elif before == "consented":
+        typer.echo("Analytics were already on, for the whole current events catalogue.")
     else:
         typer.echo(f"Analytics are on (was: {was}). Anonymous id: {analytics.state.uuid}")
     decision = analytics.decision
