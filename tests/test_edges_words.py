@@ -242,3 +242,22 @@ def test_analytics_on_after_an_older_consent_says_you_now_agree(cli, data_dir: P
     assert on.stdout == (
         "Analytics were already on; you now agree to the current events catalogue.\n"
     )
+
+
+# -- item 9g: `analytics events --new` after an opt-out --------------------------------------------
+
+
+def test_events_new_after_an_opt_out_says_you_opted_out(cli) -> None:
+    assert cli("analytics", "on").returncode == 0
+    assert cli("analytics", "off").returncode == 0
+    listing = cli("analytics", "events", "--new")
+    assert listing.returncode == 0
+    lines = listing.stdout.splitlines()
+    assert lines and all("(you opted out): " in line for line in lines), listing.stdout
+    data = json.loads(cli("analytics", "events", "--new", "--json").stdout)
+    assert {entry["why"] for entry in data} == {"you opted out"}
+
+
+def test_events_new_before_any_answer_says_not_opted_in(cli) -> None:
+    lines = cli("analytics", "events", "--new").stdout.splitlines()
+    assert lines and all("(not opted in): " in line for line in lines)

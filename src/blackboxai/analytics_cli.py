@@ -195,15 +195,15 @@ def events(
 
 
 def _not_agreed(analytics: Analytics) -> list[dict[str, str]]:
-    """Catalogue items the user has not agreed to: all of them before an opt-in."""
+    """Catalogue items the user has not agreed to: all of them before an opt-in, or after an
+    opt-out (which says so: that user did answer)."""
     from blackboxai.analytics.consent.catalogue import catalogue_items
 
     items = catalogue_items()
-    if analytics.state.stored.value != "consented":
-        return [
-            {"item": i.name, "why": "not opted in", "description": i.description}
-            for i in items.values()
-        ]
+    stored = analytics.state.stored.value
+    if stored != "consented":
+        why = "you opted out" if stored == "disabled" else "not opted in"
+        return [{"item": i.name, "why": why, "description": i.description} for i in items.values()]
     listing = [
         {"item": i.name, "why": "new since you agreed", "description": i.description}
         for i in analytics.unseen_items()
