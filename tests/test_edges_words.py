@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 import uuid
@@ -261,3 +262,31 @@ def test_events_new_after_an_opt_out_says_you_opted_out(cli) -> None:
 def test_events_new_before_any_answer_says_not_opted_in(cli) -> None:
     lines = cli("analytics", "events", "--new").stdout.splitlines()
     assert lines and all("(not opted in): " in line for line in lines)
+
+
+# -- item 9h: many `analytics on` at once ----------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_concurrent_analytics_on_turn_it_on_once_and_say_so_once(data_dir: Path) -> None:
+    """Thirty at once end with one id (the state lock); exactly one of them turned analytics
+    on, and only that one may say what it was before."""
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "blackboxai", "analytics", "on"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(30)
+    ]
+    said = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0] * 30, said
+    turned_on = [out for out, _ in said if out.startswith("Analytics are on (was: ")]
+    assert len(turned_on) == 1, turned_on
+    assert turned_on[0].startswith("Analytics are on (was: not answered yet)")
+    assert all(
+        out.startswith("Analytics were already on") for out, _ in said if out not in turned_on
+    )
+    stored = json.loads((data_dir / "analytics.json").read_text())
+    assert turned_on[0].rstrip().endswith(stored["uuid"])

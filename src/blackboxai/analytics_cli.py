@@ -31,12 +31,6 @@ _SEND_LOCK_WAIT = 5.0  # seconds `analytics send` waits for a running uploader
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
-def _stored_text(analytics: Analytics) -> str:
-    from blackboxai.analytics.views.status import stored_text
-
-    return stored_text(analytics.state.stored.value)
-
-
 def _state(ctx: typer.Context) -> tuple[Analytics, Settings]:
     obj = ctx.find_root().obj
     return obj.analytics, obj.settings
@@ -74,12 +68,21 @@ def on(ctx: typer.Context) -> None:
             f"analytics-disable is set by {settings.source('analytics-disable')}; "
             "remove it there first, then run `blackboxai analytics on`"
         )
-    before = analytics.state.stored.value
-    was = _stored_text(analytics)
-    # What on agrees to that was not agreed: new catalogue entries, and any declined.
-    news = bool(analytics.unseen_items() or analytics.state.declined)
+    from blackboxai.analytics.consent.catalogue import new_items
+    from blackboxai.analytics.views.status import stored_text
+
+    odd = analytics.state.stored.value == "odd"  # an unusable file is replaced whole
     if not analytics.opt_in():
         raise _fail(f"could not turn analytics on: {analytics.last_error}")
+    # What this opt-in changed: the state read under the lock, not the one read at start-up
+    # (thirty `analytics on` at once: only one of them turned analytics on).
+    found = analytics.replaced
+    before = "odd" if odd or found is None else found.stored.value
+    was = stored_text(before)
+    # What on agreed to that was not agreed before: new catalogue entries, and any declined.
+    news = found is not None and bool(
+        found.declined or new_items(found.catalogue_version, (), analytics.catalogue)
+    )
     if before == "consented" and news:
         typer.echo("Analytics were already on; you now agree to the current events catalogue.")
     elif before == "consented":

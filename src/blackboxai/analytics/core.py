@@ -80,6 +80,7 @@ class Analytics:
         self._withhold: Withhold | None = None  # what of an event the user has not agreed to
         self._last_error: str | None = None
         self._unclear: str | None = None  # what the last clearing left waiting, and why
+        self.replaced: State | None = None  # what the last opt_in() changed (see there)
         self.destinations = destinations(
             posthog_host, posthog_project_api_key, mixpanel_token, mixpanel_host
         )
@@ -192,8 +193,10 @@ class Analytics:
 
     def opt_in(self) -> bool:
         """Store consent (the question's Yes, or `analytics on`) to the current catalogue; an id
-        is made now if there is none. Reporting starts if enable() was called."""
-        return self._stored(self.gate.opt_in())
+        is made now if there is none. Reporting starts if enable() was called. `replaced` is
+        then the stored state it changed, as read under the state file's lock."""
+        self.replaced, error = self.gate.opt_in()
+        return self._stored(error)
 
     def disable(self, permanently: bool) -> bool:
         """Stop reporting in this run; permanently also stores the opt-out and deletes every

@@ -97,10 +97,19 @@ class Gate:
         return None
 
     # -- the user's choices: State's transitions, stored -------------------------------------------
-    def opt_in(self) -> str | None:
-        """Store consent to the current catalogue; an id is made now if there is none."""
-        version = self.version()
-        return self.change(lambda s: s.consented(version, str(uuid.uuid4())))
+    def opt_in(self) -> tuple[State | None, str | None]:
+        """Store consent to the current catalogue; an id is made now if there is none. Returns
+        the state it replaced, as read under the lock (another process may have opted in since
+        this one last read it: a message about the change must be about that one), and why it
+        could not be stored."""
+        version, new, found = self.version(), str(uuid.uuid4()), []
+
+        def consent(state: State) -> State:
+            found.append(state)
+            return state.consented(version, new)
+
+        error = self.change(consent)
+        return (found[-1] if found and error is None else None), error
 
     def reset_id(self) -> str | None:
         """Store a new anonymous id (if there was one) and a new generation. Nothing is written
