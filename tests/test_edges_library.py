@@ -63,13 +63,6 @@ import subprocess
 OBJECTS = 3
 SRC = Path(blackboxai.__file__).resolve().parent.parent
 PYENV = Path(os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv"))  # before HOME moves
-ITEM_3 = (
-    "issue #22 item 3, not fixed here: the hand-off's weakref.finalize runs when the cycle "
-    "collector frees the object (it holds itself through its data_dir closures), here inside "
-    "the program's own `import subprocess`, so spawn_uploader finds a half-made subprocess "
-    "module; the traceback is printed and that object's events wait. Remove this mark with "
-    "the fix (atexit hand-over, no self-cycles)."
-)
 
 
 def forget_close(python: str, data_dir: Path, url: str, env: dict[str, str]) -> str:
@@ -92,7 +85,6 @@ def no_uploader_left(home: Path) -> None:
         wait_for_no_uploaders(home)
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM_3)
 def test_forgetting_close_hands_events_over_quietly(
     data_dir: Path, backend: Backend, isolated: Path
 ) -> None:
@@ -112,7 +104,6 @@ def python_313() -> str | None:
     return found[-1] if found else None
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM_3)
 def test_forgetting_close_hands_events_over_quietly_on_python_313(
     data_dir: Path, backend: Backend, isolated: Path
 ) -> None:
