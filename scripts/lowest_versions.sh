@@ -22,7 +22,7 @@ echo "lowest versions: $(uv pip list --python "$py" 2>/dev/null | grep -iE \
 # with it); filelock: test_portable (our locks with fcntl hidden); requests, posthog, mixpanel:
 # test_ingestion (each adapter through its SDK) and test_delivery (the real uploader).
 "$py" -m pytest -q -p no:cacheprovider \
-    tests/test_cli.py tests/test_usage.py tests/test_argv.py tests/test_host.py \
-    tests/test_llm.py tests/test_report.py tests/test_settings.py tests/test_state.py \
-    tests/test_paths.py tests/test_question.py tests/test_spool.py tests/test_portable.py \
-    tests/test_ingestion.py tests/test_delivery.py
+    tests/cli/test_cli.py tests/cli/test_usage.py tests/cli/test_argv.py tests/cli/test_host.py \
+    tests/session/test_llm.py tests/analytics/views/test_report.py tests/config/test_settings.py tests/analytics/consent/test_state.py \
+    tests/analytics/test_paths.py tests/cli/test_question.py tests/analytics/queue/test_spool.py tests/test_portable.py \
+    tests/analytics/delivery/test_ingestion.py tests/analytics/delivery/test_delivery.py

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FAILURES",
     "OMIT",
+    "REPO",
     "Destination",
     "FailingSink",
     "FullDiskSpool",
@@ -50,6 +51,8 @@ __all__ = [
     "wait_until",
 ]
 
+# The repository's root: the docs, the sample log and src/ are found from here, wherever a test is.
+REPO = Path(__file__).resolve().parent.parent
 KEY = "phc_test"
 OMIT = ...  # a field value for spooled(): leave the field out
 TOKEN = "mp_token"

@@ -17,18 +17,19 @@ from pathlib import Path
 import pytest
 
 from tests.nonposix.nonposix import HIDDEN_MODULES, HIDDEN_OS, HIDDEN_SIGNAL
+from tests.support import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 NONPOSIX = ROOT / "tests" / "nonposix"
 
 # Run with POSIX-only calls hidden. FIFOs exist only on POSIX, so their tests do not apply.
 SIMULATED = [
     "tests/nonposix/windows_paths.py",
-    "tests/test_spool.py",
-    "tests/test_state.py",
-    "tests/test_hostile.py::test_ten_sessions_appending_to_one_log_never_tear_a_line",
-    "tests/test_hostile.py::test_sigkill_during_state_writes_never_leaves_a_torn_or_blocking_state",
-    "tests/test_hostile.py::test_sigkill_during_spool_appends_never_blocks_later_sessions",
+    "tests/analytics/queue/test_spool.py",
+    "tests/analytics/consent/test_state.py",
+    "tests/analytics/test_hostile.py::test_ten_sessions_appending_to_one_log_never_tear_a_line",
+    "tests/analytics/test_hostile.py::test_sigkill_during_state_writes_never_leaves_a_torn_or_blocking_state",
+    "tests/analytics/test_hostile.py::test_sigkill_during_spool_appends_never_blocks_later_sessions",
 ]
 
 # What src may use from os and signal on every platform (present in Windows CPython 3.10+).

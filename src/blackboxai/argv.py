@@ -4,7 +4,7 @@ Importing Typer costs more CPU than the rest of a session's start-up together (b
 so `cli.main()` tries this parser first. It reads only what it is sure of: the root options
 from the registry (`--opt value`, `--opt=value`, `-m TEXT`, `-mTEXT`), files before, between and
 after them, and `--`. Anything else (help, --version, a subcommand, an unknown option, a missing
-value) returns None and goes to the Typer app, which reports it. tests/test_argv.py checks that
+value) returns None and goes to the Typer app, which reports it. tests/cli/test_argv.py checks that
 both read every command line this one accepts alike: one behaviour, two speeds.
 """
 

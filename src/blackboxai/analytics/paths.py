@@ -1,8 +1,9 @@
 """Where analytics state lives: platformdirs' user data dir for blackboxai.
 
 On Linux, in the common case, the directory is computed here by the same XDG rule that
-platformdirs applies (`tests/test_paths.py` checks the two agree): importing platformdirs costs
-a CLI start-up about 5 ms (bench/README.md, 1e). Anything else asks platformdirs itself."""
+platformdirs applies (`tests/analytics/test_paths.py` checks the two agree): importing
+platformdirs costs a CLI start-up about 5 ms (bench/README.md, 1e). Anything else asks
+platformdirs itself."""
 
 from __future__ import annotations
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import json
-from pathlib import Path
 
 from blackboxai.analytics.consent.catalogue import (
     catalogue_items,
@@ -13,8 +12,7 @@ from blackboxai.analytics.consent.catalogue import (
     render_markdown,
     validate_record,
 )
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.support import REPO
 
 
 def event_calls() -> list[tuple[str, ast.Call, str]]:

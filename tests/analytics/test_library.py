@@ -30,12 +30,12 @@ from blackboxai.analytics.queue.launch import UploadConfig
 from blackboxai.analytics.queue.outbox import LAUNCH_AFTER
 from blackboxai.analytics.queue.spool import Spool
 from tests.loopback import refused_url
-from tests.support import FullDiskSpool
+from tests.support import REPO, FullDiskSpool
 
 HOST = "http://127.0.0.1:9"  # nothing listens there; nothing may reach beyond 127.0.0.1
 KEY = "phc_test"
 POSTHOG = {"name": "posthog", "host": HOST, "key": KEY}
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "library.md"
+DOCS = REPO / "docs" / "library.md"
 
 
 class Launches:

@@ -19,12 +19,13 @@ import pytest
 
 from blackboxai.question import QUESTION
 from tests.fake_openai import FakeOpenAI
+from tests.support import REPO
 
 ORIGINAL = "def greet():\n    return 'hello'\n"
 EDITED = "def greet():\n    return '✅ — … 你好'\n"
 EDIT_REPLY = f"greeter.py\n```python\n{EDITED}```\n"
 CHAT_REPLY = "Done ✅ — see the notes… 你好"
-SAMPLE = Path(__file__).resolve().parent.parent / "sample-analytics.jsonl"
+SAMPLE = REPO / "sample-analytics.jsonl"
 ENCODINGS = ["latin-1", "cp1252"]
 
 

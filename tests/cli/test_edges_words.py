@@ -19,6 +19,7 @@ from blackboxai.analytics import Analytics
 from blackboxai.config.options import CONFIG_NAME
 from blackboxai.question import QUESTION
 from tests.loopback import Backend, refused_url
+from tests.support import REPO
 
 
 @pytest.fixture
@@ -208,7 +209,7 @@ def test_events_dated_years_ahead_are_not_said_to_have_expired(
 
 # -- item 9e: what the docs quote from the audit log ----------------------------------------------
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 

@@ -15,6 +15,7 @@ import pytest
 from blackboxai.analytics import Analytics
 from blackboxai.analytics.queue.launch import UploadConfig
 from blackboxai.analytics.queue.spool import Spool
+from tests.support import REPO
 
 HOST = "http://127.0.0.1:9"  # nothing listens there; the uploader is never started anyway
 FINE_TUNE = "ft:gpt-4o:my-org:secret"
@@ -124,7 +125,7 @@ def test_what_the_reproduced_leaks_become(data_dir: Path, tmp_path: Path) -> Non
 SHARED = """
 import sys
 from pathlib import Path
-from tests.test_privacy import record
+from tests.analytics.record.test_privacy import record
 
 shared = ["a"] * 4000
 shared = [shared] * 4000
@@ -137,7 +138,7 @@ def test_a_container_of_shared_references_is_recorded_bounded(
     data_dir: Path, tmp_path: Path
 ) -> None:
     log = tmp_path / "audit.jsonl"
-    root = Path(__file__).resolve().parents[1]
+    root = REPO
     argv = [sys.executable, "-c", SHARED, str(data_dir), str(log)]
     subprocess.run(argv, cwd=root, check=True, timeout=120)
     [logged] = [json.loads(line) for line in log.read_text().splitlines()]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 
 from blackboxai.analytics.consent.catalogue import load_catalogue, validate_record
+from tests.support import REPO
 
-SAMPLE = Path(__file__).resolve().parents[1] / "sample-analytics.jsonl"
+SAMPLE = REPO / "sample-analytics.jsonl"
 
 
 def records() -> list[dict]:

@@ -12,7 +12,6 @@ import textwrap
 import time
 import types
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 
 import pytest
 from hypothesis import assume, given, settings
@@ -23,6 +22,7 @@ from blackboxai.analytics.record.model_names import known_models, redact_model
 from blackboxai.analytics.record.scrub import MAX_STRING, scrub_properties, scrub_text, scrub_value
 from blackboxai.analytics.record.system import system_properties
 from blackboxai.session.edits import FAILURE_REASONS
+from tests.support import REPO
 
 SECRET = "<secret>"
 EMAIL = "<email>"
@@ -277,7 +277,7 @@ def test_reproduced_leaks_are_scrubbed_by_scrub_properties(
     assert not any(fragment in expected for fragment in gone)
 
 
-SAMPLE = Path(__file__).resolve().parents[1] / "sample-analytics.jsonl"
+SAMPLE = REPO / "sample-analytics.jsonl"
 
 
 def test_every_catalogued_value_in_the_sample_passes_unchanged() -> None:
@@ -287,7 +287,7 @@ def test_every_catalogued_value_in_the_sample_passes_unchanged() -> None:
 
 
 def test_every_value_a_call_site_can_send_passes_unchanged() -> None:
-    llm = (Path(__file__).resolve().parents[1] / "src/blackboxai/session/llm.py").read_text()
+    llm = (REPO / "src/blackboxai/session/llm.py").read_text()
     error_classes = set(re.findall(r'LLMError\(\s*"(\w+)"', llm))
     assert {"NoKey", "NoEndpoint", "ConnectError", "HTTPStatusError"} <= error_classes
     exits = ["exit_flag", "message_sent", "message_failed", "exit_command", "eof", "ctrl_c"]

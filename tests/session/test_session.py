@@ -15,6 +15,7 @@ from blackboxai.analytics.record.model_names import known_models
 from blackboxai.session import Session, SessionConfig
 from tests.fake_openai import FakeOpenAI, HTTPError, Raw, Reply
 from tests.loopback import refused_url
+from tests.support import REPO
 
 API_KEY = "sk-test-SECRET-0123456789"
 ORIGINAL = "def greet():\n    return 'hello'\n"
@@ -771,9 +772,7 @@ def test_events_never_carry_prompts_replies_paths_keys_or_urls(
 
 
 def test_event_names_are_string_literals_in_the_session_source() -> None:
-    source = "\n".join(
-        p.read_text() for p in (Path(__file__).parents[1] / "src/blackboxai/session").glob("*.py")
-    )
+    source = "\n".join(p.read_text() for p in (REPO / "src/blackboxai/session").glob("*.py"))
     calls = re.findall(r'\.event\(\s*("[^"]*"|[^,)\s]+)', source)
     assert calls, "expected analytics calls"
     assert all(re.fullmatch(r'"[a-z_ ]+"', arg) for arg in calls), calls

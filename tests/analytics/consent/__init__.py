@@ -1,0 +1,1 @@
+"""Consent: the rules, the state file, the gate, the catalogue (analytics/consent)."""

@@ -1,0 +1,1 @@
+"""The queue on disk: the spool, progress, damage it survives (analytics/queue)."""

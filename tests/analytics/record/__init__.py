@@ -1,0 +1,1 @@
+"""Recording an event: scrubbing, the line written, privacy (analytics/record)."""

@@ -1,0 +1,1 @@
+"""What users look at: status, send's words, the report (analytics/views)."""

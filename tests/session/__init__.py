@@ -1,0 +1,1 @@
+"""The coding-assistant session: chat, edits, the model endpoint, paths (src/blackboxai/session)."""
