@@ -34,12 +34,13 @@ default) refuses them with 400, so a client that breaks the spec's MUSTs is caug
 not hex are refused in both (pdata `bytesid.go`: "length mismatch"). Over the body limit the
 collector answers 400; this stand-in answers the spec's 413 (neither is retryable).
 
-Kept: `requests` (every request: path, headers, raw body, the decoded message, the answer),
-`log_records()`, `points()`, `headers()`, `count(path)`. Scripted: `partial(rejected, message)`,
-`fail(status, times, retry_after)`, `redirect(location)`. Modes: "ok", "silent" (reads the
-request, never answers). `tls_files()` makes a CA and certificates for 127.0.0.1 (trustme);
-`Collector(tls=...)` then serves HTTPS, and `require_client_cert=True` asks for mTLS. Handler
-threads are joined when the collector stops; waiting is on a Condition, never a sleep.
+Kept: `requests` (every request: path, headers, raw body, the decoded message, the answer, what
+was kept of it), `log_records()`, `points()`, `headers()`, `count(path)`. Scripted:
+`partial(rejected, message)`, `fail(status, times, retry_after)`, `redirect(location)`. Modes:
+"ok", "silent" (reads the request, never answers). `tls_files()` makes a CA and certificates for
+127.0.0.1 (trustme); `Collector(tls=...)` then serves HTTPS, and `require_client_cert=True` asks
+for mTLS. Handler threads are joined when the collector stops; waiting is on a Condition, never
+a sleep.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ class Received:
     message: Message | None = None  # the decoded request, when it decoded
     status: int | None = None  # None: not answered (yet, or "silent")
     answer: bytes = b""
-    kept: bool = False  # its contents are in log_records() / points()
+    kept: Message | None = None  # what was kept of it (a partial success drops some)
 
 
 @dataclass(frozen=True)
@@ -314,7 +315,9 @@ class Collector:
             scheme = "https"
         self.base = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
         self.url = self.base + prefix  # what OTEL_EXPORTER_OTLP_ENDPOINT would be
-        self._thread = threading.Thread(target=self.server.serve_forever)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}
+        )
 
     def url_for(self, signal: str) -> str:
         """The full URL of a signal (what OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT would be)."""
@@ -359,7 +362,7 @@ class Collector:
     def messages(self, signal: str) -> list[Any]:
         """The decoded requests of `signal` whose contents were kept, in order."""
         with self._cond:
-            return [r.message for r in self.requests if r.kept and r.signal == signal]
+            return [r.kept for r in self.requests if r.kept is not None and r.signal == signal]
 
     def log_records(self) -> list[LogView]:
         out = []
@@ -428,8 +431,8 @@ class Collector:
     def _kept(self, signal: str) -> int:  # with self._cond held
         n = 0
         for r in self.requests:
-            if r.kept and r.signal == signal:
-                n += _items(r.message, signal)
+            if r.kept is not None and r.signal == signal:
+                n += _items(r.kept, signal)
         return n
 
     def __enter__(self) -> Collector:
@@ -541,14 +544,16 @@ class Collector:
                 return scripted.status, "text/html", scripted.html.encode(), scripted.headers
             return self._status(scripted.status, scripted.message, kind, scripted.headers)
         response = response_type()
+        kept = request_type()
+        kept.CopyFrom(message)
         if scripted is not None:
-            _reject_last(message, r.signal, scripted.rejected)
+            _reject_last(kept, r.signal, scripted.rejected)
             partial = response.partial_success  # type: ignore[attr-defined]
             field_name = "rejected_log_records" if r.signal == "logs" else "rejected_data_points"
             setattr(partial, field_name, scripted.rejected)
             partial.error_message = scripted.message
         with self._cond:
-            r.kept = True
+            r.kept = kept
         return 200, kind, _encode(response, kind), {}
 
     def _take(self, signal: str) -> _Scripted | None:  # with self._cond held

@@ -371,6 +371,7 @@ def test_a_partial_success_is_200_with_the_rejected_count_and_keeps_the_rest(
     assert response.partial_success.rejected_log_records == 1
     assert response.partial_success.error_message == "attribute too long"
     assert [log.attributes["i"] for log in collector.log_records()] == [0, 1]
+    assert collector.requests[0].message == a_logs_request(3)  # as sent, all three
 
 
 def test_a_partial_success_in_json_counts_as_a_decimal_string(collector: Collector) -> None:
