@@ -19,7 +19,7 @@ __all__ = ["OPTED_OUT", "apply_disable", "decide", "resolve_consent"]
 OPTED_OUT = "Analytics are now permanently disabled; nothing will be sent."
 ALREADY = "Analytics are permanently disabled; nothing will be sent."
 
-Ask = Callable[[], bool | None]
+Ask = Callable[[str | None], bool | None]  # the team collector a yes also covers, if any
 AskNew = Callable[[Sequence[str]], bool | None]
 
 
@@ -71,7 +71,7 @@ def resolve_consent(
     if decision.note:
         say(decision.note)
     if decision.ask:
-        _store(analytics, ask())
+        _store(analytics, ask(collector_host(analytics)))
     elif decision.review:
         answer = ask_new([item.description for item in analytics.unseen_items()])
         if answer is not None and not analytics.review_catalogue(answer):
@@ -79,6 +79,18 @@ def resolve_consent(
     analytics.enable()
     if analytics.debug:
         _debug_lines(analytics)
+
+
+def collector_host(analytics: Analytics) -> str | None:
+    """The host of the team collector this run's events also go to, shown plainly; or None."""
+    from urllib.parse import urlsplit
+
+    from blackboxai.terminal import shown
+
+    for dest in analytics.destinations:
+        if dest.name.startswith("otlp-"):
+            return shown(urlsplit(dest.host).netloc or dest.host, 80)
+    return None
 
 
 def _store(analytics: Analytics, answer: bool | None) -> None:

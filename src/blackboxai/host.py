@@ -12,7 +12,7 @@ from blackboxai.analytics import Analytics
 from blackboxai.choice import apply_disable, decide, resolve_consent
 from blackboxai.config.settings import Settings
 from blackboxai.config.trust import user_home
-from blackboxai.terminal import say, silence_stdout
+from blackboxai.terminal import escaped, say, silence_stdout
 
 __all__ = [
     "StartError",
@@ -90,6 +90,8 @@ def prepare(
     for warning in settings.warnings:
         say(warning)
     tracker = make_analytics(settings, log=session)
+    for problem in tracker.warnings:  # a team collector's variables that could not be used
+        say(f"blackboxai: {escaped(problem)}")
     # Before any subcommand: an opt-out always holds (stored above already when requested).
     if settings.analytics_disable and not opt_out:
         code = _landed(tracker) if tried else apply_disable(tracker)
@@ -145,6 +147,9 @@ def make_analytics(settings: Settings, *, log: bool = True) -> Analytics:
         posthog_project_api_key=settings.analytics_posthog_project_api_key,
         mixpanel_token=settings.analytics_mixpanel_token,
         mixpanel_host=settings.analytics_mixpanel_host,
+        otlp_endpoint=settings.analytics_otlp_endpoint,
+        otlp_protocol=settings.analytics_otlp_protocol,
+        otlp_headers=settings.analytics_otlp_headers,
         debug=bool(settings.analytics_debug),
     )
 

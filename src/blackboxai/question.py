@@ -61,10 +61,23 @@ def _ask(question: str, read: Read, write: Write) -> bool | None:
         write("Please answer y or n.")
 
 
-def ask_opt_in(read: Read = _read, write: Write = _to_stderr) -> bool | None:
-    """The first-run question: what is and isn't collected, where to read more, yes or no."""
+def collector_line(collector: str) -> str:
+    """Where else a yes sends what is collected: a team's own collector, named."""
+    return (
+        f"A yes also sends it to your team's own OpenTelemetry collector at {collector} "
+        "(analytics-otlp-endpoint)."
+    )
+
+
+def ask_opt_in(
+    collector: str | None = None, read: Read = _read, write: Write = _to_stderr
+) -> bool | None:
+    """The first-run question: what is and isn't collected, where it goes (`collector`: the
+    host of a team's collector a yes would also send to), where to read more, yes or no."""
     write("")
     write(PRIVACY_LINE)
+    if collector is not None:
+        write(collector_line(collector))
     write(MORE_INFO)
     return _ask(QUESTION, read, write)
 

@@ -875,17 +875,28 @@ def test_consent_to_an_older_catalogue_withholds_what_came_later(
     log = tmp_path / "log.jsonl"
     analytics = make(data_dir, logfile=log, tty=True)
     assert analytics.decide().review is True
-    assert {i.name for i in analytics.unseen_items()} == {"command_unknown", "exit.duration_s"}
+    assert {i.name for i in analytics.unseen_items()} == {
+        "command_unknown",
+        "exit.duration_s",
+        "*.session_id",  # version 3: a property of every event
+        "message_send.cost_usd",
+        "edit_applied.lines_added",
+        "edit_applied.lines_removed",
+    }
     assert analytics.enable()
     analytics.event("command_unknown")
     analytics.event("exit", reason="eof", duration_s=1.5)
     analytics.close()
     lines = logged(log)
-    assert [r.get("withheld") for r in lines] == [["command_unknown"], ["exit.duration_s"]]
+    assert [r.get("withheld") for r in lines] == [
+        ["command_unknown"],
+        ["exit.duration_s", "*.session_id"],
+    ]
     assert lines[1]["properties"]["duration_s"] == 1.5  # the log keeps everything
+    assert "session_id" in lines[1]["properties"]
     [record] = spooled(data_dir)
     assert record["event"] == "exit" and record["properties"]["reason"] == "eof"
-    assert "duration_s" not in record["properties"]
+    assert "duration_s" not in record["properties"] and "session_id" not in record["properties"]
 
 
 def test_accepting_what_the_catalogue_added_sends_it_from_then_on(data_dir: Path) -> None:
@@ -914,7 +925,10 @@ def test_declining_what_the_catalogue_added_withholds_it_for_good(
     later.event("command_unknown")
     later.event("exit", reason="eof", duration_s=1.5)
     later.close()
-    assert [r.get("withheld") for r in logged(log)] == [["command_unknown"], ["exit.duration_s"]]
+    assert [r.get("withheld") for r in logged(log)] == [
+        ["command_unknown"],
+        ["exit.duration_s", "*.session_id"],
+    ]
     assert names(data_dir) == ["exit"]
     assert "duration_s" not in spooled(data_dir)[0]["properties"]
 

@@ -249,6 +249,8 @@ def test_every_option_is_read_from_yaml(tmp_path: Path) -> None:
             "analytics-debug: true\n"
             "analytics-posthog-host: http://ph\nanalytics-posthog-project-api-key: phc_x\n"
             "analytics-mixpanel-token: tok\nanalytics-mixpanel-host: http://mp\nmodel: m\n"
+            "analytics-otlp-endpoint: https://otel.example:4318\n"
+            "analytics-otlp-protocol: http/json\nanalytics-otlp-headers: a=b\n"
             "edit-format: diff\nopenai-api-base: http://api\nopenai-api-key: k\nfile: one.py\n"
         ),
     )
@@ -413,6 +415,9 @@ DESTINATIONS_AND_KEYS = {
     "analytics-posthog-project-api-key": "phc_attacker",
     "analytics-mixpanel-token": "mp_attacker",
     "analytics-mixpanel-host": "http://attacker.example/mp",
+    "analytics-otlp-endpoint": "http://attacker.example:4318",
+    "analytics-otlp-protocol": "http/json",
+    "analytics-otlp-headers": "authorization=Bearer%20theirs",
 }
 
 

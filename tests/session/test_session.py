@@ -108,6 +108,8 @@ def test_whole_edit_end_to_end(make: Callable[..., Harness], app: Path) -> None:
         "edit_format": "whole",
         "files_changed": 1,
         "blocks": 1,
+        "lines_added": 1,  # the greeting's line, rewritten
+        "lines_removed": 1,
     }
 
 
@@ -138,6 +140,8 @@ def test_diff_edit_end_to_end(make: Callable[..., Harness], app: Path) -> None:
         "edit_format": "diff",
         "files_changed": 1,
         "blocks": 1,
+        "lines_added": 1,
+        "lines_removed": 1,
     }
 
 

@@ -3,7 +3,8 @@
 Whatever code calls it, it reports only with stored consent and a run whose inputs allow it,
 and it checks both again whenever events move towards the network. The work is elsewhere: the
 consent gate (the state file, the user's choices, the pure rules), the record stage (scrub,
-stamp, the audit log) and the outbox (the spool, the detached uploader).
+stamp, the audit log), the routes (where each event goes) and the outbox (the spool, the
+detached uploader).
 """
 
 from __future__ import annotations
@@ -16,20 +17,24 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
+from blackboxai.analytics.collector import collector_destinations
 from blackboxai.analytics.consent.gate import CatalogueSource, Gate
 from blackboxai.analytics.consent.rules import Decision
 from blackboxai.analytics.consent.state import State, StateStore
 from blackboxai.analytics.contain import Containment, one_line
-from blackboxai.analytics.destinations import destinations
+from blackboxai.analytics.destinations import Destination, destinations
+from blackboxai.analytics.paths import locate_data_dir
+from blackboxai.analytics.record.auditlog import opened
 from blackboxai.analytics.record.event import print_debug, stamp
-from blackboxai.analytics.record.system import system_properties
+from blackboxai.analytics.record.ids import event_id
+from blackboxai.analytics.record.system import run_facts, system_properties
+from blackboxai.analytics.routing import Routes
 
 if TYPE_CHECKING:
     from blackboxai.analytics.consent.catalogue import Item, Withhold
     from blackboxai.analytics.queue.launch import Launcher
     from blackboxai.analytics.queue.outbox import Outbox
     from blackboxai.analytics.queue.spool import Spool
-    from blackboxai.analytics.record.auditlog import AuditLog
 
 __all__ = ["Analytics"]
 
@@ -39,11 +44,11 @@ _KEEP = object()  # decide(): keep the run's analytics flag as it is
 class Analytics:
     """Opt-in, anonymous analytics. No public method raises into the host.
 
+    Destinations: PostHog (`posthog_*`), Mixpanel (`mixpanel_*`), a team's OpenTelemetry
+    collector (`otlp_*`, filled in by the standard OTEL_EXPORTER_OTLP_* variables of `env`).
     Run inputs (`env`, `tty`) default to the process's own; the seams (`spool`, `launcher`,
-    `clock`) default to the real ones, for embedding and for tests. `catalogue` (a mapping, or
-    the path of a JSON file, in catalogue.json's format) is what consent covers: blackboxai's
-    own by default; a program that embeds this class passes its own.
-    """
+    `clock`) to the real ones. `catalogue` (a mapping, or a JSON file in catalogue.json's format)
+    is what consent covers: blackboxai's own by default; an embedding program passes its own."""
 
     def __init__(
         self,
@@ -54,6 +59,9 @@ class Analytics:
         posthog_project_api_key: str | None = None,
         mixpanel_token: str | None = None,
         mixpanel_host: str | None = None,
+        otlp_endpoint: str | None = None,
+        otlp_protocol: str | None = None,
+        otlp_headers: str | None = None,
         data_dir: str | os.PathLike[str] | None = None,
         debug: bool = False,
         debug_stream: TextIO | None = None,
@@ -64,16 +72,12 @@ class Analytics:
         clock: Callable[[], float] = time.time,
         catalogue: CatalogueSource | None = None,
     ) -> None:
-        self.debug = debug
+        self.debug, self._debug_stream, self._clock = debug, debug_stream, clock
         self.contained = Containment(verbose=debug, stream=debug_stream)
-        self._debug_stream = debug_stream
-        self._clock = clock
         # The run's inputs to the rules, and what the caller asked for (enable(), not disabled).
         self._flag: bool | None = None
-        self._flag_source = "--analytics"
-        self._tty = tty
-        self._wanted = False
-        # The mode, set in one place (_apply): queued to be sent, and under which generation.
+        self._flag_source, self._tty, self._wanted = "--analytics", tty, False
+        # The mode, set in one place (_apply): queued to be sent, under which generation and id.
         self._reporting = self._would_send = self._closed = False
         self._generation = 0
         self._user: str | None = None  # the anonymous id events carry (as the state last read)
@@ -81,12 +85,17 @@ class Analytics:
         self._last_error: str | None = None
         self._unclear: str | None = None  # what the last clearing left waiting, and why
         self.replaced: State | None = None  # what the last opt_in() changed (see there)
-        self.destinations = destinations(
-            posthog_host, posthog_project_api_key, mixpanel_token, mixpanel_host
+        collector, self.warnings = collector_destinations(
+            otlp_endpoint, otlp_protocol, otlp_headers, os.environ if env is None else env
         )
+        self.routes = Routes(
+            destinations(posthog_host, posthog_project_api_key, mixpanel_token, mixpanel_host)
+            + collector
+        )
+        self._facts = run_facts(event_id())  # this run's session id, on every event
         self._logfile = os.path.expanduser(os.fspath(logfile)) if logfile is not None else None
-        self._log, self.log_error = _open_log(self._logfile)  # log_error: why there is none
-        self._data_dir = _locate(data_dir)  # a Path, or why there is none
+        self._log, self.log_error = opened(self._logfile)  # log_error: why there is none
+        self._data_dir = locate_data_dir(data_dir)  # a Path, or why there is none
         self._spool, self._launcher = spool, launcher
         self._outbox: Outbox | None = None  # made when the run first reports
         self.gate = Gate(self._data_dir, self.contained, env=env, catalogue=catalogue)
@@ -117,6 +126,10 @@ class Analytics:
         return dict(system_properties())
 
     # -- where things are, and what went wrong -------------------------------------------------
+    @property
+    def destinations(self) -> tuple[Destination, ...]:
+        return self.routes.destinations
+
     @property
     def data_dir(self) -> Path:
         """Where consent and the queue live. LookupError when there is none: data_dir="" (or
@@ -271,23 +284,25 @@ class Analytics:
                 properties,
                 user_id=self._user,
                 clock=self._clock,
+                facts=self._facts,
                 withhold=self._withhold,
             )
+            line = event.log_line()
+            to = self.routes.to(event.name) if self._reporting else ()
+            spooled = event.spool_line(self._generation, to) if to else None
         except Exception as exc:
             self.contained.record("event", exc)
             return
-        if self._log is not None:
-            try:
-                self._log.write(event)
-            except Exception as exc:
-                self.contained.record("audit log", exc)
+        try:
+            if self._log is not None:  # naming where the event goes, if it goes anywhere
+                self._log.write(self.routes.audited(event.name, line) if spooled else line)
+        except Exception as exc:
+            self.contained.record("audit log", exc)
         try:
             if self.debug:
                 print_debug(event, self._would_send, self._debug_stream)
-            elif self._reporting and self._outbox is not None:
-                line = event.spool_line(self._generation, self.destinations)
-                if line is not None:
-                    self._outbox.add(line, event.user_id, self._generation)
+            elif spooled is not None and self._outbox is not None:
+                self._outbox.add(spooled, event.user_id, self._generation)
         except Exception as exc:
             self.contained.record("debug" if self.debug else "outbox", exc)
 
@@ -374,30 +389,3 @@ class Analytics:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _open_log(path: str | None) -> tuple[AuditLog | None, str | None]:
-    """The user's audit log opened for appending, or why it could not be."""
-    if path is None:
-        return None, None
-    from blackboxai.analytics.record.auditlog import LogError, open_log
-
-    try:
-        return open_log(path), None
-    except LogError as exc:
-        return None, str(exc)
-
-
-def _locate(data_dir: str | os.PathLike[str] | None) -> Path | str:
-    """The data directory given, or platformdirs' for blackboxai; why there is none, when so.
-    "" is refused, as an empty log path is: Path("") would be the current directory."""
-    if data_dir is not None:
-        if not os.fspath(data_dir):
-            return "data_dir is empty: name your program's own directory"
-        return Path(data_dir)
-    from blackboxai.analytics.paths import default_data_dir
-
-    try:
-        return default_data_dir()
-    except LookupError as exc:
-        return str(exc)

@@ -7,9 +7,12 @@ __all__ = [
     "CONSENT_POLL",
     "DOCS_URL",
     "EVENT_MAX_AGE_DAYS",
+    "HEALTH_FILE",
     "MIXPANEL_BATCH",
     "MIXPANEL_BATCH_BYTES",
     "MIXPANEL_DEFAULT_HOST",
+    "OTLP_BATCH",
+    "OTLP_BATCH_BYTES",
     "POSTHOG_BATCH",
     "POSTHOG_BATCH_BYTES",
     "POSTHOG_DEFAULT_HOST",
@@ -56,6 +59,10 @@ POSTHOG_BATCH = 250
 POSTHOG_BATCH_BYTES = 10 * 1024 * 1024
 MIXPANEL_BATCH = 2_000
 MIXPANEL_BATCH_BYTES = 1_900_000  # under Mixpanel's 2,097,152, leaving room for the SDK's fields
+# A team's collector: the spec asks clients for no more than 64 MiB a request; the collector's
+# default body limit is 20 MiB (confighttp). 500 records of a few hundred bytes stay far below.
+OTLP_BATCH = 500
+OTLP_BATCH_BYTES = 4 * 1024 * 1024
 
 # The uploader. Each request is bounded as a whole (connect, send, every byte of the answer), so
 # a server that trickles bytes cannot hold it; each read may take that long too, so an answer
@@ -79,3 +86,5 @@ UPLOAD_RETRY_CAP = 30.0
 CONSENT_POLL = 0.25
 # An event not delivered within this many days of being recorded is deleted and counted.
 EVENT_MAX_AGE_DAYS = 30
+# Each destination's delivery record, written by the uploader, read by `analytics status`.
+HEALTH_FILE = "delivery.health.json"

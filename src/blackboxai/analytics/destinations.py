@@ -1,8 +1,10 @@
-"""Where events go: a destination is a service, its host and its key, fixed into each event as it
-is recorded, so that later settings never redirect what is already waiting."""
+"""Where events go: a destination is a service (the name of its sink), where it is, and how to
+reach it, fixed into each event as it is recorded, so that later settings never redirect what is
+already waiting."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 __all__ = ["Destination", "destinations"]
@@ -10,24 +12,43 @@ __all__ = ["Destination", "destinations"]
 
 @dataclass(frozen=True)
 class Destination:
-    """A service (the name of its sink), its host, and its key or token."""
+    """A service and where it is: PostHog or Mixpanel at a host with a key or token, or one
+    signal of a team's OpenTelemetry collector (`otlp-logs`, `otlp-metrics`) at its URL, with
+    what reaching it takes in `options` (protocol, headers, TLS files, timeout...)."""
 
     name: str
     host: str
-    key: str
+    key: str = ""  # a project key or token; a collector's credentials are in its headers
+    options: tuple[tuple[str, str], ...] = ()
 
-    def to_json(self) -> dict[str, str]:
-        return {"name": self.name, "host": self.host, "key": self.key}
+    def option(self, name: str, default: str | None = None) -> str | None:
+        return dict(self.options).get(name, default)
+
+    def to_json(self) -> dict[str, object]:
+        data: dict[str, object] = {"name": self.name, "host": self.host, "key": self.key}
+        if self.options:
+            data["options"] = dict(self.options)
+        return data
+
+    def shown(self) -> dict[str, str]:
+        """What a person may be shown (`analytics pending`, the audit log): never a key, a
+        token or a header."""
+        return {"name": self.name, "host": self.host}
 
     @classmethod
     def from_json(cls, data: object) -> Destination | None:
         """The destination a spooled record names, or None when it is not one we can read."""
         if not isinstance(data, dict):
             return None
-        fields = [data.get(k) for k in ("name", "host", "key")]
-        if not all(isinstance(f, str) and f for f in fields):
+        name, host, key = data.get("name"), data.get("host"), data.get("key", "")
+        options = data.get("options", {})
+        if not (isinstance(name, str) and name and isinstance(host, str) and host):
             return None
-        return cls(*fields)  # type: ignore[arg-type]
+        if not isinstance(key, str) or not isinstance(options, Mapping):
+            return None
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in options.items()):
+            return None
+        return cls(name, host, key, tuple(sorted(options.items())))
 
 
 def destinations(
@@ -35,10 +56,11 @@ def destinations(
     posthog_key: str | None,
     mixpanel_token: str | None,
     mixpanel_host: str | None,
+    collector: tuple[Destination, ...] = (),
 ) -> tuple[Destination, ...]:
     """Where a run's events go: PostHog when a project key is known (the edge answers 200 to a
     made-up key and files the events nowhere, so there is no placeholder), Mixpanel when a
-    token is set."""
+    token is set, and a team's collector when one is configured (collector.py)."""
     from blackboxai.analytics.defaults import (
         MIXPANEL_DEFAULT_HOST,
         POSTHOG_DEFAULT_HOST,
@@ -53,4 +75,4 @@ def destinations(
         found.append(
             Destination("mixpanel", mixpanel_host or MIXPANEL_DEFAULT_HOST, mixpanel_token)
         )
-    return tuple(found)
+    return (*found, *collector)

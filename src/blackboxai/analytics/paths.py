@@ -16,7 +16,7 @@ TYPE_CHECKING = False  # avoids importing typing at runtime; mypy treats the nam
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["default_data_dir"]
+__all__ = ["default_data_dir", "locate_data_dir"]
 
 APP = "blackboxai"
 
@@ -55,3 +55,16 @@ def default_data_dir() -> Path:
     if not path.is_absolute():
         raise LookupError("the user data directory is unknown: set HOME (or XDG_DATA_HOME)")
     return path
+
+
+def locate_data_dir(data_dir: str | os.PathLike[str] | None) -> Path | str:
+    """The data directory a caller gave, or the default; why there is none, when so. "" is
+    refused, as an empty log path is: Path("") would be whatever directory the program is in."""
+    if data_dir is not None:
+        if not os.fspath(data_dir):
+            return "data_dir is empty: name your program's own directory"
+        return Path(data_dir)
+    try:
+        return default_data_dir()
+    except LookupError as exc:
+        return str(exc)

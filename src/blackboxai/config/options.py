@@ -45,6 +45,7 @@ class Kind(enum.Enum):
 
     BOOL = "bool"
     STR = "str"
+    URL = "url"  # an http:// or https:// address
     CHOICE = "choice"  # a string from Spec.choices
     PATH = "path"  # a file name; `~` and relative paths are resolved (see settings.py)
     PATHS = "paths"  # a list of file names (one path in YAML, os.pathsep-separated in a variable)
@@ -149,6 +150,37 @@ class Settings:
             Trust.USER,
             "Mixpanel base URL; events go to URL/import.  [default: https://api.mixpanel.com]",
             "URL",
+        ),
+    )
+    analytics_otlp_endpoint: str | None = option(
+        None,
+        Spec(
+            Kind.URL,
+            Trust.USER,
+            "Your team's OpenTelemetry collector (OTLP/HTTP base URL, e.g. "
+            "https://otel.example.com:4318): what you agreed to send also goes there, as log "
+            "records and usage metrics.",
+            "URL",
+        ),
+    )
+    analytics_otlp_protocol: str | None = option(
+        None,
+        Spec(
+            Kind.CHOICE,
+            Trust.USER,
+            "How events reach that collector.  [default: http/protobuf]",
+            "http/protobuf|http/json",
+            choices=("http/protobuf", "http/json"),
+        ),
+    )
+    analytics_otlp_headers: str | None = option(
+        None,
+        Spec(
+            Kind.STR,
+            Trust.USER,
+            "Headers for that collector, as OTLP writes them: name=value,name=value "
+            "(an authorization token, say).",
+            "HEADERS",
         ),
     )
     model: str = option(

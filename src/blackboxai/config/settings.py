@@ -68,8 +68,10 @@ def _checked(option: str, value: Any) -> tuple[Any, str | None]:
     spec = OPTIONS[option]
     if spec.kind is Kind.BOOL and not isinstance(value, bool):
         return None, f"must be true or false, not {describe(value)}"
-    if spec.kind in (Kind.STR, Kind.PATH) and not isinstance(value, str):
+    if spec.kind in (Kind.STR, Kind.PATH, Kind.URL) and not isinstance(value, str):
         return None, f"must be a string, not {describe(value)}"
+    if spec.kind is Kind.URL and not _web_address(value):
+        return None, f"must be an http:// or https:// address, not {describe(value)}"
     if spec.kind is Kind.PATH and not value:
         return None, "needs a file name, not an empty string"
     if spec.kind is Kind.PATH and not valid_name(value):  # a NUL byte: no system can open it
@@ -88,6 +90,16 @@ def _checked(option: str, value: Any) -> tuple[Any, str | None]:
             return None, f"names {describe(bad[0])}, which is not a valid file name"
         return tuple(value), None
     return value, None
+
+
+def _web_address(value: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:  # an unbalanced [ in the host
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def _parse_env(option: str, raw: str, var: str, home: Path) -> Any:

@@ -115,6 +115,7 @@ class Session(SlashCommands):
             completion_tokens=reply.completion_tokens,
             total_tokens=reply.total_tokens,
             duration_s=duration,
+            **({} if reply.cost is None else {"cost_usd": reply.cost}),
         )
         self._edit_events(result)
         self.out(for_terminal(reply.content))
@@ -132,6 +133,8 @@ class Session(SlashCommands):
                 edit_format=self.config.edit_format,
                 files_changed=result.files_changed,
                 blocks=result.blocks_applied,
+                lines_added=result.lines_added,
+                lines_removed=result.lines_removed,
             )
         if result.failures:
             self.analytics.event(

@@ -71,6 +71,8 @@ class EditResult:
     changed: tuple[Path, ...] = ()
     blocks_applied: int = 0
     failures: tuple[EditFailure, ...] = ()
+    lines_added: int = 0  # over the files changed: lines in the new text and not the old
+    lines_removed: int = 0  # and the other way round (each line counted as often as it occurs)
 
     @property
     def files_changed(self) -> int:
@@ -182,14 +184,15 @@ def _write(plan: Plan, root: Path, names: Mapping[Path, str], where: Where) -> E
     writes, planned_failures = plan
     changed: list[Path] = []
     failures = list(planned_failures)
-    applied = 0
+    applied = added = removed = 0
     for path, (text, blocks) in writes.items():
         shown = names.get(path) or printable(display_path(path, root))
         place = where(path)  # checked again just before writing: a link may have been swapped in
         if isinstance(place, str):
             failures.append(EditFailure(shown, "write_error", place, blocks))
             continue
-        if text == read_text(place):
+        old = read_text(place)
+        if text == old:
             applied += blocks
             continue
         try:
@@ -201,7 +204,18 @@ def _write(plan: Plan, root: Path, names: Mapping[Path, str], where: Where) -> E
             continue
         applied += blocks
         changed.append(path)
-    return EditResult(tuple(changed), applied, tuple(failures))
+        more, fewer = _line_changes(old or "", text)
+        added, removed = added + more, removed + fewer
+    return EditResult(tuple(changed), applied, tuple(failures), added, removed)
+
+
+def _line_changes(old: str, new: str) -> tuple[int, int]:
+    """Lines added and removed, as multisets of lines: linear in the files' size (a real diff is
+    quadratic in the worst case), and a line that only moved counts as neither."""
+    from collections import Counter
+
+    before, after = Counter(old.splitlines()), Counter(new.splitlines())
+    return sum((after - before).values()), sum((before - after).values())
 
 
 def apply_edits(

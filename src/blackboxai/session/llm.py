@@ -54,12 +54,15 @@ print("hello, world")
 
 @dataclass(frozen=True)
 class Completion:
-    """The reply text and the token usage the endpoint reported (0 when it reported none)."""
+    """The reply text and the token usage the endpoint reported (0 when it reported none), and
+    its cost in US dollars when the endpoint reports one (OpenRouter and LiteLLM proxies put it
+    in usage.cost); None otherwise: a cost is never estimated."""
 
     content: str
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+    cost: float | None = None
 
 
 class LLMError(Exception):
@@ -154,7 +157,10 @@ def parse_completion(data: object) -> Completion:
     prompt = _token_count(usage, "prompt_tokens")
     completion = _token_count(usage, "completion_tokens")
     total = _token_count(usage, "total_tokens") or prompt + completion
-    return Completion(content, prompt, completion, total)
+    cost = usage.get("cost")
+    if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not 0 <= cost < 1e9:
+        cost = None  # absent, or not a cost: none is reported, and none is guessed
+    return Completion(content, prompt, completion, total, None if cost is None else float(cost))
 
 
 _SURROGATES = re.compile("[\ud800-\udfff]")

@@ -50,6 +50,13 @@ def test_every_call_site_is_in_the_catalogue_and_every_catalogued_event_has_a_ca
     assert catalogued - in_code == set(), "events documented but never recorded"
 
 
+def test_what_the_team_telemetry_page_says_is_exported_is_generated() -> None:
+    from scripts.gen_events_doc import with_exported
+
+    page = (REPO / "docs" / "team-telemetry.md").read_text(encoding="utf-8")
+    assert page == with_exported(page, load_catalogue()), "run: python -m scripts.gen_events_doc"
+
+
 def test_docs_events_page_is_generated_from_the_catalogue() -> None:
     page = (REPO / "docs" / "events.md").read_text(encoding="utf-8")
     assert page == render_markdown(load_catalogue()), "run: python -m scripts.gen_events_doc"

@@ -1,6 +1,6 @@
 """Consent covers a catalogue version: after an upgrade, new data waits until the user has seen it.
 
-The shipped catalogue is at version 2; a state written by an earlier release (or by aider, with
+The shipped catalogue is at version 3; a state written by an earlier release (or by aider, with
 only its three keys) agreed to version 1. So every test here is the real upgrade a user makes.
 """
 
@@ -21,8 +21,12 @@ from blackboxai.analytics.consent.catalogue import catalogue_items, catalogue_ve
 from blackboxai.question import NEW_QUESTION
 
 ALSO = NEW_QUESTION.split("?")[0]  # "Also allow these"
-# What version 2 added, from the catalogue itself: the event, and the property of an old event.
+# What versions 2 and 3 added, from the catalogue itself: an event, properties of old events, and
+# a property of every event (the session id).
 NEW = sorted(i.name for i in new_items(1, ()))
+CURRENT = catalogue_version()
+# The same, in the order status and `events --new` list them (the catalogue's own order).
+NEW_SHOWN = [i.name for i in new_items(1, ())]
 
 
 def upgraded_state(data_dir: Path, **extra: Any) -> str:
@@ -54,8 +58,15 @@ def log_lines(path: Path) -> list[dict[str, Any]]:
 
 
 def test_the_shipped_catalogue_is_newer_than_what_earlier_releases_agreed_to() -> None:
-    assert catalogue_version() == 2
-    assert NEW == ["command_unknown", "exit.duration_s"]
+    assert catalogue_version() == 3
+    assert NEW == [
+        "*.session_id",
+        "command_unknown",
+        "edit_applied.lines_added",
+        "edit_applied.lines_removed",
+        "exit.duration_s",
+        "message_send.cost_usd",
+    ]
 
 
 def test_an_earlier_consent_keeps_the_old_data_and_withholds_the_new(
@@ -69,24 +80,22 @@ def test_an_earlier_consent_keeps_the_old_data_and_withholds_the_new(
     assert ALSO not in run.stdout + run.stderr  # no terminal: nothing is asked
     by_name = {e["event"]: e for e in log_lines(log)}
     assert by_name["command_unknown"]["withheld"] == ["command_unknown"]
-    assert by_name["exit"]["withheld"] == ["exit.duration_s"]
+    assert by_name["exit"]["withheld"] == ["exit.duration_s", "*.session_id"]
     assert "duration_s" in by_name["exit"]["properties"]  # the user's own log shows everything
-    assert "withheld" not in by_name["launched"]
+    assert "session_id" in by_name["launched"]["properties"]
+    assert by_name["launched"]["withheld"] == ["*.session_id"]  # nothing else of it is new
     assert stored(data_dir).get("catalogue_version", 1) == 1  # nothing moved forward by itself
 
 
 def test_analytics_status_and_events_new_say_what_is_withheld(cli, data_dir: Path) -> None:
     upgraded_state(data_dir)
     status = json.loads(cli("analytics", "status", "--json").stdout)
-    assert status["catalogue"] == {
-        "current": 2, "agreed": 1, "unseen": ["command_unknown", "exit.duration_s"], "declined": []
-    }  # fmt: skip
+    assert status["catalogue"] == {"current": 3, "agreed": 1, "unseen": NEW_SHOWN, "declined": []}
     text = cli("analytics", "status").stdout
-    assert "agreed to version 1 of 2" in text and "withheld until you answer" in text
+    assert "agreed to version 1 of 3" in text and "withheld until you answer" in text
     listing = json.loads(cli("analytics", "events", "--new", "--json").stdout)
     assert [(e["item"], e["why"]) for e in listing] == [
-        ("command_unknown", "new since you agreed"),
-        ("exit.duration_s", "new since you agreed"),
+        (name, "new since you agreed") for name in NEW_SHOWN
     ]
 
 
@@ -105,7 +114,7 @@ def test_a_terminal_session_asks_once_and_yes_agrees_to_the_new_version(
     child.close()
     assert child.exitstatus == 0
     state = stored(data_dir)
-    assert (state["catalogue_version"], state["declined"], state["uuid"]) == (2, [], ident)
+    assert (state["catalogue_version"], state["declined"], state["uuid"]) == (CURRENT, [], ident)
     assert all("withheld" not in e for e in log_lines(log))  # this session's events go in full
     again = spawn("--exit")
     assert ALSO not in again.read()  # asked once
@@ -118,13 +127,13 @@ def test_no_is_remembered_and_the_rest_carries_on(data_dir: Path, tmp_path: Path
     child.sendline("n")
     child.expect(pexpect.EOF)
     state = stored(data_dir)
-    assert state["catalogue_version"] == 2 and state["declined"] == NEW
+    assert state["catalogue_version"] == CURRENT and sorted(state["declined"]) == NEW
     assert state["asked_opt_in"] is True and state["permanently_disable"] is False
     log = tmp_path / "events.jsonl"
     again = spawn("--exit", "--analytics-log", str(log))
     assert ALSO not in again.read()
     exit_event = log_lines(log)[-1]
-    assert exit_event["withheld"] == ["exit.duration_s"]  # never sent; the rest of it is
+    assert exit_event["withheld"] == ["exit.duration_s", "*.session_id"]  # never sent; the rest is
 
 
 @pytest.mark.parametrize("leave", ["eof", "ctrl-c"])
@@ -163,7 +172,7 @@ def test_analytics_on_agrees_to_the_current_catalogue(cli, data_dir: Path) -> No
     upgraded_state(data_dir, declined=["exit.duration_s"], catalogue_version=2)
     assert cli("analytics", "on").returncode == 0
     state = stored(data_dir)
-    assert (state["catalogue_version"], state["declined"]) == (2, [])
+    assert (state["catalogue_version"], state["declined"]) == (CURRENT, [])
     assert json.loads(cli("analytics", "events", "--new", "--json").stdout) == []
 
 

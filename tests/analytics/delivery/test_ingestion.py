@@ -110,7 +110,7 @@ def test_import_in_strict_mode_names_the_failed_records_and_takes_the_rest(
     ids=["non-uuid", "empty-name", "no-distinct-id", "empty-distinct-id"],
 )
 def test_one_bad_event_fails_a_whole_posthog_batch(backend: Backend, bad: dict[str, Any]) -> None:
-    sink = PostHogSink(backend.url, "phc_test", 2, 2)
+    sink = PostHogSink(posthog_at(backend.url, "phc_test"), 2, 2)
     assert sink.send([record(), record(**bad), record()]).status == 400
     assert backend.posthog == []
     assert sink.send([record()]) == Answer(200)
@@ -118,7 +118,9 @@ def test_one_bad_event_fails_a_whole_posthog_batch(backend: Backend, bad: dict[s
 
 def test_a_placeholder_key_is_answered_200_and_filed_nowhere() -> None:
     with Backend(posthog_keys={"phc_real"}) as service:
-        sink = PostHogSink(service.url, "phc_blackboxai_project_key_set_by_maintainers", 2, 2)
+        sink = PostHogSink(
+            posthog_at(service.url, "phc_blackboxai_project_key_set_by_maintainers"), 2, 2
+        )
         assert sink.send([record()]) == Answer(200)
         assert service.posthog == [] and len(service.nowhere) == 1
 

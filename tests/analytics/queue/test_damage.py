@@ -189,11 +189,11 @@ def test_a_progress_write_that_fails_stops_the_run_and_nothing_is_sent_twice_whe
     calls: list[int] = []
     real_add = Progress.add
 
-    def add(progress: Progress, backend: Any, ids: list[str]) -> None:
+    def add(progress: Progress, backend: Any, ids: list[str], memo: str | None = None) -> None:
         calls.append(len(ids))
         if len(calls) == 2:
             raise OSError(errno.EIO, "Input/output error")
-        real_add(progress, backend, ids)
+        real_add(progress, backend, ids, memo)
 
     monkeypatch.setattr(Progress, "add", add)
     posthog, mixpanel = MemorySink(), MemorySink("mixpanel", max_batch=2000)

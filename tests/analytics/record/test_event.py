@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from blackboxai.analytics import Analytics
 
 SYSTEM = ("python_version", "os_platform", "os_release", "machine", "blackboxai_version")
+FACTS = (*SYSTEM, "session_id")  # the run's own facts follow the machine's
 _values = st.one_of(
     st.none(),
     st.booleans(),
@@ -51,8 +52,9 @@ def test_a_line_is_compact_json_and_the_system_properties_win(
     assert list(record) == ["event", "properties", "user_id", "time", "id"]
     system = analytics.get_system_info()
     assert {k: record["properties"][k] for k in SYSTEM} == system  # a caller's "machine" too
-    assert list(record["properties"])[-len(SYSTEM) :] == list(SYSTEM) or any(
-        k in props for k in SYSTEM
+    assert uuid.UUID(record["properties"]["session_id"]).version == 4
+    assert list(record["properties"])[-len(FACTS) :] == list(FACTS) or any(
+        k in props for k in FACTS
     )
 
 

@@ -26,6 +26,7 @@ class Outcome:
     sent: dict[str, int] = field(default_factory=dict)  # taken by the service
     kept: dict[str, int] = field(default_factory=dict)  # still waiting for it, for a later run
     rejected: dict[str, int] = field(default_factory=dict)  # refused for good as invalid: deleted
+    rejected_why: dict[str, str] = field(default_factory=dict)  # the service's word on those
     errors: dict[str, str] = field(default_factory=dict)  # why some were kept (the last reason)
     refused: dict[str, str] = field(default_factory=dict)  # the key or token was refused (401/403)
     requests: dict[str, int] = field(default_factory=dict)

@@ -53,6 +53,8 @@ def classify(answer: Answer, size: int) -> Verdict:
     status = answer.status
     if status < 0:
         return Verdict.BROKEN
+    if answer.final:
+        return Verdict.REJECT
     if status == 0:
         return Verdict.NO_ANSWER
     if 200 <= status < 300 or (status == 400 and answer.failed):
@@ -118,9 +120,9 @@ def bounded(call: Callable[[], Answer], seconds: float) -> Answer:
     return result
 
 
-# (taken ids, refused-for-good ids, refused-for-now ids) -> whether that was recorded; False
-# stops the run. Those refused for now stay waiting.
-Settle = Callable[[list[str], list[str], list[str]], bool]
+# (taken ids, refused-for-good ids, refused-for-now ids, the answer) -> whether that was
+# recorded (with the answer's memo); False stops the run. Those refused for now stay waiting.
+Settle = Callable[[list[str], list[str], list[str], Answer], bool]
 # Whether these records may still leave: consent read afresh from disk (consent.may_send).
 Allowed = Callable[[list[Record]], bool]
 
@@ -154,10 +156,14 @@ class Sender:
             ids = [str(r.get("id")) for r in part]
             if verdict in (Verdict.OK, Verdict.REJECT):
                 failed = set(ids if verdict is Verdict.REJECT else answer.failed)
+                if verdict is Verdict.OK and answer.rejected and not answer.failed:
+                    # A partial success counts, not names, what it refused: the counts are the
+                    # service's, which records they were is not known (all are settled alike).
+                    failed = set(ids[len(ids) - min(answer.rejected, len(ids)) :])
                 later = failed & set(answer.deferred) if verdict is Verdict.OK else set()
                 taken = [i for i in ids if i not in failed]
                 refused = [i for i in ids if i in failed and i not in later]
-                if not settle(taken, refused, [i for i in ids if i in later]):
+                if not settle(taken, refused, [i for i in ids if i in later], answer):
                     return Stop(Verdict.UNRECORDED, "could not record what was sent")
             elif verdict is Verdict.SPLIT:
                 half = len(part) // 2

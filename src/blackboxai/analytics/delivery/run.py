@@ -13,9 +13,10 @@ from blackboxai.analytics.consent.rules import may_send
 from blackboxai.analytics.consent.state import State, StateStore
 from blackboxai.analytics.defaults import EVENT_MAX_AGE_DAYS, MIXPANEL_BATCH, POSTHOG_BATCH
 from blackboxai.analytics.delivery.batches import batches
+from blackboxai.analytics.delivery.health import update_health
 from blackboxai.analytics.delivery.outcome import Outcome, save_outcome
 from blackboxai.analytics.delivery.retry import Budget, Sender, Stop, Verdict
-from blackboxai.analytics.delivery.sinks import Sink, load_sink
+from blackboxai.analytics.delivery.sinks import Answer, Sink, load_sink
 from blackboxai.analytics.destinations import Destination
 from blackboxai.analytics.fileops import LockTimeout, lockable, locked
 from blackboxai.analytics.queue.launch import UploadConfig
@@ -59,6 +60,7 @@ def deliver(
             try:
                 if run.go(now):
                     save_outcome(directory, outcome, now())
+                    update_health(directory, outcome, run.hosts(), now())
             finally:
                 run.close()
     except LockTimeout:
@@ -72,7 +74,8 @@ def _factory(config: UploadConfig, sinks: SinkFactory | Mapping[str, Sink] | Non
     """The seam: the real adapters by default; tests pass sinks by destination or by name."""
     if sinks is None:
         # Reads may take as long as the whole request: an answer within the bound counts.
-        return lambda b: load_sink(b, config.connect_timeout, config.request_timeout)
+        directory = Path(config.data_dir)
+        return lambda b: load_sink(b, config.connect_timeout, config.request_timeout, directory)
     if isinstance(sinks, Mapping):
         table = sinks
         return lambda b: table[b.name]
@@ -134,6 +137,10 @@ class _Run:
         self.outcome.requests.update(self.sender.requests)
         return looked or bool(self.outcome.set_aside)
 
+    def hosts(self) -> dict[str, str]:
+        """Where each destination this run sent to (or tried to) is, by name."""
+        return {dest.name: dest.host for dest in self.sinks}
+
     def close(self) -> None:
         for sink in self.sinks.values():
             if not isinstance(sink, str):
@@ -163,6 +170,7 @@ class _Run:
             stops += self._send_to(dest, items) is not None
         try:
             kept = self._put_back([it for it in waiting if it.owed], gone)
+            self.progress.keep_memos()  # what the sinks must remember, before the progress goes
         except OSError as exc:  # e.g. a full disk: the claimed files and the progress stay
             self.outcome.failures.append(
                 f"could not return waiting events to the queue ({_what(exc)}): "
@@ -187,9 +195,15 @@ class _Run:
                 return self._stopped(dest, self.halted)
 
             def settle(
-                taken: list[str], refused: list[str], later: list[str], batch: list[Waiting] = batch
+                taken: list[str],
+                refused: list[str],
+                later: list[str],
+                answer: Answer,
+                batch: list[Waiting] = batch,
             ) -> bool:
-                recorded = self._record(dest, taken + refused)  # first, before anything else
+                recorded = self._record(dest, taken + refused, answer.memo)  # first of all
+                if refused and answer.detail:
+                    self.outcome.rejected_why[dest.name] = answer.detail
                 self._ahead(dest, len(later))
                 took, done = set(taken), set(taken) | set(refused)
                 for it in batch:
@@ -223,11 +237,11 @@ class _Run:
                 "clock (is this computer's clock fast?), kept until they are not"
             )
 
-    def _record(self, dest: Destination, ids: list[str]) -> bool:
+    def _record(self, dest: Destination, ids: list[str], memo: str | None) -> bool:
         """Note a decided request in the progress file; on failure, stop the whole run: every
         later run would send again whatever it failed to note."""
         try:
-            self.progress.add(dest, ids)
+            self.progress.add(dest, ids, memo)
         except OSError as exc:
             self.outcome.failures.append(
                 f"cannot record delivery progress ({_what(exc)}): stopped after the request "

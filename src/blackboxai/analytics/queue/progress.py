@@ -18,16 +18,19 @@ import hashlib
 import json
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 from blackboxai.analytics.destinations import Destination
-from blackboxai.analytics.fileops import NotRegularFile, move_aside, read_regular
+from blackboxai.analytics.fileops import NotRegularFile, atomic_write, move_aside, read_regular
 
 __all__ = ["PROGRESS_FILE", "Progress", "destination_key"]
 
 PROGRESS_FILE = "upload.progress"
+MEMO_FILE = "upload.memo.json"  # destination key -> its sink's memo, kept between runs
 # Far above what a full spool's ids can take (10,000 events x 2 destinations x ~60 bytes).
 _MAX_BYTES = 64 * 1024 * 1024
+_MAX_MEMO_BYTES = 16 * 1024 * 1024
 
 
 def destination_key(destination: Destination) -> str:
@@ -41,26 +44,56 @@ class Progress:
 
     def __init__(self, directory: Path) -> None:
         self.path = directory / PROGRESS_FILE
+        self.memo_path = directory / MEMO_FILE
 
-    def settled(self) -> dict[str, set[str]]:
-        """Destination key -> ids already settled there. Any line that is not one of ours (torn
-        by a kill mid-write, or junk) is skipped: a torn one is the batch in flight, sent again."""
+    def _entries(self) -> Iterator[dict[str, object]]:
+        """Our lines, in order. Any line that is not one of ours (torn by a kill mid-write, or
+        junk) is skipped: a torn one is the batch in flight, sent again."""
         try:
             raw = read_regular(self.path, _MAX_BYTES)
         except (OSError, ValueError):  # missing, not a regular file, unreadable, far too large
-            return {}
-        done: dict[str, set[str]] = {}
+            return
         for line in raw.splitlines():
             try:
                 entry = json.loads(line)
             except (ValueError, RecursionError):
                 continue
-            if not isinstance(entry, dict):
-                continue
-            to, ids = entry.get("to"), entry.get("ids")
-            if isinstance(to, str) and isinstance(ids, list):
-                done.setdefault(to, set()).update(i for i in ids if isinstance(i, str))
+            if isinstance(entry, dict) and isinstance(entry.get("to"), str):
+                yield entry
+
+    def settled(self) -> dict[str, set[str]]:
+        """Destination key -> ids already settled there."""
+        done: dict[str, set[str]] = {}
+        for entry in self._entries():
+            ids = entry.get("ids")
+            if isinstance(ids, list):
+                key = str(entry["to"])
+                done.setdefault(key, set()).update(i for i in ids if isinstance(i, str))
         return done
+
+    # -- what a sink must remember once a request is settled (a collector's metric streams) ----
+    def memo(self, destination: Destination) -> str | None:
+        """The destination's latest memo: from this file (written with the request it belongs
+        to, in the same line), else from the memo file an earlier round kept."""
+        key = destination_key(destination)
+        return self._memos().get(key) or _read_memos(self.memo_path).get(key)
+
+    def _memos(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for entry in self._entries():
+            memo = entry.get("memo")
+            if isinstance(memo, str):
+                found[str(entry["to"])] = memo
+        return found
+
+    def keep_memos(self) -> None:
+        """Before this file is cleared: its memos go to the memo file (one atomic replace), so a
+        later run starts where this one's settled requests left each destination. Raises
+        OSError when they cannot be kept: the file must then stay."""
+        found = self._memos()
+        if found:
+            kept = {**_read_memos(self.memo_path), **found}
+            atomic_write(self.memo_path, json.dumps(kept, separators=(",", ":")).encode())
 
     def repair(self) -> str | None:
         """Move aside whatever is at the path if it is not a regular file (a directory, a FIFO):
@@ -84,12 +117,15 @@ class Progress:
             json.dumps({"reserve": "x" * max(0, size - 16)}, separators=(",", ":")), keep=False
         )
 
-    def add(self, destination: Destination, ids: list[str]) -> None:
-        """Record a settled request; one write, so a line is whole or (after a kill) torn.
+    def add(self, destination: Destination, ids: list[str], memo: str | None = None) -> None:
+        """Record a settled request, and what its sink must remember of it (`memo`); one
+        write, so a line is whole or (after a kill) torn, never the ids without the memo.
         Raises OSError when it cannot: the run must then stop sending."""
         if not ids:
             return
-        entry = {"to": destination_key(destination), "ids": ids}
+        entry: dict[str, object] = {"to": destination_key(destination), "ids": ids}
+        if memo is not None:
+            entry["memo"] = memo
         self._append(json.dumps(entry, separators=(",", ":")))
 
     def _append(self, line: str, *, keep: bool = True) -> None:
@@ -119,3 +155,13 @@ class Progress:
                 self.path.unlink()
             except (IsADirectoryError, PermissionError):  # a directory put here (EPERM on macOS)
                 move_aside(self.path)
+
+
+def _read_memos(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(read_regular(path, _MAX_MEMO_BYTES))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}

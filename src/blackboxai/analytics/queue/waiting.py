@@ -65,10 +65,12 @@ class Waiting:
         return json.dumps({**self.record, "to": owed}, separators=(",", ":"))
 
     def shown(self) -> Record:
-        """The record as `analytics pending` lists it: where it still waits, or as it is."""
+        """The record as `analytics pending` lists it: where it still waits (without a
+        collector's headers and TLS files), or as it is."""
         if self.owed is None:
             return self.record
-        return {**self.record, "to": [d.to_json() for d in self.owed]}
+        to = [{k: v for k, v in d.to_json().items() if k != "options"} for d in self.owed]
+        return {**self.record, "to": to}
 
 
 def epoch_seconds(value: object) -> float | None:

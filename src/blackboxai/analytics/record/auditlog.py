@@ -6,12 +6,8 @@ import errno
 import os
 import sys
 import weakref
-from typing import TYPE_CHECKING
 
 from blackboxai.terminal import shown
-
-if TYPE_CHECKING:
-    from blackboxai.analytics.record.event import Event
 
 __all__ = [
     "AuditLog",
@@ -19,6 +15,7 @@ __all__ = [
     "open_log",
     "open_nonblocking",
     "open_to_read",
+    "opened",
     "read_reason",
     "shown_path",
 ]
@@ -34,6 +31,16 @@ def shown_path(path: str) -> str:
     """A path for a one-line message: its start and its end, control characters escaped (a
     checkout's config could otherwise draw on the user's terminal)."""
     return shown(path, _SHOWN)
+
+
+def opened(path: str | None) -> tuple[AuditLog | None, str | None]:
+    """The log at `path` opened for appending, or why it could not be (None: none asked for)."""
+    if path is None:
+        return None, None
+    try:
+        return open_log(path), None
+    except LogError as exc:
+        return None, str(exc)
 
 
 def open_log(path: str) -> AuditLog:
@@ -145,11 +152,11 @@ class AuditLog:
         self._torn = torn
         self._closer = weakref.finalize(self, os.close, fd)  # closed even if never close()d
 
-    def write(self, event: Event) -> None:
-        """Append one event. If the log fails (a full disk, a vanished mount), it stops, and
-        says so once: the user asked for it, so losing it silently would mislead them."""
+    def write(self, line: str) -> None:
+        """Append one event's line. If the log fails (a full disk, a vanished mount), it stops,
+        and says so once: the user asked for it, so losing it silently would mislead them."""
         try:
-            self.write_line(event.log_line())
+            self.write_line(line)
         except OSError as exc:
             self.close()
             reason = exc.strerror or str(exc)

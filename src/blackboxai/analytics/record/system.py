@@ -1,12 +1,16 @@
-"""The few facts about the machine that every event carries; computed once, without `platform`."""
+"""The facts every event carries: the machine's, computed once without `platform`, and the run's
+own session id, made with each Analytics object."""
 
 from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from functools import cache
 
-__all__ = ["system_properties"]
+from blackboxai.analytics.record.encoding import encode
+
+__all__ = ["RunFacts", "run_facts", "system_properties"]
 
 
 @cache
@@ -27,3 +31,19 @@ def system_properties() -> dict[str, str]:
         "machine": machine,
         "blackboxai_version": __version__,
     }
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """The properties every event of one run carries, and the same as JSON (the inside of an
+    object and its closing brace), serialised once: a line splices it after the caller's."""
+
+    properties: dict[str, str]
+    json: str
+
+
+def run_facts(session_id: str) -> RunFacts:
+    """The machine's facts and this run's session id (a random id, new for each run: it tells
+    one session's events from the next, and links them to nothing else)."""
+    properties = {**system_properties(), "session_id": session_id}
+    return RunFacts(properties, encode(properties)[1:])

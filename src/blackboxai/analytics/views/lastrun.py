@@ -51,7 +51,7 @@ def _well_formed(last: object) -> bool:
     if isinstance(when, bool) or not isinstance(when, (int, float)) or not 0 <= when < 2**40:
         return False
     tallies = [last.get(k, {}) for k in _TALLIES]
-    notes = [last.get(k, {}) for k in ("errors", "refused")]
+    notes = [last.get(k, {}) for k in ("errors", "refused", "rejected_why")]
     numbers = [last.get(k, 0) for k in ("waiting", *_DELETED)]
     return (
         all(_counts(t, int) for t in tallies)
@@ -83,7 +83,7 @@ def _cleaned(last: dict[str, Any]) -> dict[str, Any]:
             out[key] = _table(last.get(key, {}), lambda n: min(n, _MAX_COUNT))
         else:
             out.pop(key, None)
-    for key in ("errors", "refused"):
+    for key in ("errors", "refused", "rejected_why"):
         out[key] = _table(last.get(key, {}), lambda v: shown(v, _MAX_NOTE))
     for key in ("failures", "set_aside"):
         notes = last.get(key, [])
@@ -100,6 +100,7 @@ _FIELDS = (
     *_TALLIES,
     "errors",
     "refused",
+    "rejected_why",
     "requests",
     "waiting",
     "discarded",

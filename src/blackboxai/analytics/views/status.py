@@ -6,8 +6,10 @@ The uploader's record of its last run is read back, checked and bounded by `last
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from blackboxai.analytics.views.health import destination_health, health_lines
 from blackboxai.analytics.views.lastrun import last_delivery
 from blackboxai.terminal import shown
 
@@ -64,11 +66,29 @@ def collect_status(analytics: Analytics) -> dict[str, Any]:
             name: ({"host": hosts[name]} if name in hosts else None)
             for name in ("posthog", "mixpanel")
         },
+        "collector": _collector(analytics),
+        "destinations": destination_health(_where(analytics), analytics.destinations),
         "pending": analytics.pending_count(),
         "dropped": analytics.spool.dropped(),
         "last_delivery": last_delivery(analytics),
         "debug": analytics.debug,
     }
+
+
+def _collector(analytics: Analytics) -> dict[str, str] | None:
+    """The team collector's URLs and protocol (never its headers), or None."""
+    found = [d for d in analytics.destinations if d.name.startswith("otlp-")]
+    if not found:
+        return None
+    protocol = found[0].option("protocol") or ""
+    return {**{d.name[5:]: d.host for d in found}, "protocol": protocol}
+
+
+def _where(analytics: Analytics) -> Path | None:
+    try:
+        return analytics.data_dir
+    except LookupError:
+        return None
 
 
 def _why(analytics: Analytics) -> str:
@@ -188,6 +208,12 @@ def _catalogue_text(c: dict[str, Any]) -> str:
     return text
 
 
+def _collector_text(c: dict[str, str] | None) -> str:
+    if c is None:
+        return "not configured (a team's own: set analytics-otlp-endpoint)"
+    return f"logs to {c.get('logs', '-')}, metrics to {c.get('metrics', '-')} ({c['protocol']})"
+
+
 def render_status(s: dict[str, Any]) -> str:
     stored = stored_text(s["stored"])
     if s["state_problem"]:
@@ -209,11 +235,14 @@ def render_status(s: dict[str, Any]) -> str:
             "BLACKBOXAI_ANALYTICS_POSTHOG_PROJECT_API_KEY or --analytics-posthog-project-api-key)"
         ),
         f"Mixpanel:      {mixpanel['host'] if mixpanel else 'not configured'}",
+        f"Collector:     {_collector_text(s['collector'])}",
         f"Waiting:       {_events(s['pending'])}"
         + (f" ({_older(s['dropped'])} dropped: the queue was full)" if s["dropped"] else ""),
         f"Last delivery: {delivery_text(s['last_delivery'])}",
     ]
     lines += [f"Refused:       {line}" for line in refused_text(s["last_delivery"])]
+    for i, line in enumerate(health_lines(s["destinations"])):
+        lines.append(f"{'Destinations:' if i == 0 else ''}{' ' * (15 if i else 2)}{line}")
     if s["debug"]:
         lines.append("Debug:         on (dry run: events are printed, nothing is sent)")
     return "\n".join(lines)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timezone
+from pathlib import Path
 from typing import Protocol
 
 from blackboxai.analytics.destinations import Destination
@@ -22,10 +23,13 @@ __all__ = [
 ]
 
 # Destination name -> "module:Class" of its adapter, imported only by the uploader. An adapter is
-# built as Class(host, key, connect_timeout, read_timeout) and follows the Sink protocol.
+# built as Class(destination, connect_timeout, read_timeout, data_dir) and follows the Sink
+# protocol (data_dir: where an adapter keeps what it must remember between runs).
 ADAPTERS = {
     "posthog": "blackboxai.analytics.delivery.sinks.posthog:PostHogSink",
     "mixpanel": "blackboxai.analytics.delivery.sinks.mixpanel:MixpanelSink",
+    "otlp-logs": "blackboxai.analytics.delivery.sinks.otlp:LogsSink",
+    "otlp-metrics": "blackboxai.analytics.delivery.sinks.otlp:MetricsSink",
 }
 
 
@@ -38,7 +42,11 @@ class Answer:
     `failed_records`); `deferred`, those of them it refused only for now (dated ahead of its
     clock): they are kept, not deleted. `retry_after` is the server's Retry-After in seconds.
     `from_service`: the body is recognisably the service's own error answer, so a 400 or 413
-    is its verdict on the data (an HTML page from a proxy is not, and deletes nothing)."""
+    is its verdict on the data (an HTML page from a proxy is not, and deletes nothing).
+    `final`: the service says the request must never be sent again (an OTLP collector's 400 and
+    every other answer its spec calls non-retryable): the whole batch is dropped, and said.
+    `rejected`: of a request taken, how many records the service refused without naming them
+    (an OTLP partial success)."""
 
     status: int
     failed: tuple[str, ...] = ()
@@ -46,6 +54,9 @@ class Answer:
     retry_after: float | None = None
     detail: str = ""
     from_service: bool = False
+    final: bool = False
+    rejected: int = 0
+    memo: str | None = None  # what the sink must remember once this request is settled
 
 
 class Sink(Protocol):
@@ -62,14 +73,16 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
-def load_sink(destination: Destination, connect_timeout: float, read_timeout: float) -> Sink:
+def load_sink(
+    destination: Destination, connect_timeout: float, read_timeout: float, data_dir: Path
+) -> Sink:
     """Build the adapter a destination names; raises if it is unknown or its SDK fails to load."""
     target = ADAPTERS.get(destination.name)
     if target is None:
         raise LookupError(f"no adapter for {destination.name!r}")
     module, _, cls = target.partition(":")
     adapter = getattr(importlib.import_module(module), cls)
-    sink: Sink = adapter(destination.host, destination.key, connect_timeout, read_timeout)
+    sink: Sink = adapter(destination, connect_timeout, read_timeout, data_dir)
     return sink
 
 

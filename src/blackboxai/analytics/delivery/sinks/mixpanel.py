@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import gzip
 import json
+from pathlib import Path
 
 from blackboxai.analytics.defaults import MIXPANEL_BATCH, MIXPANEL_BATCH_BYTES
 from blackboxai.analytics.delivery.sinks import Answer, event_millis, retry_after
 from blackboxai.analytics.delivery.sinks.http import status_detail
+from blackboxai.analytics.destinations import Destination
 from blackboxai.analytics.queue.waiting import Record
 
 __all__ = ["MixpanelSink", "import_error"]
@@ -51,7 +53,14 @@ class MixpanelSink:
     max_batch = MIXPANEL_BATCH
     max_bytes = MIXPANEL_BATCH_BYTES
 
-    def __init__(self, host: str, token: str, connect_timeout: float, read_timeout: float):
+    def __init__(
+        self,
+        destination: Destination,
+        connect_timeout: float,
+        read_timeout: float,
+        data_dir: Path | None = None,
+    ):
+        host, token = destination.host, destination.key
         import mixpanel  # type: ignore[import-untyped]  # the SDK ships no type hints
         import requests
 

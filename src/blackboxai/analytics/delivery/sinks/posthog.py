@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from pathlib import Path
 
 from blackboxai.analytics.defaults import POSTHOG_BATCH, POSTHOG_BATCH_BYTES
 from blackboxai.analytics.delivery.sinks import Answer, event_millis, retry_after
 from blackboxai.analytics.delivery.sinks.http import status_detail
+from blackboxai.analytics.destinations import Destination
 from blackboxai.analytics.queue.waiting import Record
 
 __all__ = ["CAPTURE_ERRORS", "PostHogSink", "capture_error", "iso_time", "to_message"]
@@ -90,7 +92,14 @@ class PostHogSink:
     max_batch = POSTHOG_BATCH
     max_bytes = POSTHOG_BATCH_BYTES
 
-    def __init__(self, host: str, api_key: str, connect_timeout: float, read_timeout: float):
+    def __init__(
+        self,
+        destination: Destination,
+        connect_timeout: float,
+        read_timeout: float,
+        data_dir: Path | None = None,
+    ):
+        host, api_key = destination.host, destination.key
         import requests
         from posthog import request as ph_request
         from posthog.version import VERSION
