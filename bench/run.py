@@ -21,6 +21,7 @@ from bench.common import Backend, Sizes, Workspace, wait_until
 from bench.events import measure_events, measure_same_process
 from bench.exit_time import measure_exit
 from bench.memory import measure_memory
+from bench.otlp import measure_otlp
 from bench.report import Measure, Report, number
 from bench.startup import measure_startup
 
@@ -65,6 +66,16 @@ TARGETS: list[tuple[str, str, Callable[[Measure], tuple[str, bool]]]] = [
         "3b",
         "added exit time, refused port >= 20x less (same bar)",
         lambda m: (m.ratio_text(), m.ratio >= 20),
+    ),
+    (
+        "5a",
+        "start-up CPU with a collector within 10% of without",
+        lambda m: (f"{m.ours / m.base:.2f}x", m.ours / m.base <= 1.10),
+    ),
+    (
+        "5b",
+        "event() with a collector within 10% of without",
+        lambda m: (f"{m.ours / m.base:.2f}x", m.ours / m.base <= 1.10),
     ),
     (
         "4",
@@ -121,7 +132,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
     parser.add_argument("--events", type=int, help="events for the event() measurement")
-    parser.add_argument("--only", default="1234", help="sections to run, e.g. --only 3")
+    parser.add_argument("--only", default="12345", help="sections to run, e.g. --only 3")
     return parser.parse_args(argv)
 
 
@@ -138,6 +149,9 @@ def run_sections(ws: Workspace, sizes: Sizes, only: str, report: Report) -> None
             with section(report, "2. event() cost on the caller"):
                 measure_events(ws, sizes, ok, report)
                 measure_same_process(ws, sizes, ok, report)
+        if "5" in only:
+            with section(report, "5. a team's OpenTelemetry collector"):
+                measure_otlp(ws, sizes, ok.url, report)
     if "3" in only:
         with section(report, "3. added exit time (whole process, minus a no-op process)"):
             measure_exit(ws, sizes, report)
