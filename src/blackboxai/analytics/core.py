@@ -17,18 +17,18 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
-from blackboxai.analytics.collector import collector_destinations
 from blackboxai.analytics.consent.gate import CatalogueSource, Gate
 from blackboxai.analytics.consent.rules import Decision
 from blackboxai.analytics.consent.state import State, StateStore
 from blackboxai.analytics.contain import Containment, one_line
 from blackboxai.analytics.destinations import Destination, destinations
+from blackboxai.analytics.destinations.collector import collector_destinations
+from blackboxai.analytics.destinations.routes import Routes
 from blackboxai.analytics.paths import locate_data_dir
 from blackboxai.analytics.record.auditlog import opened
 from blackboxai.analytics.record.event import print_debug, stamp
 from blackboxai.analytics.record.ids import event_id
 from blackboxai.analytics.record.system import run_facts, system_properties
-from blackboxai.analytics.routing import Routes
 
 if TYPE_CHECKING:
     from blackboxai.analytics.consent.catalogue import Item, Withhold

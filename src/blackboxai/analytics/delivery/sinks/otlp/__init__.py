@@ -23,7 +23,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from blackboxai.analytics.collector import LOGS, METRICS, parse_headers, parse_resource_attributes
 from blackboxai.analytics.defaults import OTLP_BATCH, OTLP_BATCH_BYTES
 from blackboxai.analytics.delivery.sinks import Answer, retry_after
 from blackboxai.analytics.delivery.sinks.http import NoRedirects, status_detail
@@ -38,6 +37,12 @@ from blackboxai.analytics.delivery.sinks.otlp.wire import (
     to_json,
 )
 from blackboxai.analytics.destinations import Destination
+from blackboxai.analytics.destinations.collector import (
+    LOGS,
+    METRICS,
+    parse_headers,
+    parse_resource_attributes,
+)
 from blackboxai.analytics.queue.progress import Progress
 from blackboxai.analytics.queue.waiting import Record
 

@@ -23,7 +23,6 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 
-from blackboxai.analytics.collector import feeds_metrics
 from blackboxai.analytics.delivery.sinks.otlp.logs import (
     SCOPE_NAME,
     Record,
@@ -32,6 +31,7 @@ from blackboxai.analytics.delivery.sinks.otlp.logs import (
     session_id,
     time_ns,
 )
+from blackboxai.analytics.destinations.collector import feeds_metrics
 
 __all__ = ["METRICS", "MetricsBatch", "MetricsState", "metrics_request"]
 

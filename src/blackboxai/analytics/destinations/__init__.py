@@ -1,6 +1,6 @@
 """Where events go: a destination is a service (the name of its sink), where it is, and how to
 reach it, fixed into each event as it is recorded, so that later settings never redirect what is
-already waiting."""
+already waiting. A team's collector is built in collector.py; which event goes where, routes.py."""
 
 from __future__ import annotations
 

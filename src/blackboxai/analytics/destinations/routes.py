@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from blackboxai.analytics.collector import METRICS, feeds_metrics
 from blackboxai.analytics.destinations import Destination
+from blackboxai.analytics.destinations.collector import METRICS, feeds_metrics
 
 __all__ = ["Routes"]
 
