@@ -25,6 +25,7 @@ from tests.support import (
     uploaders,
     wait_for_last,
     wait_for_no_uploaders,
+    wait_until,
 )
 
 
@@ -144,7 +145,8 @@ def test_a_busy_uploader_waits_its_turn_and_its_events_arrive_without_another_se
     with locked(data_dir / "upload.lock"):  # another delivery is under way
         run = cli("--exit", "--analytics-log", str(log), *backend_args(backend.url))
         assert run.returncode == 0
-        assert uploaders(data_dir.parents[2])  # started, and waiting for the lock
+        # Started (it may still be on its way into exec under load), and waiting for the lock.
+        assert wait_until(lambda: uploaders(data_dir.parents[2]), 30)
         assert Spool(data_dir).count() == 2
     assert backend.wait_for(posthog=2, timeout=30)  # no other session was needed
     assert [e["uuid"] for e in backend.posthog] == [e["id"] for e in log_of(log)]
@@ -246,7 +248,8 @@ def test_reset_id_drops_events_waiting_under_the_old_id(cli, data_dir, backend) 
     old = json.loads((data_dir / "analytics.json").read_text())["uuid"]
     with locked(data_dir / "upload.lock"):  # the session's uploader waits for its turn
         assert cli("--exit", *backend_args(backend.url)).returncode == 0
-        assert uploaders(data_dir.parents[2]) and Spool(data_dir).count() == 2
+        assert wait_until(lambda: uploaders(data_dir.parents[2]), 30)
+        assert Spool(data_dir).count() == 2
         reset = cli("analytics", "reset-id")
         assert reset.returncode == 0 and "Deleted 2 waiting events" in reset.stdout
     wait_for_no_uploaders(data_dir.parents[2])  # its turn came after the reset: nothing to send
