@@ -10,13 +10,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from blackboxai.analytics.consent.rules import may_send
-from blackboxai.analytics.consent.state import State, StateStore
-from blackboxai.analytics.defaults import EVENT_MAX_AGE_DAYS, MIXPANEL_BATCH, POSTHOG_BATCH
-from blackboxai.analytics.delivery.batches import batches
+from blackboxai.analytics.consent.state import StateStore
+from blackboxai.analytics.defaults import MIXPANEL_BATCH, POSTHOG_BATCH
 from blackboxai.analytics.delivery.health import update_health
 from blackboxai.analytics.delivery.outcome import Outcome, save_outcome
 from blackboxai.analytics.delivery.retry import Budget, Sender, Stop, Verdict
 from blackboxai.analytics.delivery.sinks import Answer, Sink, load_sink
+from blackboxai.analytics.delivery.triage import allowed, batches, why_gone
 from blackboxai.analytics.destinations import Destination
 from blackboxai.analytics.fileops import LockTimeout, lockable, locked
 from blackboxai.analytics.queue.launch import UploadConfig
@@ -29,7 +29,6 @@ __all__ = ["SinkFactory", "deliver"]
 SinkFactory = Callable[[Destination], Sink]
 # Events spooled while a run sends are claimed too, for a few rounds, as long as all goes well.
 _ROUNDS = 3
-_MAX_AGE = EVENT_MAX_AGE_DAYS * 86_400.0
 # Room a round makes sure it has in the progress file before it claims anything: the line of
 # one full batch of uuids (39 bytes each, quoted, with a comma).
 _RESERVE = max(POSTHOG_BATCH, MIXPANEL_BATCH) * 40 + 64
@@ -155,7 +154,7 @@ class _Run:
         waiting: list[Waiting] = []
         gone: Counter[str] = Counter()  # deleted unsent, by why: counted once the files are gone
         for item in read_waiting(files, self.progress.settled()):
-            why = _why_gone(state, item, when)
+            why = why_gone(state, item, when)
             if why is not None:
                 gone[why] += why in ("expired", "future") or not item.taken
                 continue
@@ -272,13 +271,13 @@ class _Run:
         """Return what still waits to the spool, if consent still holds for it; True if any.
         Raises OSError when it cannot be written (nothing is then counted)."""
         state = self.store.load()
-        keep = [it for it in items if _allowed(state, it)]
-        gone["consent"] += sum(not it.taken for it in items if not _allowed(state, it))
+        keep = [it for it in items if allowed(state, it)]
+        gone["consent"] += sum(not it.taken for it in items if not allowed(state, it))
         lines = [it.line() for it in keep]
 
         def still_wanted() -> bool:  # asked again under the spool lock that an opt-out takes
             now = self.store.load()
-            return all(_allowed(now, it) for it in keep)
+            return all(allowed(now, it) for it in keep)
 
         if not self.spool.put_back(lines, still_wanted=still_wanted):
             gone["consent"] += sum(not it.taken for it in keep)
@@ -288,21 +287,3 @@ class _Run:
                 self.outcome.count(self.outcome.kept, dest.name)
         self.outcome.waiting += len(keep)
         return bool(keep)
-
-
-def _why_gone(state: State, item: Waiting, when: float) -> str | None:
-    """Why a claimed event is deleted unsent, or None when it may still go."""
-    if item.problem is not None:
-        return item.problem
-    if not _allowed(state, item):
-        return "consent"
-    at = epoch_seconds(item.record.get("time"))
-    if at is not None and at - when > _MAX_AGE:  # the clock was (or is) wrong: not an age
-        return "future"
-    if at is None or when - at > _MAX_AGE:  # recorded too long ago
-        return "expired"
-    return None
-
-
-def _allowed(state: State, item: Waiting) -> bool:
-    return may_send(state.stored, state.uuid, state.generation, item.record)
