@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from blackboxai.config.configfile import ConfigError, describe, hashable, load_yaml
 from blackboxai.config.options import (
     CONFIG_NAME,
     DEFAULTS,
@@ -31,6 +30,7 @@ from blackboxai.config.projectfile import (
 )
 from blackboxai.config.trust import expand_home, git_root, valid_name
 from blackboxai.terminal import shown
+from blackboxai.yamlfile import ConfigError, describe, hashable, load_yaml
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
