@@ -206,6 +206,8 @@ def read_policy(path: str | os.PathLike[str]) -> Policy:
     Any other failure (not YAML, an unknown key, a wrong type, a wrong value) is a `problem`."""
     name = os.fspath(path)
     try:
+        if not isinstance(name, str) or not _valid_name(name):  # lexists() would say absent
+            return Policy(problem=f"the policy file {shown(repr(name))} is not a valid file name")
         if not os.path.lexists(name):
             return NO_POLICY
         return _read(name)

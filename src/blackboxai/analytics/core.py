@@ -23,13 +23,14 @@ from blackboxai.analytics.contain import Containment, one_line
 from blackboxai.analytics.destinations import destinations
 from blackboxai.analytics.record.event import print_debug, stamp
 from blackboxai.analytics.record.system import system_properties
+from blackboxai.policy import Policy, resolve_policy
 
 if TYPE_CHECKING:
     from blackboxai.analytics.consent.catalogue import Item, Withhold
-    from blackboxai.analytics.queue.launch import Launcher
+    from blackboxai.analytics.queue.launch import Launcher, UploadConfig
     from blackboxai.analytics.queue.outbox import Outbox
     from blackboxai.analytics.queue.spool import Spool
-    from blackboxai.analytics.record.auditlog import AuditLog
+    from blackboxai.analytics.record.auditlog import AuditLog, BothLogs
 
 __all__ = ["Analytics"]
 
@@ -42,7 +43,9 @@ class Analytics:
     Run inputs (`env`, `tty`) default to the process's own; the seams (`spool`, `launcher`,
     `clock`) default to the real ones, for embedding and for tests. `catalogue` (a mapping, or
     the path of a JSON file, in catalogue.json's format) is what consent covers: blackboxai's
-    own by default; a program that embeds this class passes its own.
+    own by default; a program that embeds this class passes its own. `policy` is what the
+    machine's organisation decided (docs/policy.md): this machine's policy file by default, or
+    another file's path, or a `Policy` (`Policy()`: none).
     """
 
     def __init__(
@@ -63,8 +66,10 @@ class Analytics:
         launcher: Launcher | None = None,
         clock: Callable[[], float] = time.time,
         catalogue: CatalogueSource | None = None,
+        policy: Policy | str | os.PathLike[str] | None = None,
     ) -> None:
         self.debug = debug
+        self._policy = resolve_policy(policy)
         self.contained = Containment(verbose=debug, stream=debug_stream)
         self._debug_stream = debug_stream
         self._clock = clock
@@ -82,14 +87,21 @@ class Analytics:
         self._unclear: str | None = None  # what the last clearing left waiting, and why
         self.replaced: State | None = None  # what the last opt_in() changed (see there)
         self.destinations = destinations(
-            posthog_host, posthog_project_api_key, mixpanel_token, mixpanel_host
+            posthog_host,
+            posthog_project_api_key,
+            mixpanel_token,
+            mixpanel_host,
+            hosted=self._policy.hosted,
         )
         self._logfile = os.path.expanduser(os.fspath(logfile)) if logfile is not None else None
-        self._log, self.log_error = _open_log(self._logfile)  # log_error: why there is none
+        # log_error: why the user's log could not be opened
+        self._log, self.log_error = _open_logs(self._logfile, self._policy)
         self._data_dir = _locate(data_dir)  # a Path, or why there is none
         self._spool, self._launcher = spool, launcher
         self._outbox: Outbox | None = None  # made when the run first reports
-        self.gate = Gate(self._data_dir, self.contained, env=env, catalogue=catalogue)
+        self.gate = Gate(
+            self._data_dir, self.contained, env=env, catalogue=catalogue, policy=self._policy.off
+        )
         self._apply(None)
         if permanently_disable:
             self.disable(permanently=True)
@@ -111,6 +123,12 @@ class Analytics:
     @property
     def logfile(self) -> str | None:
         return self._logfile
+
+    @property
+    def policy(self) -> Policy:
+        """The machine's policy this object honours (`policy.problem`: why it could not be read,
+        one line worth showing; analytics are then off)."""
+        return self._policy
 
     def get_system_info(self) -> dict[str, str]:
         """The facts about this machine that every event carries."""
@@ -307,13 +325,26 @@ class Analytics:
             from blackboxai.analytics.queue.outbox import Outbox
 
             self._outbox = Outbox(
-                self.data_dir, self.contained.record, spool=self._spool, launcher=self._launcher
+                self.data_dir,
+                self.contained.record,
+                spool=self._spool,
+                launcher=self._launcher,
+                upload=self.upload_config(),
             )
             # A caller that forgets close() still has its buffered events handed over: when
             # this object is collected (nothing here refers back to it, so that is as soon as
             # its last reference goes), or at interpreter exit at the latest.
             weakref.finalize(self, self._outbox.finish)
         return self._outbox
+
+    def upload_config(self, **bounds: float) -> UploadConfig:
+        """What an uploader run needs for this object's events: the data directory, the services
+        the machine's policy turned off, and `bounds` (UploadConfig's timeouts)."""
+        from blackboxai.analytics.queue.launch import UploadConfig
+        from blackboxai.policy import HOSTED
+
+        off = () if self._policy.hosted else HOSTED
+        return UploadConfig(str(self.data_dir), **bounds, turned_off=off, policy=self._policy.path)
 
     def flush(self) -> None:
         """Move buffered events to the spool now, if consent still holds; no network."""
@@ -376,16 +407,19 @@ class Analytics:
         self.close()
 
 
-def _open_log(path: str | None) -> tuple[AuditLog | None, str | None]:
-    """The user's audit log opened for appending, or why it could not be."""
-    if path is None:
+def _open_logs(path: str | None, policy: Policy) -> tuple[AuditLog | BothLogs | None, str | None]:
+    """The user's audit log opened for appending (or why it could not be), with the policy's
+    `analytics-log` beside it when it names one: only then does an event cost a second write."""
+    if path is None and policy.log is None:
         return None, None
-    from blackboxai.analytics.record.auditlog import LogError, open_log
+    from blackboxai.analytics.record.auditlog import BothLogs, LogError, open_log
 
+    log, error = None, None
     try:
-        return open_log(path), None
+        log = open_log(path) if path is not None else None
     except LogError as exc:
-        return None, str(exc)
+        error = str(exc)
+    return (log if policy.log is None else BothLogs(policy.log, policy.where, log)), error
 
 
 def _locate(data_dir: str | os.PathLike[str] | None) -> Path | str:

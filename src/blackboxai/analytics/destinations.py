@@ -35,17 +35,22 @@ def destinations(
     posthog_key: str | None,
     mixpanel_token: str | None,
     mixpanel_host: str | None,
+    *,
+    hosted: bool = True,
 ) -> tuple[Destination, ...]:
     """Where a run's events go: PostHog when a project key is known (the edge answers 200 to a
     made-up key and files the events nowhere, so there is no placeholder), Mixpanel when a
-    token is set."""
+    token is set. Neither when the machine's policy turned the hosted services off (`hosted`),
+    whoever configured them."""
     from blackboxai.analytics.defaults import (
         MIXPANEL_DEFAULT_HOST,
         POSTHOG_DEFAULT_HOST,
         POSTHOG_PROJECT_API_KEY,
     )
 
-    found = []
+    found: list[Destination] = []
+    if not hosted:
+        return tuple(found)
     key = posthog_key or POSTHOG_PROJECT_API_KEY
     if key:
         found.append(Destination("posthog", posthog_host or POSTHOG_DEFAULT_HOST, key))

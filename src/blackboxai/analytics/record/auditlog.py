@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AuditLog",
+    "BothLogs",
     "LogError",
     "open_log",
     "open_nonblocking",
@@ -168,6 +169,55 @@ class AuditLog:
             raise OSError(f"short write to {self.path}")
         self._torn = False
 
+    def same_file(self, other: AuditLog) -> bool:
+        """Whether both are open on one file (so each line is written there once)."""
+        if self._fd is None or other._fd is None:
+            return False
+        try:
+            mine, theirs = os.fstat(self._fd), os.fstat(other._fd)
+        except OSError:
+            return False
+        return (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino)
+
     def close(self) -> None:
         self._fd = None
         self._closer()
+
+
+class BothLogs:
+    """The user's own log (if any) and the one the machine's policy names: the same line to each.
+    The policy's file is opened at the first event, so a command that records none (`analytics
+    status`) creates none; if it cannot be opened, that is said once on stderr and the user's log
+    goes on. The same file named twice gets each line once."""
+
+    def __init__(self, path: str, named_by: str, user: AuditLog | None) -> None:
+        self.path = path
+        self._named_by = named_by  # the policy file, for the message
+        self._user = user
+        self._log: AuditLog | None = None
+        self._tried = False
+
+    def write(self, event: Event) -> None:
+        if self._user is not None:
+            self._user.write(event)
+        if not self._tried:
+            self._tried = True
+            self._log = self._open()
+        if self._log is not None:
+            self._log.write(event)
+
+    def _open(self) -> AuditLog | None:
+        try:
+            log = open_log(self.path)
+        except LogError as exc:
+            print(f"blackboxai: {exc} (named by {self._named_by})", file=sys.stderr, flush=True)
+            return None
+        if self._user is not None and self._user.same_file(log):
+            log.close()
+            return None
+        return log
+
+    def close(self) -> None:
+        for log in (self._user, self._log):
+            if log is not None:
+                log.close()
