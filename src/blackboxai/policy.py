@@ -46,16 +46,23 @@ HOSTED_OPTIONS = (
 )
 
 
-@dataclass(frozen=True)
 class Key:
     """What one policy key takes. `group`: the key locks the option of its own name, and with it
     every option of the same group (a collector's endpoint, protocol and headers go together: a
-    user's own headers must never reach the organisation's endpoint, nor the reverse)."""
+    user's own headers must never reach the organisation's endpoint, nor the reverse). A plain
+    class: a dataclass costs every start-up a millisecond to build."""
 
-    kind: str  # "bool", "str" or "path"
-    only: bool | None = None  # the one value a policy may give (a bool key)
-    group: str | None = None
-    secret: bool = False  # never shown: a header can hold a token
+    __slots__ = ("group", "kind", "only", "secret")
+
+    def __init__(
+        self,
+        kind: str,  # "bool", "str" or "path"
+        *,
+        only: bool | None = None,  # the one value a policy may give (a bool key)
+        group: str | None = None,
+        secret: bool = False,  # never shown: a header can hold a token
+    ) -> None:
+        self.kind, self.only, self.group, self.secret = kind, only, group, secret
 
 
 # Every key a policy may hold. `analytics` and a `group` key lock the option of the same name
