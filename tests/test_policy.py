@@ -19,6 +19,7 @@ from blackboxai.policy import (
     HOSTED_OPTIONS,
     KEYS,
     NO_POLICY,
+    Key,
     Policy,
     find_policy,
     policy_dirs,
@@ -204,3 +205,21 @@ def test_analytics_hosted_false_locks_every_hosted_option(isolated: Path) -> Non
     policy = read_policy(write(isolated / "policy.yml", "analytics-hosted: false\n"))
     assert set(policy.locked) == set(HOSTED_OPTIONS)
     assert all(value is None for value, _ in policy.locked.values())
+
+
+def test_a_group_is_locked_whole_and_a_secret_is_never_shown(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """How the collector's keys slot in: set one, and the user's own values for the rest of its
+    group are dropped too (their headers must never reach the organisation's endpoint)."""
+    group = "the OpenTelemetry collector"
+    monkeypatch.setitem(KEYS, "analytics-otlp-endpoint", Key("str", group=group))
+    monkeypatch.setitem(KEYS, "analytics-otlp-headers", Key("str", group=group, secret=True))
+    path = write(isolated / "policy.yml", "analytics-otlp-endpoint: https://otel.corp:4318\n")
+    why = f"the OpenTelemetry collector is set by {path}"
+    assert read_policy(path).locked == {
+        "analytics-otlp-endpoint": ("https://otel.corp:4318", why),
+        "analytics-otlp-headers": (None, why),
+    }
+    path.write_text("analytics-otlp-headers: 'authorization=Bearer s3cret'\n")
+    assert read_policy(path).shown_value("analytics-otlp-headers") == "<set>"

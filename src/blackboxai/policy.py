@@ -47,10 +47,12 @@ HOSTED_OPTIONS = (
 
 
 class Key:
-    """What one policy key takes. `group`: the key locks the option of its own name, and with it
-    every option of the same group (a collector's endpoint, protocol and headers go together: a
-    user's own headers must never reach the organisation's endpoint, nor the reverse). A plain
-    class: a dataclass costs every start-up a millisecond to build."""
+    """What one policy key takes. `group`, a phrase naming what its keys set together ("the
+    OpenTelemetry collector"): the key locks the option of its own name, and with it every
+    option of the same group, to the policy's value or the option's default (a collector's
+    endpoint, protocol and headers go together: a user's own headers must never reach the
+    organisation's endpoint, nor the reverse). A plain class: a dataclass costs every start-up
+    about a millisecond to build."""
 
     __slots__ = ("group", "kind", "only", "secret")
 
@@ -139,7 +141,7 @@ class Policy:
             group = KEYS[key].group
             if group is None:
                 continue
-            why = f"{group} settings are set by {self.where}"
+            why = f"{group} is set by {self.where}"
             for other, rule in KEYS.items():
                 if rule.group == group:
                     locked.setdefault(other, (None, why))
