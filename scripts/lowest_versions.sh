@@ -18,11 +18,11 @@ echo "lowest versions: $(uv pip list --python "$py" 2>/dev/null | grep -iE \
     tr -s ' ' | paste -sd ',' -)"
 
 # typer (and its click), rich: test_cli, test_usage, test_argv, test_report; httpx: test_host,
-# test_llm; pyyaml: test_settings; platformdirs: test_state, test_paths (our XDG rule agrees
-# with it); filelock: test_portable (our locks with fcntl hidden); requests, posthog, mixpanel:
+# test_llm; pyyaml: test_settings; platformdirs: test_state, test_paths and test_policy (our
+# XDG rules agree with it); typer and click again: cli/test_policy (--help); filelock: test_portable (our locks with fcntl hidden); requests, posthog, mixpanel:
 # test_ingestion (each adapter through its SDK) and test_delivery (the real uploader).
 "$py" -m pytest -q -p no:cacheprovider \
     tests/cli/test_cli.py tests/cli/test_usage.py tests/cli/test_argv.py tests/cli/test_host.py \
     tests/session/test_llm.py tests/analytics/views/test_report.py tests/config/test_settings.py tests/analytics/consent/test_state.py \
-    tests/analytics/test_paths.py tests/cli/test_question.py tests/analytics/queue/test_spool.py tests/test_portable.py \
+    tests/analytics/test_paths.py tests/test_policy.py tests/cli/test_policy.py tests/cli/test_question.py tests/analytics/queue/test_spool.py tests/test_portable.py \
     tests/analytics/delivery/test_ingestion.py tests/analytics/delivery/test_delivery.py
