@@ -85,6 +85,7 @@ class Workspace:
             XDG_DATA_HOME=str(home / ".local" / "share"),
             XDG_CONFIG_HOME=str(home / ".config"),
             XDG_CACHE_HOME=str(home / ".cache"),
+            XDG_CONFIG_DIRS=str(home / "site"),  # no machine policy (#21) skews a measure
         )
         return env
 

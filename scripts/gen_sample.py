@@ -149,6 +149,7 @@ def main() -> int:
             (work / name).write_text(content)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("BLACKBOXAI_", "OPENAI_"))}
         env.update(HOME=str(home), XDG_DATA_HOME=str(home / ".local/share"), DO_NOT_TRACK="1")
+        env.update(XDG_CONFIG_DIRS=str(home / "site"))  # no machine policy (#21): the sample's own
         # An opted-in user, as the sample is meant to show (an id exists only after consent);
         # DO_NOT_TRACK, --no-analytics and no configured backend keep anything from leaving.
         subprocess.run(

@@ -18,14 +18,16 @@ echo "lowest versions: $(uv pip list --python "$py" 2>/dev/null | grep -iE \
     tr -s ' ' | paste -sd ',' -)"
 
 # typer (and its click), rich: test_cli, test_usage, test_argv, test_report; httpx: test_host,
-# test_llm; pyyaml: test_settings; platformdirs: test_state, test_paths (our XDG rule agrees
-# with it); filelock: test_portable (our locks with fcntl hidden); requests, posthog, mixpanel:
-# test_ingestion (each adapter through its SDK) and test_delivery (the real uploader);
-# opentelemetry-exporter-otlp-proto-http, trustme (test extra): test_otlp_collector.
+# test_llm; pyyaml: test_settings; platformdirs: test_state, test_paths and test_policy (our
+# XDG rules agree with it); typer and click again: cli/test_policy (--help); filelock:
+# test_portable (our locks with fcntl hidden); requests, posthog, mixpanel: test_ingestion (each
+# adapter through its SDK) and test_delivery (the real uploader); opentelemetry-proto and the
+# test extra's opentelemetry-exporter-otlp-proto-http and trustme: test_otlp_collector.
 "$py" -m pytest -q -p no:cacheprovider \
     tests/cli/test_cli.py tests/cli/test_usage.py tests/cli/test_argv.py tests/cli/test_host.py \
-    tests/cli/test_question.py tests/session/test_llm.py tests/config/test_settings.py \
-    tests/analytics/test_paths.py tests/analytics/consent/test_state.py \
-    tests/analytics/queue/test_spool.py tests/analytics/views/test_report.py tests/test_portable.py \
+    tests/cli/test_question.py tests/cli/test_policy.py tests/session/test_llm.py \
+    tests/config/test_settings.py tests/test_policy.py tests/analytics/test_paths.py \
+    tests/analytics/consent/test_state.py tests/analytics/queue/test_spool.py \
+    tests/analytics/views/test_report.py tests/test_portable.py \
     tests/analytics/delivery/test_ingestion.py tests/analytics/delivery/test_delivery.py \
     tests/analytics/delivery/test_otlp_collector.py

@@ -89,6 +89,7 @@ def user_env(home: Path, python: Path) -> dict[str, str]:
     env = {k: v for k, v in env.items() if not k.startswith(("BLACKBOXAI_", "OPENAI_", "PYTHON"))}
     env.update(HOME=str(home), USERPROFILE=str(home), APPDATA=str(home / "AppData" / "Roaming"))
     env.update(LOCALAPPDATA=str(home / "AppData" / "Local"), XDG_DATA_HOME=str(home / "data"))
+    env.update(XDG_CONFIG_DIRS=str(home / "site"))  # this machine's policy (#21) is not the test's
     return env
 
 

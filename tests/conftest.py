@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -33,7 +33,8 @@ def no_thread_outlives_the_test() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """HOME, XDG_DATA_HOME and cwd in tmp_path; CI, proxy, DO_NOT_TRACK and our variables unset."""
+    """HOME, XDG_DATA_HOME, the site config dirs (XDG_CONFIG_DIRS: no policy but a test's) and cwd
+    in tmp_path; CI, proxy, DO_NOT_TRACK and our variables unset."""
     for name in list(os.environ):
         proxy = name.lower() in ("http_proxy", "https_proxy", "all_proxy")  # keep loopback direct
         ours = name.startswith(("BLACKBOXAI_", "OPENAI_")) or name in CI_VARIABLES
@@ -45,6 +46,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     work.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "site"))  # tests.policy.site_policy
     monkeypatch.chdir(work)
     return tmp_path
 
@@ -52,6 +54,26 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def data_dir(isolated: Path) -> Path:
     return isolated / "home" / ".local" / "share" / "blackboxai"
+
+
+@pytest.fixture
+def site_policy(isolated: Path) -> Callable[[str], Path]:
+    """Writes the machine's policy where blackboxai looks for it, put in a temp dir the standard
+    way ($XDG_CONFIG_DIRS, set by `isolated`); skips where that way does not reach the site
+    config dir (Windows; macOS with an older platformdirs)."""
+    from blackboxai.policy import POLICY_FILE, policy_dirs
+
+    where = isolated / "site" / "blackboxai"
+    if Path(policy_dirs()[0]) != where:
+        pytest.skip("the site config dir cannot be pointed at a temp dir here")
+
+    def write(text: str) -> Path:
+        where.mkdir(parents=True, exist_ok=True)
+        path = where / POLICY_FILE
+        path.write_text(text)
+        return path
+
+    return write
 
 
 @pytest.fixture

@@ -63,6 +63,8 @@ def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 def on(ctx: typer.Context) -> None:
     """Opt in to the current events catalogue (the only way back after a permanent opt-out)."""
     analytics, settings = _state(ctx)
+    if analytics.policy.off is not None:  # nothing can turn them on, nor store a consent for later
+        raise _fail(f"analytics on has no effect: analytics are {analytics.policy.off}")
     if settings.analytics_disable:  # it was just stored again: turning on would not last
         raise _fail(
             f"analytics-disable is set by {settings.source('analytics-disable')}; "
@@ -150,7 +152,6 @@ def send(ctx: typer.Context) -> None:
     from dataclasses import asdict
 
     from blackboxai.analytics.delivery.run import deliver
-    from blackboxai.analytics.queue.launch import UploadConfig
     from blackboxai.analytics.views.status import outcome_lines
 
     analytics, _ = _state(ctx)
@@ -162,7 +163,8 @@ def send(ctx: typer.Context) -> None:
         typer.echo(f"Dry run (analytics debug): {_events(count)} would be sent; nothing was sent.")
         return
     # In the foreground, wait only briefly for a background run to finish its batch.
-    outcome = deliver(UploadConfig(str(analytics.data_dir), lock_wait=_SEND_LOCK_WAIT))
+    # (What waits for a service the machine's policy turned off stays unsent.)
+    outcome = deliver(analytics.upload_config(lock_wait=_SEND_LOCK_WAIT))
     if outcome.busy:
         raise _fail("another delivery is running; try again shortly")
     lines = outcome_lines(asdict(outcome))

@@ -69,6 +69,25 @@ class HostGroup(TyperGroup):
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         return ["[OPTIONS]", "[FILES]...", "| COMMAND [ARGS]..."]
 
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        """The root's help; an option that the machine's policy decides says so, and why."""
+        from blackboxai.policy import system_policy
+
+        locked = system_policy().locked
+        params: list[Any] = self.get_params(ctx)  # options have a help text; the rest, none
+        amended = [
+            (param, param.help, locked[(param.name or "").replace("_", "-")][1])
+            for param in params
+            if (param.name or "").replace("_", "-") in locked and hasattr(param, "help")
+        ]
+        for param, text, why in amended:
+            param.help = f"{text or ''}  [set by policy: {why}]"
+        try:
+            super().format_help(ctx, formatter)
+        finally:  # the app is built once per process: leave it as it was
+            for param, text, _ in amended:
+                param.help = text
+
 
 @dataclass
 class AppState:

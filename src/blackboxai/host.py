@@ -77,12 +77,17 @@ def prepare(
     else is read, so no broken config file, log path or backend setting can block it.
     `tried`: cli.main() already stored it, or said in one line why it could not; it is not
     tried (nor said) again, and the command stops if it did not land.
-    Subcommands (`session=False`) record no events, so they do not open the audit log."""
+    Subcommands (`session=False`) record no events, so they do not open the audit log.
+    The machine's policy is read before any setting: what it locks, nothing below undoes."""
     from blackboxai.config.settings import ConfigError, load_settings
+    from blackboxai.policy import system_policy
 
     failed = store_opt_out() if opt_out else None
+    policy = system_policy()
     try:
-        settings = load_settings(cli_values, env=os.environ, home=_home(), config=config)
+        settings = load_settings(
+            cli_values, env=os.environ, home=_home(), config=config, policy=policy
+        )
     except ConfigError as exc:
         raise StartError(str(exc)) from None
     if failed is not None:
@@ -151,6 +156,7 @@ def make_analytics(settings: Settings, *, log: bool = True) -> Analytics:
         otlp_protocol=settings.analytics_otlp_protocol,
         otlp_headers=settings.analytics_otlp_headers,
         debug=bool(settings.analytics_debug),
+        policy=settings.policy,
     )
 
 

@@ -547,7 +547,7 @@ def test_an_alias_bomb_is_a_quick_one_line_error(tmp_path: Path) -> None:
         [sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=10
     )
     last = result.stderr.splitlines()[-1]
-    assert last.startswith("blackboxai.config.configfile.ConfigError: ") and "a list" in last, last
+    assert last.startswith("blackboxai.yamlfile.ConfigError: ") and "a list" in last, last
 
 
 def test_a_long_unknown_key_is_shortened_in_its_warning(tmp_path: Path) -> None:

@@ -327,7 +327,7 @@ def test_a_broken_project_file_is_ignored_with_analytics_off_and_commands_still_
 
 
 def test_a_broken_file_of_the_users_own_is_still_an_error(world: dict[str, Path]) -> None:
-    from blackboxai.config.configfile import ConfigError
+    from blackboxai.yamlfile import ConfigError
 
     own = world["home"] / CONFIG_NAME
     own.write_text("model: [\nfoo")

@@ -29,10 +29,11 @@ from blackboxai.analytics.record.auditlog import opened
 from blackboxai.analytics.record.event import print_debug, stamp
 from blackboxai.analytics.record.ids import event_id
 from blackboxai.analytics.record.system import run_facts, system_properties
+from blackboxai.policy import Policy, resolve_policy
 
 if TYPE_CHECKING:
     from blackboxai.analytics.consent.catalogue import Item, Withhold
-    from blackboxai.analytics.queue.launch import Launcher
+    from blackboxai.analytics.queue.launch import Launcher, UploadConfig
     from blackboxai.analytics.queue.outbox import Outbox
     from blackboxai.analytics.queue.spool import Spool
 
@@ -48,7 +49,9 @@ class Analytics:
     collector (`otlp_*`, filled in by the standard OTEL_EXPORTER_OTLP_* variables of `env`).
     Run inputs (`env`, `tty`) default to the process's own; the seams (`spool`, `launcher`,
     `clock`) to the real ones. `catalogue` (a mapping, or a JSON file in catalogue.json's format)
-    is what consent covers: blackboxai's own by default; an embedding program passes its own."""
+    is what consent covers: blackboxai's own by default; an embedding program passes its own.
+    `policy` is what the machine's organisation decided (docs/policy.md): this machine's policy
+    file by default, or another file's path, or a `Policy` (`Policy()`: none)."""
 
     def __init__(
         self,
@@ -71,8 +74,10 @@ class Analytics:
         launcher: Launcher | None = None,
         clock: Callable[[], float] = time.time,
         catalogue: CatalogueSource | None = None,
+        policy: Policy | str | os.PathLike[str] | None = None,
     ) -> None:
         self.debug, self._debug_stream, self._clock = debug, debug_stream, clock
+        self._policy = resolve_policy(policy)
         self.contained = Containment(verbose=debug, stream=debug_stream)
         # The run's inputs to the rules, and what the caller asked for (enable(), not disabled).
         self._flag: bool | None = None
@@ -88,17 +93,27 @@ class Analytics:
         collector, self.warnings = collector_destinations(
             otlp_endpoint, otlp_protocol, otlp_headers, os.environ if env is None else env
         )
+        hosted = self._policy.hosted
         self.routes = Routes(
-            destinations(posthog_host, posthog_project_api_key, mixpanel_token, mixpanel_host)
-            + collector
+            destinations(
+                posthog_host,
+                posthog_project_api_key,
+                mixpanel_token,
+                mixpanel_host,
+                collector,
+                hosted=hosted,
+            )
         )
         self._facts = run_facts(event_id())  # this run's session id, on every event
         self._logfile = os.path.expanduser(os.fspath(logfile)) if logfile is not None else None
-        self._log, self.log_error = opened(self._logfile)  # log_error: why there is none
+        # log_error: why the user's log could not be opened; the policy's may be written beside
+        self._log, self.log_error = opened(self._logfile, self._policy.log, self._policy.where)
         self._data_dir = locate_data_dir(data_dir)  # a Path, or why there is none
         self._spool, self._launcher = spool, launcher
         self._outbox: Outbox | None = None  # made when the run first reports
-        self.gate = Gate(self._data_dir, self.contained, env=env, catalogue=catalogue)
+        self.gate = Gate(
+            self._data_dir, self.contained, env=env, catalogue=catalogue, policy=self._policy.off
+        )
         self._apply(None)
         if permanently_disable:
             self.disable(permanently=True)
@@ -120,6 +135,12 @@ class Analytics:
     @property
     def logfile(self) -> str | None:
         return self._logfile
+
+    @property
+    def policy(self) -> Policy:
+        """The machine's policy this object honours (`policy.problem`: why it could not be read,
+        one line worth showing; analytics are then off)."""
+        return self._policy
 
     def get_system_info(self) -> dict[str, str]:
         """The facts about this machine that every event carries."""
@@ -322,13 +343,26 @@ class Analytics:
             from blackboxai.analytics.queue.outbox import Outbox
 
             self._outbox = Outbox(
-                self.data_dir, self.contained.record, spool=self._spool, launcher=self._launcher
+                self.data_dir,
+                self.contained.record,
+                spool=self._spool,
+                launcher=self._launcher,
+                upload=self.upload_config(),
             )
             # A caller that forgets close() still has its buffered events handed over: when
             # this object is collected (nothing here refers back to it, so that is as soon as
             # its last reference goes), or at interpreter exit at the latest.
             weakref.finalize(self, self._outbox.finish)
         return self._outbox
+
+    def upload_config(self, **bounds: float) -> UploadConfig:
+        """What an uploader run needs for this object's events: the data directory, the services
+        the machine's policy turned off, and `bounds` (UploadConfig's timeouts)."""
+        from blackboxai.analytics.queue.launch import UploadConfig
+        from blackboxai.policy import HOSTED
+
+        off = () if self._policy.hosted else HOSTED
+        return UploadConfig(str(self.data_dir), **bounds, turned_off=off, policy=self._policy.path)
 
     def flush(self) -> None:
         """Move buffered events to the spool now, if consent still holds; no network."""

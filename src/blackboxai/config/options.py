@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, fields
 
+from blackboxai.policy import NO_POLICY, Policy
 from blackboxai.terminal import shown
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy honours the name)
@@ -222,11 +223,18 @@ class Settings:
     # Where each option's value came from (a file, a variable, a flag) and what was ignored.
     sources: Mapping[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    # The machine's policy, read first: what it locks wins over every source above.
+    policy: Policy = NO_POLICY
 
     def source(self, option: str) -> str:
         """Where the value came from, for a message: a file (control characters escaped: a
         project's directory name is the project's to choose), a variable, or the flag itself."""
         return shown(self.sources.get(option, f"--{option}"))
+
+    def locked(self, option: str) -> str | None:
+        """Why the machine's policy decides this option, whoever sets it; None when it doesn't."""
+        lock = self.policy.locked.get(option)
+        return None if lock is None else lock[1]
 
 
 def ident(option: str) -> str:

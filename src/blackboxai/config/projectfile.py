@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from blackboxai.config.configfile import describe
 from blackboxai.config.options import CONFIG_NAME, OPTIONS, Kind, Trust, env_name
 from blackboxai.config.trust import checkout_root, confine, expand_home, in_git_dir, special_kind
 from blackboxai.terminal import shown
+from blackboxai.yamlfile import describe
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

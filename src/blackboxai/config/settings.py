@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from blackboxai.config.configfile import ConfigError, describe, hashable, load_yaml
+from blackboxai.config.locks import lock, unreadable
 from blackboxai.config.options import (
     CONFIG_NAME,
     DEFAULTS,
@@ -30,7 +30,9 @@ from blackboxai.config.projectfile import (
     refused,
 )
 from blackboxai.config.trust import expand_home, git_root, valid_name
+from blackboxai.policy import NO_POLICY, Policy
 from blackboxai.terminal import shown
+from blackboxai.yamlfile import ConfigError, describe, hashable, load_yaml
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -225,14 +227,16 @@ def load_settings(
     home: Path,
     cwd: Path | None = None,  # None: the process's current directory
     config: Path | None = None,
+    policy: Policy = NO_POLICY,
 ) -> Settings:
-    """Merge every source, later ones winning: defaults, YAML files, --config, env, command line.
+    """Merge every source, later ones winning: defaults, YAML files, --config, env, command line,
+    and above them all what the machine's `policy` locks (config/locks.py).
 
     `cli` holds what the command line gave, by option name; None means not given.
     """
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
-    warnings: list[str] = []
+    warnings = unreadable(policy)
     cwd = current_directory() if cwd is None else cwd
     for path, trusted in config_layers(cwd, home, config):
         refusal = None if trusted else file_refusal(path, home)
@@ -264,6 +268,7 @@ def load_settings(
             values[option] = _check(option, value, f"--{option}")
             negated = value is False and OPTIONS[option].negatable
             sources[option] = f"--no-{option}" if negated else f"--{option}"
+    warnings += lock(policy, values, sources)
     merged = {ident(o): values.get(o, default) for o, default in DEFAULTS.items()}
     warnings = off_said(warnings, values.get("analytics"), sources.get("analytics"))
-    return Settings(**merged, sources=sources, warnings=tuple(warnings))
+    return Settings(**merged, sources=sources, warnings=tuple(warnings), policy=policy)

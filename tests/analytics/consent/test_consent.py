@@ -12,10 +12,16 @@ STATES = list(Stored)
 FLAGS = ["none", "--analytics", "--no-analytics", "--analytics-disable"]
 ENVS = ["plain", "DO_NOT_TRACK", "CI"]
 TTYS = [True, False]
+POLICIES = [None, "turned off by /etc/xdg/blackboxai/policy.yml"]
 
 
-def expected(state: Stored, flag: str, env: str, tty: bool) -> tuple[bool, bool]:
-    """The rules of the consent issue, written out independently of the implementation."""
+def expected(
+    state: Stored, flag: str, env: str, tty: bool, policy: str | None = None
+) -> tuple[bool, bool]:
+    """The rules of the consent issue, written out independently of the implementation; the
+    machine's policy (#21) turning analytics off comes before everything the user has."""
+    if policy is not None:
+        return (False, False)
     if flag == "--analytics-disable":
         # The CLI stores the opt-out first (over any state), then decides on what is stored.
         state = Stored.DISABLED
@@ -32,15 +38,22 @@ def expected(state: Stored, flag: str, env: str, tty: bool) -> tuple[bool, bool]
 
 
 @pytest.mark.parametrize(
-    ("state", "flag", "env", "tty"), list(itertools.product(STATES, FLAGS, ENVS, TTYS))
+    ("state", "flag", "env", "tty", "policy"),
+    list(itertools.product(STATES, FLAGS, ENVS, TTYS, POLICIES)),
 )
-def test_every_combination_follows_the_rules(state: Stored, flag: str, env: str, tty: bool) -> None:
+def test_every_combination_follows_the_rules(
+    state: Stored, flag: str, env: str, tty: bool, policy: str | None
+) -> None:
     stored = Stored.DISABLED if flag == "--analytics-disable" else state
     session_flag = {"none": None, "--analytics": True, "--no-analytics": False}.get(flag)
-    decision = decide(stored, session_flag, dnt=env == "DO_NOT_TRACK", ci=env == "CI", tty=tty)
-    assert (decision.report, decision.ask) == expected(state, flag, env, tty)
+    decision = decide(
+        stored, session_flag, dnt=env == "DO_NOT_TRACK", ci=env == "CI", tty=tty, policy=policy
+    )
+    assert (decision.report, decision.ask) == expected(state, flag, env, tty, policy)
     assert decision.why  # every outcome names the rule that decided it
     assert not (decision.report and decision.ask)
+    if policy is not None:  # and when the policy decided, it is the rule named
+        assert decision.why == policy and not decision.review
 
 
 def test_nothing_reports_without_stored_consent() -> None:
@@ -62,6 +75,16 @@ def test_analytics_flag_after_permanent_disable_says_it_has_no_effect() -> None:
         and "no effect" in decision.note
         and "--analytics" in decision.note
     )
+
+
+def test_the_policy_is_named_and_an_analytics_flag_is_told_it_has_no_effect() -> None:
+    off = "turned off by /etc/xdg/blackboxai/policy.yml"
+    decision = decide(Stored.CONSENTED, True, flag_source="--analytics", tty=True, policy=off)
+    assert (decision.report, decision.ask, decision.why) == (False, False, off)
+    assert decision.note == (
+        "--analytics has no effect: analytics are turned off by /etc/xdg/blackboxai/policy.yml."
+    )
+    assert decide(Stored.FRESH, None, tty=True, policy=off).note is None  # nothing tried: silent
 
 
 def test_the_reason_names_the_source_of_the_flag() -> None:

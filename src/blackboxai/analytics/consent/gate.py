@@ -46,9 +46,11 @@ class Gate:
         *,
         env: Mapping[str, str] | None,
         catalogue: CatalogueSource | None,
+        policy: str | None = None,
     ) -> None:
         self._data_dir = data_dir  # or why there is none (no HOME, data_dir=""): nothing stored
         self._contained = contained
+        self._policy = policy  # why the machine's policy turns analytics off, if it does
         self._store: StateStore | None = None
         self._env = env  # None: the process's own environment, read when deciding
         self.decision: Decision | None = None
@@ -101,7 +103,11 @@ class Gate:
         """Store consent to the current catalogue; an id is made now if there is none. Returns
         the state it replaced, as read under the lock (another process may have opted in since
         this one last read it: a message about the change must be about that one), and why it
-        could not be stored."""
+        could not be stored. Refused while the machine's policy turns analytics off: nothing can
+        turn them on, and a consent stored anyway would start reporting the day that policy
+        goes, long after the user was told it had no effect."""
+        if self._policy is not None:
+            return None, f"analytics are {self._policy}"
         version, new, found = self.version(), str(uuid.uuid4()), []
 
         def consent(state: State) -> State:
@@ -196,6 +202,7 @@ class Gate:
             ci=in_ci(env),
             tty=tty,
             unseen=bool(self.unseen()),
+            policy=self._policy,
         )
         return self.decision
 

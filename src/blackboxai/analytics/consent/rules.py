@@ -79,13 +79,19 @@ def decide(
     ci: bool = False,
     tty: bool = False,
     unseen: bool = False,
+    policy: str | None = None,
 ) -> Decision:
     """Decide from plain values; every path that can stop reporting comes before any that allows it.
 
     `flag` is the session's analytics setting (None: not given, True: `--analytics`,
     False: `--no-analytics`), and `flag_source` names where it came from. `unseen`: the events
-    catalogue has entries newer than the version the user agreed to.
+    catalogue has entries newer than the version the user agreed to. `policy`: why the
+    machine's policy turns analytics off ("turned off by /etc/xdg/blackboxai/policy.yml"), or
+    None when it leaves them to the user; nothing the user has stored or says can undo it.
     """
+    if policy is not None:
+        note = f"{flag_source} has no effect: analytics are {policy}." if flag is True else None
+        return Decision(False, False, policy, note)
     if stored is Stored.ODD:
         return Decision(False, False, "the analytics state file could not be read")
     if stored is Stored.DISABLED:

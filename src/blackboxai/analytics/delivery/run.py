@@ -55,7 +55,9 @@ def deliver(
             return outcome
         with locked(lockable(directory / "upload.lock"), timeout=config.lock_wait):
             budget = Budget(clock, clock() + config.send_time, config.request_timeout)
-            run = _Run(directory, outcome, _factory(config, sinks), Sender(budget, sleep, rand))
+            sender = Sender(budget, sleep, rand)
+            off = dict.fromkeys(config.turned_off, f"turned off by {config.policy}")
+            run = _Run(directory, outcome, _factory(config, sinks), sender, off)
             try:
                 if run.go(now):
                     save_outcome(directory, outcome, now())
@@ -90,7 +92,12 @@ class _Run:
     """One run's state: the adapters it built, what it settled, and whether it must stop."""
 
     def __init__(
-        self, directory: Path, outcome: Outcome, factory: SinkFactory, sender: Sender
+        self,
+        directory: Path,
+        outcome: Outcome,
+        factory: SinkFactory,
+        sender: Sender,
+        turned_off: dict[str, str],
     ) -> None:
         self.spool = Spool(directory)
         self.store = StateStore(directory)
@@ -101,6 +108,8 @@ class _Run:
         self.sinks: dict[Destination, Sink | str] = {}  # built adapters, or why one could not be
         self.halted: Stop | None = None  # out of time, consent moved, progress lost: no more
         self.ahead: dict[str, int] = {}  # events refused for now: dated ahead of a service's clock
+        # Services the machine's policy turned off, and why: what waits for them stays unsent.
+        self.turned_off = turned_off
 
     def go(self, now: Callable[[], float]) -> bool:
         """Claim and send, round by round; True when there is an outcome worth saving. Each
@@ -162,6 +171,9 @@ class _Run:
                 continue  # settled everywhere already
             waiting.append(item)
             for dest in item.owed:
+                if dest.name in self.turned_off:
+                    self.outcome.errors[dest.name] = self.turned_off[dest.name]
+                    continue
                 groups.setdefault(dest, []).append(item)
         stops = 0
         for dest, items in groups.items():

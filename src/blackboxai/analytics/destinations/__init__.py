@@ -57,21 +57,25 @@ def destinations(
     mixpanel_token: str | None,
     mixpanel_host: str | None,
     collector: tuple[Destination, ...] = (),
+    *,
+    hosted: bool = True,
 ) -> tuple[Destination, ...]:
     """Where a run's events go: PostHog when a project key is known (the edge answers 200 to a
     made-up key and files the events nowhere, so there is no placeholder), Mixpanel when a
-    token is set, and a team's collector when one is configured (collector.py)."""
+    token is set, and a team's collector when one is configured (collector.py). Neither
+    PostHog nor Mixpanel when the machine's policy turned the hosted services off (`hosted`),
+    whoever configured them."""
     from blackboxai.analytics.defaults import (
         MIXPANEL_DEFAULT_HOST,
         POSTHOG_DEFAULT_HOST,
         POSTHOG_PROJECT_API_KEY,
     )
 
-    found = []
+    found: list[Destination] = []
     key = posthog_key or POSTHOG_PROJECT_API_KEY
-    if key:
+    if key and hosted:
         found.append(Destination("posthog", posthog_host or POSTHOG_DEFAULT_HOST, key))
-    if mixpanel_token:
+    if mixpanel_token and hosted:
         found.append(
             Destination("mixpanel", mixpanel_host or MIXPANEL_DEFAULT_HOST, mixpanel_token)
         )

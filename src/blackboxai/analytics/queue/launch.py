@@ -36,23 +36,33 @@ BOOTSTRAP = (
 @dataclass(frozen=True)
 class UploadConfig:
     """Where the waiting events are, and the bounds of a run. Where each event goes travels in
-    its spooled record, so no destination is named here."""
+    its spooled record, so no destination is named here; only the services the machine's policy
+    turned off (`analytics-hosted: false`, named by `policy`): what waits for them stays, unsent."""
 
     data_dir: str
     connect_timeout: float = UPLOAD_CONNECT_TIMEOUT
     request_timeout: float = UPLOAD_REQUEST_TIMEOUT  # the whole request, and each read in it
     lock_wait: float = UPLOAD_LOCK_WAIT  # for a run already under way to finish
     send_time: float = UPLOAD_SEND_TIME  # from getting the lock to the end of the run
+    turned_off: tuple[str, ...] = ()
+    policy: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
 
     @classmethod
     def from_json(cls, text: str) -> UploadConfig:
+        """Raises ValueError (or KeyError, TypeError) for anything but a config of ours: a run
+        that cannot tell which services are off sends nothing."""
         data = json.loads(text)
-        known = {f.name for f in fields(cls)} - {"data_dir"}
+        known = {f.name for f in fields(cls)} - {"data_dir", "turned_off", "policy"}
         bounds = {k: float(v) for k, v in data.items() if k in known}
-        return cls(str(data["data_dir"]), **bounds)
+        off, policy = data.get("turned_off", []), data.get("policy")
+        if not isinstance(off, list) or not all(isinstance(name, str) for name in off):
+            raise ValueError("turned_off must be a list of service names")
+        if policy is not None and not isinstance(policy, str):
+            raise ValueError("policy must be a file name")
+        return cls(str(data["data_dir"]), **bounds, turned_off=tuple(off), policy=policy)
 
 
 class Launched(Protocol):

@@ -47,8 +47,10 @@ class Outbox:
         limit: int = BUFFER_EVENTS,
         launch_after: int = LAUNCH_AFTER,
         lock_wait: float = SESSION_LOCK_WAIT,
+        upload: UploadConfig | None = None,
     ) -> None:
         self.data_dir = data_dir
+        self._upload = upload if upload is not None else UploadConfig(str(data_dir))
         self.spool = spool if spool is not None else Spool(data_dir)
         self._store = StateStore(data_dir)
         self._launcher: Launcher = launcher if launcher is not None else spawn_uploader
@@ -152,7 +154,7 @@ class Outbox:
     # -- the uploader --------------------------------------------------------------------------
     def _launch(self) -> None:
         self._launched = True
-        child = self._launcher(UploadConfig(str(self.data_dir)))
+        child = self._launcher(self._upload)
         if child is not None:
             self._children.append(child)
 

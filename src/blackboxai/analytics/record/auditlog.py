@@ -11,6 +11,7 @@ from blackboxai.terminal import shown
 
 __all__ = [
     "AuditLog",
+    "BothLogs",
     "LogError",
     "open_log",
     "open_nonblocking",
@@ -33,14 +34,19 @@ def shown_path(path: str) -> str:
     return shown(path, _SHOWN)
 
 
-def opened(path: str | None) -> tuple[AuditLog | None, str | None]:
-    """The log at `path` opened for appending, or why it could not be (None: none asked for)."""
-    if path is None:
-        return None, None
-    try:
-        return open_log(path), None
-    except LogError as exc:
-        return None, str(exc)
+def opened(
+    path: str | None, policy_log: str | None = None, named_by: str = ""
+) -> tuple[AuditLog | BothLogs | None, str | None]:
+    """The user's log at `path` opened for appending, or why it could not be (None: none asked
+    for); with the machine's policy's `analytics-log` beside it (`named_by`: the policy file)
+    when it names one: only then does an event cost a second write."""
+    log, error = None, None
+    if path is not None:
+        try:
+            log = open_log(path)
+        except LogError as exc:
+            error = str(exc)
+    return (log if policy_log is None else BothLogs(policy_log, named_by, log)), error
 
 
 def open_log(path: str) -> AuditLog:
@@ -175,6 +181,55 @@ class AuditLog:
             raise OSError(f"short write to {self.path}")
         self._torn = False
 
+    def same_file(self, other: AuditLog) -> bool:
+        """Whether both are open on one file (so each line is written there once)."""
+        if self._fd is None or other._fd is None:
+            return False
+        try:
+            mine, theirs = os.fstat(self._fd), os.fstat(other._fd)
+        except OSError:
+            return False
+        return (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino)
+
     def close(self) -> None:
         self._fd = None
         self._closer()
+
+
+class BothLogs:
+    """The user's own log (if any) and the one the machine's policy names: the same line to each.
+    The policy's file is opened at the first event, so a command that records none (`analytics
+    status`) creates none; if it cannot be opened, that is said once on stderr and the user's log
+    goes on. The same file named twice gets each line once."""
+
+    def __init__(self, path: str, named_by: str, user: AuditLog | None) -> None:
+        self.path = path
+        self._named_by = named_by  # the policy file, for the message
+        self._user = user
+        self._log: AuditLog | None = None
+        self._tried = False
+
+    def write(self, line: str) -> None:
+        if self._user is not None:
+            self._user.write(line)
+        if not self._tried:
+            self._tried = True
+            self._log = self._open()
+        if self._log is not None:
+            self._log.write(line)
+
+    def _open(self) -> AuditLog | None:
+        try:
+            log = open_log(self.path)
+        except LogError as exc:
+            print(f"blackboxai: {exc} (named by {self._named_by})", file=sys.stderr, flush=True)
+            return None
+        if self._user is not None and self._user.same_file(log):
+            log.close()
+            return None
+        return log
+
+    def close(self) -> None:
+        for log in (self._user, self._log):
+            if log is not None:
+                log.close()

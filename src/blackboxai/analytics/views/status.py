@@ -15,12 +15,14 @@ from blackboxai.terminal import shown
 
 if TYPE_CHECKING:
     from blackboxai.analytics.core import Analytics
+    from blackboxai.policy import Policy
 
 __all__ = [
     "collect_status",
     "deleted_text",
     "delivery_text",
     "outcome_lines",
+    "policy_text",
     "refused_text",
     "render_status",
     "stored_text",
@@ -72,6 +74,25 @@ def collect_status(analytics: Analytics) -> dict[str, Any]:
         "dropped": analytics.spool.dropped(),
         "last_delivery": last_delivery(analytics),
         "debug": analytics.debug,
+        "policy": _policy(analytics.policy),
+    }
+
+
+def _policy(policy: Policy) -> dict[str, Any] | None:
+    """What the machine's policy decided, for status (None: this machine has none)."""
+    from blackboxai.policy import KEYS
+
+    if not policy.exists:
+        return None
+    return {
+        "file": policy.path,
+        "problem": policy.problem,  # it cannot be read: analytics are off
+        "said": {k: "<set>" if KEYS[k].secret else v for k, v in policy.said.items()},
+        "analytics_off": policy.off,  # why analytics are off on this machine, or None
+        "hosted": policy.hosted,
+        "log": policy.log,
+        "otlp_required": policy.otlp_required,
+        "locked": sorted(policy.locked),  # the options no user or project setting changes
     }
 
 
@@ -96,6 +117,10 @@ def _why(analytics: Analytics) -> str:
     decision = analytics.decision
     if decision is None:
         return "not decided"
+    if decision.report and not analytics.destinations and not analytics.policy.hosted:
+        return (
+            f"{decision.why}, but PostHog and Mixpanel are turned off by {analytics.policy.where}"
+        )
     if decision.report and not analytics.destinations:
         return f"{decision.why}, but no analytics backend is configured"
     return decision.why
@@ -197,6 +222,21 @@ def refused_text(last: dict[str, Any] | None) -> list[str]:
     return lines
 
 
+def policy_text(p: dict[str, Any]) -> str:
+    """The machine's policy in one line: its file and each thing it decided, as written there."""
+    if p["problem"]:
+        return f"{shown(p['problem'])}; analytics are off (it may have said so)"
+    said = p["said"]
+    decided = [f"{key}: {_yaml(value)}" for key, value in said.items()]
+    return f"{shown(p['file'])}: " + ("; ".join(decided) if decided else "decides nothing")
+
+
+def _yaml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return shown(value)
+
+
 def _catalogue_text(c: dict[str, Any]) -> str:
     if c["agreed"] is None:
         return f"version {c['current']} (you have not agreed to any)"
@@ -221,6 +261,11 @@ def render_status(s: dict[str, Any]) -> str:
     if s.get("held_by_marker"):
         stored += " (held by analytics.disabled until analytics.json can be written)"
     posthog, mixpanel = s["backends"]["posthog"], s["backends"]["mixpanel"]
+    policy = s.get("policy")
+    hosted_off = None
+    if policy is not None and not policy["hosted"]:
+        hosted_off = f"turned off by {shown(policy['file'] or 'the policy')}"
+        hosted_off += "" if policy["problem"] else " (analytics-hosted: false)"
     lines = [
         f"Reporting:     {'yes' if s['would_report'] else 'no'} ({s['why']})",
         f"Stored choice: {stored}",
@@ -231,10 +276,11 @@ def render_status(s: dict[str, Any]) -> str:
         + (
             posthog["host"]
             if posthog
-            else "not configured (no project API key: set analytics-posthog-project-api-key, "
+            else hosted_off
+            or "not configured (no project API key: set analytics-posthog-project-api-key, "
             "BLACKBOXAI_ANALYTICS_POSTHOG_PROJECT_API_KEY or --analytics-posthog-project-api-key)"
         ),
-        f"Mixpanel:      {mixpanel['host'] if mixpanel else 'not configured'}",
+        f"Mixpanel:      {mixpanel['host'] if mixpanel else hosted_off or 'not configured'}",
         f"Collector:     {_collector_text(s['collector'])}",
         f"Waiting:       {_events(s['pending'])}"
         + (f" ({_older(s['dropped'])} dropped: the queue was full)" if s["dropped"] else ""),
@@ -243,6 +289,8 @@ def render_status(s: dict[str, Any]) -> str:
     lines += [f"Refused:       {line}" for line in refused_text(s["last_delivery"])]
     for i, line in enumerate(health_lines(s["destinations"])):
         lines.append(f"{'Destinations:' if i == 0 else ''}{' ' * (15 if i else 2)}{line}")
+    if policy is not None:
+        lines.append(f"Policy:        {policy_text(policy)}")
     if s["debug"]:
         lines.append("Debug:         on (dry run: events are printed, nothing is sent)")
     return "\n".join(lines)

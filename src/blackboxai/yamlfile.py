@@ -1,5 +1,7 @@
-"""One YAML config file read safely: its data and each key's line, or a one-line ConfigError.
+"""One YAML settings file read safely: its data and each key's line, or a one-line ConfigError.
 
+The config files (config/) and the machine's policy (policy.py) are read by this one reader, with
+the same bounds: config/ and analytics/ may not import each other, and the policy serves both.
 Messages describe bad values and paths briefly (`terminal.shown`): a YAML alias can stand for
 millions of strings, and a path can be thousands of characters long.
 """
@@ -32,43 +34,44 @@ def describe(value: object) -> str:
     return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
 
 
-def load_yaml(path: Path) -> tuple[object, dict[object, tuple[int, list[int]]]]:
-    """The file's data and, by top-level key, its line and its list items' lines."""
+def load_yaml(
+    path: Path, what: str = "config file"
+) -> tuple[object, dict[object, tuple[int, list[int]]]]:
+    """The file's data and, by top-level key, its line and its list items' lines. `what` names
+    the file in messages ("config file", "policy file")."""
     import yaml
 
     try:
-        text = _read(path)
+        text = _read(path, what)
     except IsADirectoryError:
-        raise ConfigError(f"config file {shown(path)} is a directory") from None
+        raise ConfigError(f"{what} {shown(path)} is a directory") from None
     except FileNotFoundError:
-        raise ConfigError(f"config file {shown(path)} does not exist") from None
+        raise ConfigError(f"{what} {shown(path)} does not exist") from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"config file {shown(path)} cannot be read: {exc.reason}") from None
+        raise ConfigError(f"{what} {shown(path)} cannot be read: {exc.reason}") from None
     except OSError as exc:
         why = exc.strerror or type(exc).__name__  # str(exc) would repeat the whole path
-        raise ConfigError(f"config file {shown(path)} cannot be read: {why}") from None
+        raise ConfigError(f"{what} {shown(path)} cannot be read: {why}") from None
     try:
         return yaml.safe_load(text), _lines(yaml.compose(text, Loader=yaml.SafeLoader))
     except RecursionError:
-        raise ConfigError(f"config file {shown(path)}: nested too deeply") from None
+        raise ConfigError(f"{what} {shown(path)}: nested too deeply") from None
     except (ValueError, OverflowError) as exc:  # good YAML that Python refuses: 2024-13-45
         reason = str(exc).split(";")[0].split(":")[0][:_SHOWN]
-        raise ConfigError(
-            f"config file {shown(path)}: a value is out of range ({reason})"
-        ) from None
+        raise ConfigError(f"{what} {shown(path)}: a value is out of range ({reason})") from None
     except yaml.reader.ReaderError as exc:  # a control character: no mark, but a position
         line = text.count("\n", 0, exc.position) + 1
         raise ConfigError(
-            f"config file {shown(path)}, line {line}: special characters are not allowed"
+            f"{what} {shown(path)}, line {line}: special characters are not allowed"
         ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"config file {shown(path)}{where}: {problem}") from None
+        raise ConfigError(f"{what} {shown(path)}{where}: {problem}") from None
 
 
-def _read(path: Path) -> str:
+def _read(path: Path, what: str) -> str:
     """The file's text, newlines translated as read_text() would. Opened without blocking: a
     named pipe that nothing writes reads as empty, never waits; one with a writer (`--config
     <(...)`) is read. A device is refused, and nothing is read past _MAX_BYTES (/dev/zero)."""
@@ -84,12 +87,12 @@ def _read(path: Path) -> str:
         if stat.S_ISCHR(info.st_mode) and info.st_rdev == os.stat(os.devnull).st_rdev:
             return ""  # `--config /dev/null`: the usual way to say "nothing more"
         if not (stat.S_ISREG(info.st_mode) or stat.S_ISFIFO(info.st_mode)):
-            raise ConfigError(f"config file {shown(path)} is a device, not a file")
+            raise ConfigError(f"{what} {shown(path)} is a device, not a file")
         if nonblock:
             os.set_blocking(fd, True)  # a pipe with a writer: wait for what it writes
         data = file.read(_MAX_BYTES + 1)
     if len(data) > _MAX_BYTES:
-        raise ConfigError(f"config file {shown(path)} is too large to be a settings file")
+        raise ConfigError(f"{what} {shown(path)} is too large to be a settings file")
     return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
 
 
