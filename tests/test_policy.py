@@ -19,7 +19,6 @@ from blackboxai.policy import (
     HOSTED_OPTIONS,
     KEYS,
     NO_POLICY,
-    Key,
     Policy,
     find_policy,
     policy_dirs,
@@ -110,7 +109,9 @@ def test_a_session_without_a_policy_imports_neither_yaml_nor_platformdirs(
 def test_each_key_is_read(isolated: Path) -> None:
     path = write(
         isolated / "p" / "policy.yml",
-        "analytics-hosted: false\nanalytics-log: /var/log/b.jsonl\nanalytics-otlp-required: true\n",
+        "analytics-hosted: false\nanalytics-log: /var/log/b.jsonl\nanalytics-otlp-required: true\n"
+        "analytics-otlp-endpoint: https://otel.example:4318\nanalytics-otlp-protocol: http/json\n"
+        "analytics-otlp-headers: authorization=Bearer%20t\n",
     )
     policy = read_policy(path)
     assert policy.problem is None and policy.path == str(path)
@@ -119,6 +120,11 @@ def test_each_key_is_read(isolated: Path) -> None:
         False,
         "/var/log/b.jsonl",
         True,
+    )
+    assert policy.collector == (
+        "https://otel.example:4318",
+        "http/json",
+        "authorization=Bearer%20t",
     )
     off = read_policy(write(isolated / "q" / "policy.yml", "analytics: false\n"))
     assert off.off == f"turned off by {isolated / 'q' / 'policy.yml'}"
@@ -157,6 +163,9 @@ def test_no_file_is_no_policy(isolated: Path) -> None:
         ('analytics-log: "a\\0b"\n', "not a valid file name"),
         ("- analytics\n", "expected a mapping"),
         ("analytics: false\nanalytics-otlp-required: true\n", "contradict each other"),
+        ("analytics-otlp-required: true\n", "needs the collector it requires"),
+        ("analytics-otlp-endpoint: otel:4318\n", "must be an http:// or https:// address"),
+        ("analytics-otlp-protocol: grpc\n", "must be one of http/protobuf, http/json, not 'grpc'"),
     ],
 )
 def test_a_policy_that_cannot_be_read_turns_analytics_off(
@@ -193,11 +202,14 @@ def test_nothing_a_program_passes_raises(isolated: Path) -> None:
 
 def test_every_key_that_locks_an_option_names_one_of_the_same_kind() -> None:
     """A key the policy locks by name must be an option, or it would lock nothing."""
-    kinds = {"bool": Kind.BOOL, "str": Kind.STR, "path": Kind.PATH}
+    kinds = {"bool": Kind.BOOL, "str": Kind.STR, "path": Kind.PATH, "url": Kind.URL}
     locking = [key for key, rule in KEYS.items() if key == "analytics" or rule.group]
     for key in locking:
         assert key in OPTIONS, key
-        assert OPTIONS[key].kind is kinds[KEYS[key].kind] or OPTIONS[key].kind is Kind.CHOICE
+        if KEYS[key].choices:  # the same values as the option's
+            assert (OPTIONS[key].kind, OPTIONS[key].choices) == (Kind.CHOICE, KEYS[key].choices)
+        else:
+            assert OPTIONS[key].kind is kinds[KEYS[key].kind], key
     assert all(option in OPTIONS for option in HOSTED_OPTIONS)
 
 
@@ -207,18 +219,14 @@ def test_analytics_hosted_false_locks_every_hosted_option(isolated: Path) -> Non
     assert all(value is None for value, _ in policy.locked.values())
 
 
-def test_a_group_is_locked_whole_and_a_secret_is_never_shown(
-    isolated: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """How the collector's keys slot in: set one, and the user's own values for the rest of its
-    group are dropped too (their headers must never reach the organisation's endpoint)."""
-    group = "the OpenTelemetry collector"
-    monkeypatch.setitem(KEYS, "analytics-otlp-endpoint", Key("str", group=group))
-    monkeypatch.setitem(KEYS, "analytics-otlp-headers", Key("str", group=group, secret=True))
+def test_a_group_is_locked_whole_and_a_secret_is_never_shown(isolated: Path) -> None:
+    """The collector's keys: set one, and the user's own values for the rest of its group are
+    dropped too (their headers must never reach the organisation's endpoint)."""
     path = write(isolated / "policy.yml", "analytics-otlp-endpoint: https://otel.corp:4318\n")
     why = f"the OpenTelemetry collector is set by {path}"
     assert read_policy(path).locked == {
         "analytics-otlp-endpoint": ("https://otel.corp:4318", why),
+        "analytics-otlp-protocol": (None, why),
         "analytics-otlp-headers": (None, why),
     }
     path.write_text("analytics-otlp-headers: 'authorization=Bearer s3cret'\n")

@@ -103,7 +103,7 @@ def off(ctx: typer.Context) -> None:
     # how that went (choice.apply_disable): a broken setting can never block it, and nothing
     # is said twice, not even the events it could not delete. Here: only the exit status.
     analytics, _ = _state(ctx)
-    if analytics.state.stored.value != "disabled" or analytics.pending_count():
+    if analytics.state.stored.value != "disabled" or analytics.pending_count(by_policy=False):
         raise typer.Exit(1)
 
 
@@ -112,7 +112,7 @@ def reset_id(ctx: typer.Context) -> None:
     """Start over with a new anonymous id; events waiting under the old one are deleted."""
     analytics, _ = _state(ctx)
     old = analytics.state.uuid
-    waiting = analytics.pending_count()
+    waiting = analytics.pending_count(by_policy=False)
     if not analytics.reset_id():
         raise _fail(f"could not reset the id: {analytics.last_error}")
     if old is None:
@@ -134,7 +134,7 @@ def pending(
         deleted = analytics.clear_pending()
         if analytics.last_error:
             raise _fail(f"could not clear everything: {analytics.last_error}")
-        left = analytics.pending_count()
+        left = analytics.pending_count(by_policy=False)
         if left:
             raise _fail(f"{_waiting(left)} could not be deleted")
         typer.echo(f"Deleted {_waiting(deleted)}.")

@@ -7,15 +7,18 @@ talks to the user. Every notice goes to stderr, so stdout stays the program's ow
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 
 from blackboxai.analytics import Analytics
 from blackboxai.analytics.consent.rules import Decision, Stored
+from blackboxai.analytics.fileops import atomic_write
 from blackboxai.config.settings import Settings
 from blackboxai.terminal import say
 
 __all__ = ["OPTED_OUT", "apply_disable", "decide", "resolve_consent"]
 
+NOTICE_FILE = "policy.notice"  # the last notice of a policy's collector, as said
 OPTED_OUT = "Analytics are now permanently disabled; nothing will be sent."
 ALREADY = "Analytics are permanently disabled; nothing will be sent."
 
@@ -33,11 +36,11 @@ def apply_disable(analytics: Analytics, *, confirm: bool = False) -> int | None:
     when nothing changed: `analytics off` always answers); an exit status if it could not be
     stored at all. Events it could not delete are never sent: their consent has ended."""
     was_disabled = analytics.state.stored is Stored.DISABLED and not analytics.state.marker
-    waiting = analytics.pending_count()
+    waiting = analytics.pending_count(by_policy=False)
     if not analytics.disable(permanently=True):  # the command then stops: nothing else runs
         say(f"blackboxai: could not disable analytics: {analytics.last_error}")
         return 1
-    left = analytics.pending_count()
+    left = analytics.pending_count(by_policy=False)
     deleted = waiting - left
     held = analytics.state.marker  # analytics.json could not be written: say which, and why
     why = analytics.last_error  # that, and events left waiting (a lock another process holds)
@@ -53,8 +56,21 @@ def apply_disable(analytics: Analytics, *, confirm: bool = False) -> int | None:
         why = f"{why}; {analytics.store.marker_path} keeps the opt-out until it can be"
     if why:
         line += f" ({why}.)"
+    if analytics.routes.required_by_policy:  # not "nothing will be sent": say what still is
+        line = line.replace("; nothing will be sent.", ".", 1) + _still_sent(analytics)
     say(line)
     return None
+
+
+def _still_sent(analytics: Analytics) -> str:
+    """What an opt-out does not stop: the collector the machine's policy requires."""
+    if not analytics.routes.required_by_policy:
+        return ""
+    return (
+        f" This machine's policy ({analytics.policy.where}) still sends usage events, without an"
+        f" id, to your organisation's collector at {collector_host(analytics)}; nothing else"
+        " is sent."
+    )
 
 
 def resolve_consent(
@@ -70,8 +86,11 @@ def resolve_consent(
     decision = decide(analytics, settings, tty=tty)
     if decision.note:
         say(decision.note)
-    if decision.ask:
-        _store(analytics, ask(collector_host(analytics)))
+    required = analytics.routes.required_by_policy
+    if required:
+        _tell_required(analytics)
+    if decision.ask:  # a yes sends to the policy's collector no more than a no does
+        _store(analytics, ask(None if required else collector_host(analytics)))
     elif decision.review:
         answer = ask_new([item.description for item in analytics.unseen_items()])
         if answer is not None and not analytics.review_catalogue(answer):
@@ -93,6 +112,26 @@ def collector_host(analytics: Analytics) -> str | None:
     return None
 
 
+def _tell_required(analytics: Analytics) -> None:
+    """Once per machine policy (remembered in the data directory, where its events wait): the
+    organisation's collector receives the events whatever the user chooses."""
+    line = (
+        f"blackboxai: this machine's policy ({analytics.policy.where}) sends blackboxai's usage "
+        f"events, without an id, to your organisation's collector at {collector_host(analytics)}, "
+        "whatever you choose about analytics (`blackboxai analytics status` shows it)."
+    )
+    try:
+        told = analytics.data_dir / NOTICE_FILE
+        if told.read_text(encoding="utf-8", errors="replace") == line:
+            return
+    except (LookupError, OSError):
+        pass
+    say(line)
+    with contextlib.suppress(LookupError, OSError):
+        analytics.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        atomic_write(analytics.data_dir / NOTICE_FILE, line.encode())
+
+
 def _store(analytics: Analytics, answer: bool | None) -> None:
     if answer is None:  # Ctrl-C or EOF: nothing stored, asked again next time
         return
@@ -102,7 +141,10 @@ def _store(analytics: Analytics, answer: bool | None) -> None:
     elif answer:
         say("Thank you. Turn analytics off any time with `blackboxai analytics off`.")
     else:
-        say("Analytics are off for good. `blackboxai analytics on` changes that.")
+        say(
+            "Analytics are off for good. `blackboxai analytics on` changes that."
+            + _still_sent(analytics)
+        )
 
 
 def _debug_lines(analytics: Analytics) -> None:

@@ -31,6 +31,7 @@ __all__ = [
     "policy_dirs",
     "read_policy",
     "resolve_policy",
+    "still_requires",
     "system_policy",
 ]
 
@@ -54,17 +55,22 @@ class Key:
     organisation's endpoint, nor the reverse). A plain class: a dataclass costs every start-up
     about a millisecond to build."""
 
-    __slots__ = ("group", "kind", "only", "secret")
+    __slots__ = ("choices", "group", "kind", "only", "secret")
 
     def __init__(
         self,
-        kind: str,  # "bool", "str" or "path"
+        kind: str,  # "bool", "str", "url" (http:// or https://) or "path"
         *,
         only: bool | None = None,  # the one value a policy may give (a bool key)
         group: str | None = None,
         secret: bool = False,  # never shown: a header can hold a token
+        choices: tuple[str, ...] = (),  # the values a str key may take (none: any)
     ) -> None:
         self.kind, self.only, self.group, self.secret = kind, only, group, secret
+        self.choices = choices
+
+
+COLLECTOR = "the OpenTelemetry collector"
 
 
 # Every key a policy may hold. `analytics` and a `group` key lock the option of the same name
@@ -73,6 +79,9 @@ KEYS: dict[str, Key] = {
     "analytics": Key("bool", only=False),
     "analytics-hosted": Key("bool"),
     "analytics-log": Key("path"),
+    "analytics-otlp-endpoint": Key("url", group=COLLECTOR),
+    "analytics-otlp-protocol": Key("str", group=COLLECTOR, choices=("http/protobuf", "http/json")),
+    "analytics-otlp-headers": Key("str", group=COLLECTOR, secret=True),
     "analytics-otlp-required": Key("bool"),
 }
 
@@ -118,6 +127,20 @@ class Policy:
         """Where every session also writes its audit log (the organisation's own record)."""
         value = self.said.get("analytics-log") if self.problem is None else None
         return value if isinstance(value, str) else None
+
+    @property
+    def collector(self) -> tuple[str | None, str | None, str | None]:
+        """The organisation's collector (endpoint, protocol, headers), or three Nones: what no
+        user or project setting changes or removes."""
+        if self.problem is not None or "analytics-otlp-endpoint" not in self.said:
+            return None, None, None
+        get = self.said.get
+        values = (
+            get("analytics-otlp-endpoint"),
+            get("analytics-otlp-protocol"),
+            get("analytics-otlp-headers"),
+        )
+        return tuple(v if isinstance(v, str) else None for v in values)  # type: ignore[return-value]
 
     @property
     def otlp_required(self) -> bool:
@@ -210,6 +233,13 @@ def resolve_policy(source: Policy | str | os.PathLike[str] | None) -> Policy:
         return Policy(problem=f"the policy cannot be read ({type(exc).__name__})")
 
 
+def still_requires(policy: Policy) -> bool:
+    """Whether the organisation's collector is still required, read afresh from the policy's
+    file (events recorded under the requirement go only while it holds); a Policy made in code
+    (no file) answers for itself."""
+    return (policy if policy.path is None else read_policy(policy.path)).otlp_required
+
+
 def read_policy(path: str | os.PathLike[str]) -> Policy:
     """The policy in `path`, checked; never raises. A file that does not exist is no policy.
     Any other failure (not YAML, an unknown key, a wrong type, a wrong value) is a `problem`."""
@@ -252,6 +282,12 @@ def _read(name: str) -> Policy:
             problem=f"policy file {shown(name)}: analytics: false and "
             "analytics-otlp-required: true contradict each other",
         )
+    if said.get("analytics-otlp-required") is True and "analytics-otlp-endpoint" not in said:
+        return Policy(
+            name,
+            problem=f"policy file {shown(name)}: analytics-otlp-required: true needs the "
+            "collector it requires (analytics-otlp-endpoint)",
+        )
     return Policy(name, said)
 
 
@@ -273,9 +309,23 @@ def _problem(key: object, value: object) -> str | None:
         return f"{key} must be a string, not {describe(value)}"
     if not value:
         return f"{key} must not be empty"
+    if rule.choices and value not in rule.choices:
+        return f"{key} must be one of {', '.join(rule.choices)}, not {describe(value)}"
+    if rule.kind == "url" and not _web_address(value):
+        return f"{key} must be an http:// or https:// address, not {describe(value)}"
     if rule.kind == "path" and not _valid_name(value):
         return f"{key} names {describe(value)}, which is not a valid file name"
     return None
+
+
+def _web_address(value: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def _valid_name(name: str) -> bool:

@@ -282,14 +282,17 @@ def test_a_relative_log_path_starts_at_the_policys_directory(cli: Cli, site_poli
     assert len((path.parent / "audit.jsonl").read_text().splitlines()) == 2
 
 
-# -- analytics-otlp-required: accepted and shown (its effect comes with the OTLP destination) ----
+# -- analytics-otlp-required (its effect: test_policy_collector.py) ---------------------------
 
 
 def test_otlp_required_is_read_and_shown(cli: Cli, site_policy: Write) -> None:
-    site_policy("analytics-otlp-required: true\n")
+    site_policy("analytics-otlp-endpoint: http://127.0.0.1:9\nanalytics-otlp-required: true\n")
     data = status(cli)["policy"]
     assert (data["problem"], data["otlp_required"]) == (None, True)
-    assert data["said"] == {"analytics-otlp-required": True}
+    assert data["said"] == {
+        "analytics-otlp-endpoint": "http://127.0.0.1:9",
+        "analytics-otlp-required": True,
+    }
 
 
 # -- told, always ----------------------------------------------------------------------------------

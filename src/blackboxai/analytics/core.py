@@ -9,6 +9,7 @@ detached uploader).
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 import weakref
@@ -21,15 +22,14 @@ from blackboxai.analytics.consent.gate import CatalogueSource, Gate
 from blackboxai.analytics.consent.rules import Decision
 from blackboxai.analytics.consent.state import State, StateStore
 from blackboxai.analytics.contain import Containment, one_line
-from blackboxai.analytics.destinations import Destination, destinations
-from blackboxai.analytics.destinations.collector import collector_destinations
-from blackboxai.analytics.destinations.routes import Routes
+from blackboxai.analytics.destinations import Destination
+from blackboxai.analytics.destinations.routes import plan
 from blackboxai.analytics.paths import locate_data_dir
 from blackboxai.analytics.record.auditlog import opened
 from blackboxai.analytics.record.event import print_debug, stamp
 from blackboxai.analytics.record.ids import event_id
 from blackboxai.analytics.record.system import run_facts, system_properties
-from blackboxai.policy import Policy, resolve_policy
+from blackboxai.policy import Policy, resolve_policy, still_requires
 
 if TYPE_CHECKING:
     from blackboxai.analytics.consent.catalogue import Item, Withhold
@@ -90,25 +90,20 @@ class Analytics:
         self._last_error: str | None = None
         self._unclear: str | None = None  # what the last clearing left waiting, and why
         self.replaced: State | None = None  # what the last opt_in() changed (see there)
-        collector, self.warnings = collector_destinations(
-            otlp_endpoint, otlp_protocol, otlp_headers, os.environ if env is None else env
-        )
-        hosted = self._policy.hosted
-        self.routes = Routes(
-            destinations(
-                posthog_host,
-                posthog_project_api_key,
-                mixpanel_token,
-                mixpanel_host,
-                collector,
-                hosted=hosted,
-            )
+        self.routes, self.warnings = plan(
+            self._policy,
+            (posthog_host, posthog_project_api_key),
+            (mixpanel_token, mixpanel_host),
+            (otlp_endpoint, otlp_protocol, otlp_headers),
+            os.environ if env is None else env,
         )
         self._facts = run_facts(event_id())  # this run's session id, on every event
         self._logfile = os.path.expanduser(os.fspath(logfile)) if logfile is not None else None
         # log_error: why the user's log could not be opened; the policy's may be written beside
         self._log, self.log_error = opened(self._logfile, self._policy.log, self._policy.where)
         self._data_dir = locate_data_dir(data_dir)  # a Path, or why there is none
+        # Events go to the policy's collector alone when the user has not consented.
+        self._required = self.routes.required_by_policy and not isinstance(self._data_dir, str)
         self._spool, self._launcher = spool, launcher
         self._outbox: Outbox | None = None  # made when the run first reports
         self.gate = Gate(
@@ -284,10 +279,10 @@ class Analytics:
         state = self.state
         self._generation, self._user = state.generation, state.uuid
         self._withhold = self.gate.withholder()
-        if self._reporting:
+        if self._reporting or (self._required and not self.debug):
             self._made_outbox().resume()
-        elif self._outbox is not None:
-            self._outbox.stop()
+        if self._outbox is not None and not self._reporting:  # the user's consent ended
+            self._outbox.stop(keep_required=self._required)
         return decision  # type: ignore[return-value]  # None only from the constructor
 
     # -- events ----------------------------------------------------------------------------------
@@ -298,32 +293,36 @@ class Analytics:
         `main_model` (a name, or an object with a `.name`) is reported redacted like any model."""
         if self._closed:
             return
+        # Sent by the policy alone (not the user's consent): to its collector, with no id.
+        required = self._required and not self._reporting
         try:
             properties = kwargs if main_model is None else {"main_model": main_model, **kwargs}
             event = stamp(
                 event_name,
                 properties,
-                user_id=self._user,
+                user_id=None if required else self._user,
                 clock=self._clock,
                 facts=self._facts,
                 withhold=self._withhold,
             )
             line = event.log_line()
-            to = self.routes.to(event.name) if self._reporting else ()
-            spooled = event.spool_line(self._generation, to) if to else None
+            routes = self.routes
+            to = routes.required(event.name) if required else routes.to(event.name)
+            going = self._reporting or required
+            spooled = event.spool_line(self._generation, to, required) if going else None
         except Exception as exc:
             self.contained.record("event", exc)
             return
         try:
             if self._log is not None:  # naming where the event goes, if it goes anywhere
-                self._log.write(self.routes.audited(event.name, line) if spooled else line)
+                self._log.write(routes.audited(event.name, line, required) if spooled else line)
         except Exception as exc:
             self.contained.record("audit log", exc)
         try:
             if self.debug:
-                print_debug(event, self._would_send, self._debug_stream)
+                print_debug(event, self._would_send or required, self._debug_stream)
             elif spooled is not None and self._outbox is not None:
-                self._outbox.add(spooled, event.user_id, self._generation)
+                self._outbox.add(spooled, event.user_id, self._generation, required)
         except Exception as exc:
             self.contained.record("debug" if self.debug else "outbox", exc)
 
@@ -348,6 +347,7 @@ class Analytics:
                 spool=self._spool,
                 launcher=self._launcher,
                 upload=self.upload_config(),
+                required=functools.partial(still_requires, self._policy),
             )
             # A caller that forgets close() still has its buffered events handed over: when
             # this object is collected (nothing here refers back to it, so that is as soon as
@@ -362,7 +362,10 @@ class Analytics:
         from blackboxai.policy import HOSTED
 
         off = () if self._policy.hosted else HOSTED
-        return UploadConfig(str(self.data_dir), **bounds, turned_off=off, policy=self._policy.path)
+        policy, required = self._policy.path, self._required and self._policy.path is None
+        return UploadConfig(
+            str(self.data_dir), **bounds, turned_off=off, policy=policy, required=required
+        )
 
     def flush(self) -> None:
         """Move buffered events to the spool now, if consent still holds; no network."""
@@ -370,12 +373,17 @@ class Analytics:
             return
         with self.contained.guard("flush"):
             self.decide()
-            if self._reporting:
+            if self._reporting or self._required:
                 self._outbox.flush()
 
-    def pending_count(self) -> int:
+    def pending_count(self, *, by_policy: bool = True) -> int:
+        """How many events wait to be sent; without `by_policy`, only those the user's consent
+        sends (what an opt-out deletes), not those the machine's policy alone sends."""
         with self.contained.guard("pending"):
-            return self.spool.count()
+            count = self.spool.count()
+            if by_policy or not count:
+                return count
+            return count - sum(r.get("by") == "policy" for r in self.spool.records())
         return 0
 
     def clear_pending(self) -> int:

@@ -58,6 +58,7 @@ def deliver(
             sender = Sender(budget, sleep, rand)
             off = dict.fromkeys(config.turned_off, f"turned off by {config.policy}")
             run = _Run(directory, outcome, _factory(config, sinks), sender, off)
+            run.required = lambda: _still_required(config)
             try:
                 if run.go(now):
                     save_outcome(directory, outcome, now())
@@ -110,6 +111,8 @@ class _Run:
         self.ahead: dict[str, int] = {}  # events refused for now: dated ahead of a service's clock
         # Services the machine's policy turned off, and why: what waits for them stays unsent.
         self.turned_off = turned_off
+        # Whether the policy still requires its collector (what it alone sends goes only then).
+        self.required: Callable[[], bool] = lambda: False
 
     def go(self, now: Callable[[], float]) -> bool:
         """Claim and send, round by round; True when there is an outcome worth saving. Each
@@ -158,12 +161,12 @@ class _Run:
     # -- one round: the claimed files, start to finish -----------------------------------------
     def _round(self, files: list[Path], when: float) -> bool:
         """Send what the files hold, put back what must wait; True when nothing had to wait."""
-        state = self.store.load()
+        state, required = self.store.load(), self.required()
         groups: dict[Destination, list[Waiting]] = {}
         waiting: list[Waiting] = []
         gone: Counter[str] = Counter()  # deleted unsent, by why: counted once the files are gone
         for item in read_waiting(files, self.progress.settled()):
-            why = why_gone(state, item, when)
+            why = why_gone(state, item, when, required)
             if why is not None:
                 gone[why] += why in ("expired", "future") or not item.taken
                 continue
@@ -236,7 +239,12 @@ class _Run:
         reset or waiting events cleared since the round began: the generation moved, so nothing
         more is sent (what is left is judged, and deleted, at put-back)."""
         state = self.store.load()
-        return all(may_send(state.stored, state.uuid, state.generation, r) for r in records)
+        if any(r.get("by") == "policy" for r in records) and not self.required():
+            return False
+        return all(
+            r.get("by") == "policy" or may_send(state.stored, state.uuid, state.generation, r)
+            for r in records
+        )
 
     def _ahead(self, dest: Destination, n: int) -> None:
         """Events the service refused only for being dated ahead of its clock: they wait (until
@@ -283,13 +291,14 @@ class _Run:
         """Return what still waits to the spool, if consent still holds for it; True if any.
         Raises OSError when it cannot be written (nothing is then counted)."""
         state = self.store.load()
-        keep = [it for it in items if allowed(state, it)]
-        gone["consent"] += sum(not it.taken for it in items if not allowed(state, it))
+        required = self.required()
+        keep = [it for it in items if allowed(state, it, required)]
+        gone["consent"] += sum(not it.taken for it in items if not allowed(state, it, required))
         lines = [it.line() for it in keep]
 
         def still_wanted() -> bool:  # asked again under the spool lock that an opt-out takes
             now = self.store.load()
-            return all(allowed(now, it) for it in keep)
+            return all(allowed(now, it, self.required()) for it in keep)
 
         if not self.spool.put_back(lines, still_wanted=still_wanted):
             gone["consent"] += sum(not it.taken for it in keep)
@@ -299,3 +308,13 @@ class _Run:
                 self.outcome.count(self.outcome.kept, dest.name)
         self.outcome.waiting += len(keep)
         return bool(keep)
+
+
+def _still_required(config: UploadConfig) -> bool:
+    """Whether the machine's policy (its file, as the session that launched us named it) still
+    requires its collector: what it alone sent goes only while it does."""
+    from blackboxai.policy import read_policy
+
+    if config.policy is None:
+        return config.required
+    return read_policy(config.policy).otlp_required

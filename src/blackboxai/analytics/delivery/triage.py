@@ -29,11 +29,11 @@ def batches(items: list[Waiting], max_batch: int, max_bytes: int) -> Iterator[li
         yield batch
 
 
-def why_gone(state: State, item: Waiting, when: float) -> str | None:
+def why_gone(state: State, item: Waiting, when: float, required: bool = False) -> str | None:
     """Why a claimed event is deleted unsent, or None when it may still go."""
     if item.problem is not None:
         return item.problem
-    if not allowed(state, item):
+    if not allowed(state, item, required):
         return "consent"
     at = epoch_seconds(item.record.get("time"))
     if at is not None and at - when > _MAX_AGE:  # the clock was (or is) wrong: not an age
@@ -43,5 +43,9 @@ def why_gone(state: State, item: Waiting, when: float) -> str | None:
     return None
 
 
-def allowed(state: State, item: Waiting) -> bool:
+def allowed(state: State, item: Waiting, required: bool = False) -> bool:
+    """Whether an event may still leave: by the user's consent, held without a break since it
+    was recorded, or, for what the machine's policy alone sends, while it still `required`s."""
+    if item.record.get("by") == "policy":
+        return required
     return may_send(state.stored, state.uuid, state.generation, item.record)

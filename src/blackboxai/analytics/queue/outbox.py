@@ -48,6 +48,7 @@ class Outbox:
         launch_after: int = LAUNCH_AFTER,
         lock_wait: float = SESSION_LOCK_WAIT,
         upload: UploadConfig | None = None,
+        required: Callable[[], bool] = lambda: False,
     ) -> None:
         self.data_dir = data_dir
         self._upload = upload if upload is not None else UploadConfig(str(data_dir))
@@ -57,9 +58,11 @@ class Outbox:
         self._lost = lost
         self._limit = limit
         self._launch_after = launch_after
-        self._lines: dict[tuple[str | None, int], list[str]] = {}
+        # Lines by (anonymous id, consent generation, sent by the policy alone).
+        self._lines: dict[tuple[str | None, int, bool], list[str]] = {}
+        self._required = required  # the machine's policy still requires its collector
         self._buffered = self._spooled = 0
-        self._reporting = self._launched = self._finished = False
+        self._handing_over = self._launched = self._finished = False
         self._pid = os.getpid()
         self._children: list[Launched] = []
         # The spool lock held by another process (a stopped one, a hung network disk): wait
@@ -70,25 +73,30 @@ class Outbox:
         self.unclear: str | None = None  # why the last clear() left events waiting
 
     # -- the session's events --------------------------------------------------------------------
-    def add(self, line: str, user_id: str | None, generation: int) -> None:
-        self._lines.setdefault((user_id, generation), []).append(line)
+    def add(self, line: str, user_id: str | None, generation: int, by_policy: bool = False) -> None:
+        """Buffer one spool line, under the user's consent (its id and generation), or under the
+        machine's policy alone (`by_policy`: its collector's, whatever the user chose)."""
+        self._lines.setdefault((user_id, generation, by_policy), []).append(line)
         self._buffered += 1
         if self._buffered >= self._limit:
             self.flush()
 
     def resume(self) -> None:
         """The session reports: what it buffers is handed over at the end."""
-        self._reporting = True
+        self._handing_over = True
 
-    def stop(self) -> None:
-        """The session no longer reports: forget what is buffered (its consent no longer lets
-        it leave), and launch nothing at the end for this run."""
-        self._lines.clear()
-        self._buffered = 0
-        self._reporting = False
+    def stop(self, keep_required: bool = False) -> None:
+        """The user's consent no longer holds: forget what it buffered (it may not leave), and,
+        unless the policy's collector still gets events (`keep_required`), hand nothing over."""
+        self._lines = {k: v for k, v in self._lines.items() if keep_required and k[2]}
+        self._buffered = sum(map(len, self._lines.values()))
+        self._handing_over = self._handing_over and keep_required
 
-    def _allowed(self, user_id: str | None, generation: int) -> bool:
-        """Consent is stored now, for this id, and has been since this generation began."""
+    def _allowed(self, user_id: str | None, generation: int, by_policy: bool) -> bool:
+        """Consent is stored now, for this id, and has been since this generation began; or,
+        for what the policy alone sends, the policy still requires its collector."""
+        if by_policy:
+            return self._required()
         state = self._store.load()
         record = {"user_id": user_id, "gen": generation}
         return may_send(state.stored, state.uuid, state.generation, record)
@@ -98,11 +106,11 @@ class Outbox:
         still holds while the spool lock is held, so an opt-out racing us always wins."""
         groups, self._lines, self._buffered = self._lines, {}, 0
         busy = False
-        for (user_id, generation), lines in groups.items():
+        for (user_id, generation, by_policy), lines in groups.items():
             if busy:  # the lock is busy: don't wait again for the next group
                 self.dropped += len(lines)
                 continue
-            wanted = functools.partial(self._allowed, user_id, generation)
+            wanted = functools.partial(self._allowed, user_id, generation, by_policy)
             try:
                 if self.spool.append(lines, still_wanted=wanted, wait=self._wait):
                     self._spooled += len(lines)  # (not appended: consent ended)
@@ -119,8 +127,8 @@ class Outbox:
     def finish(self) -> None:
         """At the end of a session: flush, then start an uploader if anything is waiting. Once,
         in the process that made it (a forked child never hands over its parent's events), and
-        only while reporting. Never raises: it may run from a finalizer or at exit."""
-        if self._finished or self._pid != os.getpid() or not self._reporting:
+        only while handing over. Never raises: it may run from a finalizer or at exit."""
+        if self._finished or self._pid != os.getpid() or not self._handing_over:
             return
         self._finished = True
         try:
@@ -135,14 +143,14 @@ class Outbox:
         return self.spool.count()
 
     def clear(self) -> int:
-        """Delete every waiting event, buffered or spooled; returns how many were spooled. When
-        another process holds the spool lock, nothing is waited for: `unclear` says what is left
-        (those events are never sent anyway: clearing follows an end of consent)."""
-        self._lines.clear()
-        self._buffered = 0
+        """Delete every waiting event the user's consent sends, buffered or spooled; returns how
+        many were spooled. What the machine's policy alone sends is the organisation's, and
+        stays. When another process holds the spool lock, nothing is waited for: `unclear` says
+        what is left (those events are never sent anyway: clearing follows an end of consent)."""
+        self.stop(keep_required=True)
         self.unclear = None
         try:
-            return self.spool.clear(wait=self._lock_wait)
+            return self.spool.clear(wait=self._lock_wait, keep=_by_policy)
         except LockTimeout:  # a stopped session, a hung disk: say so, never wait
             left = self.spool.count()
             self.unclear = (
@@ -161,3 +169,8 @@ class Outbox:
     def _reap(self) -> None:
         """Collect uploaders that have finished; never waits for one that has not."""
         self._children = [c for c in self._children if c.poll() is None]
+
+
+def _by_policy(line: bytes) -> bool:
+    """A spooled line the machine's policy alone sends (as event.spool_line writes it)."""
+    return line.startswith(b'{"gen":') and b',"by":"policy",' in line[:40]

@@ -186,8 +186,11 @@ class Spool:
             return count_lines(self.path)
         return sum(1 for _ in self.records())
 
-    def clear(self, *, wait: float | None = None) -> int:
-        """Delete every waiting event (an opt-out or a user's --clear); returns how many.
+    def clear(
+        self, *, wait: float | None = None, keep: Callable[[bytes], bool] | None = None
+    ) -> int:
+        """Delete every waiting event (an opt-out or a user's --clear) but the lines `keep` says
+        are not the user's to delete; returns how many were deleted.
         Writes nothing when there is nothing to delete: not even the lock (no consent, no file).
         Without the lock file no append is under way, and any that starts will find consent
         gone: an append creates the lock before it asks whether its events are still wanted.
@@ -197,10 +200,26 @@ class Spool:
             return 0
         count = self.count()
         with contextlib.suppress(FileNotFoundError), locked(lockable(self.lock_path), timeout=wait):
-            for path in [*self._claimed_paths(), self.path]:
+            files = [*self._claimed_paths(), self.path]
+            kept = self._kept(files, keep) if keep is not None else []
+            for path in files:
                 _remove(path)
+            if kept:
+                atomic_write(self.path, b"\n".join(kept) + b"\n")
         _remove(self.dropped_path)
-        return count
+        return count - len(kept)
+
+    def _kept(self, files: list[Path], keep: Callable[[bytes], bool]) -> list[bytes]:
+        """The lines of `files` that `keep` keeps (the caller holds the lock)."""
+        found = []
+        for path in files:
+            with contextlib.suppress(OSError, ValueError):
+                found += [
+                    line
+                    for line in read_regular(path, 8 * self.max_bytes).splitlines()
+                    if keep(line)
+                ]
+        return found
 
     # -- the uploader -----------------------------------------------------------
     def has_waiting(self) -> bool:

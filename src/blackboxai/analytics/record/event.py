@@ -70,14 +70,17 @@ class Event:
             line += f',"withheld":{encode(list(self.withheld))}'
         return line + "}"
 
-    def spool_line(self, generation: int, destinations: Sequence[Destination]) -> str | None:
+    def spool_line(
+        self, generation: int, destinations: Sequence[Destination], by_policy: bool = False
+    ) -> str | None:
         """What may leave, for the spool: None when the event itself is withheld (or has nowhere
         to go); otherwise without its withheld properties, with its consent generation and
-        its destinations fixed now, so later settings never redirect it."""
+        its destinations fixed now, so later settings never redirect it. `by_policy`: it goes
+        because the machine's policy requires its collector, not by the user's consent."""
         if not destinations or self.name in self.withheld:
             return None
         if not self.withheld:  # the usual case: the log's line, with where and under what
-            return _spool_prefix(generation, tuple(destinations)) + self.log_line()[1:]
+            return _spool_prefix(generation, tuple(destinations), by_policy) + self.log_line()[1:]
         # Items are "event.property" (the event's name may hold dots too) or "*.property".
         hidden = {item.removeprefix(f"{self.name}.").removeprefix("*.") for item in self.withheld}
         properties = {k: v for k, v in self.properties.items() if k not in hidden}
@@ -88,15 +91,21 @@ class Event:
             "time": self.time,
             "id": self.id,
             "gen": generation,
+            **({"by": "policy"} if by_policy else {}),
             "to": [d.to_json() for d in destinations],
         }
         return encode(record)
 
 
 @functools.lru_cache(maxsize=64)
-def _spool_prefix(generation: int, destinations: tuple[Destination, ...]) -> str:
-    """`{"gen":…,"to":[…],` for a run's generation and destinations, serialised once."""
-    return encode({"gen": generation, "to": [d.to_json() for d in destinations]})[:-1] + ","
+def _spool_prefix(generation: int, destinations: tuple[Destination, ...], by_policy: bool) -> str:
+    """`{"gen":…,"to":[…],` for a run's generation and destinations, serialised once; with
+    `"by":"policy"` for what the machine's policy sends whatever the user chose."""
+    head: dict[str, object] = {"gen": generation}
+    if by_policy:
+        head["by"] = "policy"
+    head["to"] = [d.to_json() for d in destinations]
+    return encode(head)[:-1] + ","
 
 
 def stamp(

@@ -96,13 +96,15 @@ def _policy(policy: Policy) -> dict[str, Any] | None:
     }
 
 
-def _collector(analytics: Analytics) -> dict[str, str] | None:
+def _collector(analytics: Analytics) -> dict[str, str | None] | None:
     """The team collector's URLs and protocol (never its headers), or None."""
     found = [d for d in analytics.destinations if d.name.startswith("otlp-")]
     if not found:
         return None
     protocol = found[0].option("protocol") or ""
-    return {**{d.name[5:]: d.host for d in found}, "protocol": protocol}
+    # The policy's collector, when it receives every event whatever the user chose: its file.
+    required = analytics.policy.where if analytics.routes.required_by_policy else None
+    return {**{d.name[5:]: d.host for d in found}, "protocol": protocol, "required_by": required}
 
 
 def _where(analytics: Analytics) -> Path | None:
@@ -248,10 +250,13 @@ def _catalogue_text(c: dict[str, Any]) -> str:
     return text
 
 
-def _collector_text(c: dict[str, str] | None) -> str:
+def _collector_text(c: dict[str, str | None] | None) -> str:
     if c is None:
         return "not configured (a team's own: set analytics-otlp-endpoint)"
-    return f"logs to {c.get('logs', '-')}, metrics to {c.get('metrics', '-')} ({c['protocol']})"
+    text = f"logs to {c.get('logs', '-')}, metrics to {c.get('metrics', '-')} ({c['protocol']})"
+    if c.get("required_by"):
+        text += f"; every event, whatever you chose, required by {c['required_by']}"
+    return text
 
 
 def render_status(s: dict[str, Any]) -> str:

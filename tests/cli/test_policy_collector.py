@@ -1,0 +1,212 @@
+"""The organisation's collector in the machine's policy, through the real CLI: the endpoint it sets
+replaces the user's, and `analytics-otlp-required: true` sends every event there whatever the
+user chose (docs/policy.md: the one documented exception to the user's word), without an id,
+and nowhere else; what it alone sends goes only while the policy still requires it. The
+collector is the loopback OTLP receiver (tests/otlp_collector.py); PostHog and Mixpanel are the
+loopback stand-in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pexpect
+import pytest
+
+from blackboxai.analytics import Analytics
+from blackboxai.analytics.delivery.run import deliver
+from blackboxai.policy import Policy
+from tests.loopback import Backend
+from tests.otlp_collector import Collector
+from tests.support import wait_for_last
+
+Cli = Callable[..., Any]
+Write = Callable[[str], Path]
+
+
+@pytest.fixture
+def collector() -> Iterator[Collector]:
+    with Collector() as server:
+        yield server
+
+
+def required(url: str) -> str:
+    return f"analytics-otlp-endpoint: {url}\nanalytics-otlp-required: true\n"
+
+
+def hosted(url: str) -> dict[str, str]:
+    """PostHog and Mixpanel at the loopback stand-in, as a user's own variables."""
+    return {
+        "BLACKBOXAI_ANALYTICS_POSTHOG_HOST": url,
+        "BLACKBOXAI_ANALYTICS_POSTHOG_PROJECT_API_KEY": "phc_mine",
+        "BLACKBOXAI_ANALYTICS_MIXPANEL_HOST": url,
+        "BLACKBOXAI_ANALYTICS_MIXPANEL_TOKEN": "mp_mine",
+    }
+
+
+def status(cli: Cli) -> dict[str, Any]:
+    done = cli("analytics", "status", "--json")
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout))
+
+
+def waiting(data_dir: Path) -> list[dict[str, Any]]:
+    return list(Analytics(data_dir=data_dir, policy=Policy()).spool.records())
+
+
+def test_required_sends_to_the_collector_alone_without_an_id_before_any_answer(
+    cli: Cli, isolated: Path, data_dir: Path, backend: Backend, site_policy: Write
+) -> None:
+    with Collector() as org, Collector() as mine:
+        path = site_policy(required(org.url))
+        env = {**hosted(backend.url), "BLACKBOXAI_ANALYTICS_OTLP_ENDPOINT": mine.url}
+        done = cli("--analytics-log", "audit.jsonl", "--exit", env=env)
+        assert done.returncode == 0
+        lines = done.stderr.splitlines()
+        assert lines[0] == (
+            "blackboxai: BLACKBOXAI_ANALYTICS_OTLP_ENDPOINT has no effect: "
+            f"the OpenTelemetry collector is set by {path}"
+        )
+        assert lines[1] == (
+            f"blackboxai: this machine's policy ({path}) sends blackboxai's usage events, without "
+            f"an id, to your organisation's collector at {org.url[7:]}, whatever you choose about "
+            "analytics (`blackboxai analytics status` shows it)."
+        )
+        assert len(lines) == 2
+        assert org.wait_for(logs=2, points=1, timeout=30)
+        wait_for_last(data_dir)  # the uploader's run is over: all it sent is in
+        assert [r.event_name for r in org.log_records()] == ["launched", "exit"]
+        for record in org.log_records():
+            assert "user.id" not in record.attributes
+        assert mine.requests == [] and backend.requests == []
+        audit = [json.loads(line) for line in (isolated / "work" / "audit.jsonl").open()]
+        assert [a["user_id"] for a in audit] == [None, None]
+        assert [d["name"] for d in audit[0]["to"]] == ["otlp-logs", "otlp-metrics"]
+        assert not (data_dir / "analytics.json").exists()  # no id, no answer stored
+        again = cli("--exit", env=env)  # told once
+        assert again.returncode == 0 and again.stderr.splitlines() == lines[:1]
+    data = status(cli)
+    assert data["stored"] == "fresh" and not data["would_report"]
+    assert data["collector"]["required_by"] == str(path)
+    assert f"whatever you chose, required by {path}" in cli("analytics", "status").stdout
+
+
+def test_with_consent_the_user_s_destinations_get_it_too_with_the_id(
+    cli: Cli, data_dir: Path, backend: Backend, collector: Collector, site_policy: Write
+) -> None:
+    site_policy(required(collector.url))
+    assert cli("analytics", "on").returncode == 0
+    uuid = status(cli)["uuid"]
+    assert cli("--exit", env=hosted(backend.url)).returncode == 0
+    assert backend.wait_for(posthog=2, mixpanel=2, timeout=30)
+    assert collector.wait_for(logs=2, timeout=30)
+    assert {r.attributes.get("user.id") for r in collector.log_records()} == {uuid}
+
+
+def test_an_opt_out_keeps_what_the_policy_sends_and_says_so(
+    cli: Cli, data_dir: Path, collector: Collector, site_policy: Write
+) -> None:
+    path = site_policy(required(collector.url))
+    assert cli("analytics", "on").returncode == 0
+    with Analytics(policy=str(path), launcher=lambda config: None) as session:
+        session.enable()
+        session.event("launched")  # the user's consent: to be deleted by the opt-out
+    with Analytics(policy=str(path), launcher=lambda config: None) as session:
+        session.disable(permanently=False)  # this run does not report: the policy's alone
+        session.event("exit")
+    assert [r.get("by") for r in waiting(data_dir)] == [None, "policy"]
+    done = cli("analytics", "off")
+    assert done.returncode == 0
+    assert done.stderr.splitlines() == [
+        f"Analytics are now permanently disabled. Deleted 1 waiting event. This machine's policy "
+        f"({path}) still sends usage events, without an id, to your organisation's collector at "
+        f"{collector.url[7:]}; nothing else is sent."
+    ]
+    assert [r["event"] for r in waiting(data_dir)] == ["exit"]
+    assert cli("--exit").returncode == 0  # the next session's uploader takes all three
+    assert collector.wait_for(logs=3, timeout=30)
+    assert sorted(r.event_name for r in collector.log_records()) == ["exit", "exit", "launched"]
+    assert {r.attributes.get("user.id") for r in collector.log_records()} == {None}
+
+
+def test_what_the_policy_alone_sent_waits_only_while_it_still_requires(
+    data_dir: Path, collector: Collector, site_policy: Write
+) -> None:
+    path = site_policy(required(collector.url))
+    launched: list[Any] = []
+    with Analytics(policy=str(path), launcher=launched.append) as session:
+        session.event("launched")
+    [config] = launched  # what its uploader would have been given
+    assert config.policy == str(path) and len(waiting(data_dir)) == 1
+    site_policy(f"analytics-otlp-endpoint: {collector.url}\n")  # no longer required
+    outcome = deliver(config)
+    assert outcome.discarded == 1 and collector.requests == []
+    assert waiting(data_dir) == []
+
+
+def test_a_policy_made_in_code_answers_for_its_own_uploader(
+    isolated: Path, data_dir: Path, collector: Collector
+) -> None:
+    said = {"analytics-otlp-endpoint": collector.url, "analytics-otlp-required": True}
+    launched: list[Any] = []
+    with Analytics(policy=Policy(said=said), launcher=launched.append) as session:
+        session.event("launched")
+    [config] = launched
+    assert (config.policy, config.required) == (None, True)
+    deliver(config)
+    assert [r.event_name for r in collector.log_records()] == ["launched"]
+
+
+def test_the_question_says_the_collector_gets_events_whatever_the_answer(
+    isolated: Path, data_dir: Path, collector: Collector, site_policy: Write
+) -> None:
+    path = site_policy(required(collector.url))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "blackboxai", "--exit"],
+        env=dict(os.environ),
+        encoding="utf-8",
+        timeout=30,
+    )
+    child.expect_exact(f"this machine's policy ({path}) sends")
+    child.expect_exact("Allow collection of anonymous analytics")
+    assert "A yes also sends it" not in (child.before or "")
+    child.sendline("n")
+    child.expect_exact("Analytics are off for good.")
+    child.expect_exact("still sends usage events, without an id")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert collector.wait_for(logs=2, timeout=30)  # the answer changed nothing for it
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("analytics-otlp-required: true\n", "needs the collector it requires"),
+        ("analytics-otlp-endpoint: ftp://x\n", "must be an http:// or https:// address"),
+        ("analytics-otlp-endpoint: http://x\nanalytics-otlp-protocol: grpc\n", "must be one of"),
+    ],
+)
+def test_a_collector_the_policy_cannot_name_makes_it_unreadable(
+    cli: Cli, site_policy: Write, text: str, why: str
+) -> None:
+    site_policy(text)
+    done = cli("--exit")
+    assert done.returncode == 0
+    [line] = done.stderr.splitlines()
+    assert why in line and line.endswith("analytics are off in this run (it may have said so)")
+
+
+def test_the_headers_are_never_shown(cli: Cli, collector: Collector, site_policy: Write) -> None:
+    site_policy(required(collector.url) + "analytics-otlp-headers: authorization=Bearer%20s3cret\n")
+    text = cli("analytics", "status").stdout + cli("analytics", "status", "--json").stdout
+    assert "s3cret" not in text and "<set>" in text
+    assert cli("--exit").returncode == 0
+    assert collector.wait_for(logs=2, timeout=30)
+    assert {h.get("authorization") for h in collector.headers()} == {"Bearer s3cret"}
