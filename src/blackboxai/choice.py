@@ -87,10 +87,10 @@ def resolve_consent(
     if decision.note:
         say(decision.note)
     required = analytics.routes.required_by_policy
-    if required:
+    if required and _interactive(tty):  # a notice, once, instead of the question
         _tell_required(analytics)
-    if decision.ask:  # a yes sends to the policy's collector no more than a no does
-        _store(analytics, ask(None if required else collector_host(analytics)))
+    if decision.ask and not required:
+        _store(analytics, ask(collector_host(analytics)))
     elif decision.review:
         answer = ask_new([item.description for item in analytics.unseen_items()])
         if answer is not None and not analytics.review_catalogue(answer):
@@ -112,9 +112,22 @@ def collector_host(analytics: Analytics) -> str | None:
     return None
 
 
+def _interactive(tty: bool | None) -> bool:
+    """Where the question would be asked: a terminal, and not CI."""
+    import os
+    import sys
+
+    from blackboxai.analytics.consent.rules import in_ci
+
+    if tty is None:
+        tty = sys.stdin.isatty() and sys.stdout.isatty()
+    return tty and not in_ci(os.environ)
+
+
 def _tell_required(analytics: Analytics) -> None:
     """Once per machine policy (remembered in the data directory, where its events wait): the
-    organisation's collector receives the events whatever the user chooses."""
+    organisation's collector receives the events whatever the user chooses. Instead of the
+    question: `blackboxai analytics on` is how to share with the other destinations too."""
     line = (
         f"blackboxai: this machine's policy ({analytics.policy.where}) sends blackboxai's usage "
         f"events, without an id, to your organisation's collector at {collector_host(analytics)}, "

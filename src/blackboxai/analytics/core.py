@@ -2,9 +2,9 @@
 
 Whatever code calls it, it reports only with stored consent and a run whose inputs allow it,
 and it checks both again whenever events move towards the network. The work is elsewhere: the
-consent gate (the state file, the user's choices, the pure rules), the record stage (scrub,
-stamp, the audit log), the routes (where each event goes) and the outbox (the spool, the
-detached uploader).
+consent gate (the state file, the user's choices, the pure rules), the routes (where each
+event goes) and the recorder (scrub and stamp, the audit log, the outbox: the spool and the
+detached uploader), which follows the mode this façade sets.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import os
 import time
-import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -26,15 +25,13 @@ from blackboxai.analytics.destinations import Destination
 from blackboxai.analytics.destinations.routes import plan
 from blackboxai.analytics.paths import locate_data_dir
 from blackboxai.analytics.record.auditlog import opened
-from blackboxai.analytics.record.event import print_debug, stamp
-from blackboxai.analytics.record.ids import event_id
-from blackboxai.analytics.record.system import run_facts, system_properties
+from blackboxai.analytics.record.system import system_properties
+from blackboxai.analytics.recorder import Recorder
 from blackboxai.policy import Policy, resolve_policy, still_requires
 
 if TYPE_CHECKING:
-    from blackboxai.analytics.consent.catalogue import Item, Withhold
+    from blackboxai.analytics.consent.catalogue import Item
     from blackboxai.analytics.queue.launch import Launcher, UploadConfig
-    from blackboxai.analytics.queue.outbox import Outbox
     from blackboxai.analytics.queue.spool import Spool
 
 __all__ = ["Analytics"]
@@ -76,17 +73,12 @@ class Analytics:
         catalogue: CatalogueSource | None = None,
         policy: Policy | str | os.PathLike[str] | None = None,
     ) -> None:
-        self.debug, self._debug_stream, self._clock = debug, debug_stream, clock
+        self.debug = debug
         self._policy = resolve_policy(policy)
         self.contained = Containment(verbose=debug, stream=debug_stream)
         # The run's inputs to the rules, and what the caller asked for (enable(), not disabled).
         self._flag: bool | None = None
         self._flag_source, self._tty, self._wanted = "--analytics", tty, False
-        # The mode, set in one place (_apply): queued to be sent, under which generation and id.
-        self._reporting = self._would_send = self._closed = False
-        self._generation = 0
-        self._user: str | None = None  # the anonymous id events carry (as the state last read)
-        self._withhold: Withhold | None = None  # what of an event the user has not agreed to
         self._last_error: str | None = None
         self._unclear: str | None = None  # what the last clearing left waiting, and why
         self.replaced: State | None = None  # what the last opt_in() changed (see there)
@@ -97,17 +89,26 @@ class Analytics:
             (otlp_endpoint, otlp_protocol, otlp_headers),
             os.environ if env is None else env,
         )
-        self._facts = run_facts(event_id())  # this run's session id, on every event
         self._logfile = os.path.expanduser(os.fspath(logfile)) if logfile is not None else None
         # log_error: why the user's log could not be opened; the policy's may be written beside
-        self._log, self.log_error = opened(self._logfile, self._policy.log, self._policy.where)
+        log, self.log_error = opened(self._logfile, self._policy.log, self._policy.where)
         self._data_dir = locate_data_dir(data_dir)  # a Path, or why there is none
-        # Events go to the policy's collector alone when the user has not consented.
-        self._required = self.routes.required_by_policy and not isinstance(self._data_dir, str)
-        self._spool, self._launcher = spool, launcher
-        self._outbox: Outbox | None = None  # made when the run first reports
         self.gate = Gate(
             self._data_dir, self.contained, env=env, catalogue=catalogue, policy=self._policy.off
+        )
+        self._recorder = Recorder(
+            self.routes,
+            log,
+            self.contained,
+            data_dir=self._data_dir,
+            # Neither refers back to this object: the recorder's finalizer runs when it goes.
+            upload=functools.partial(upload_config, self._data_dir, self._policy),
+            required=functools.partial(still_requires, self._policy),
+            clock=clock,
+            debug=debug,
+            debug_stream=debug_stream,
+            spool=spool,
+            launcher=launcher,
         )
         self._apply(None)
         if permanently_disable:
@@ -190,8 +191,8 @@ class Analytics:
 
     @property
     def reporting(self) -> bool:
-        """Whether events recorded now are queued to be sent."""
-        return self._reporting
+        """Whether events recorded now are queued to be sent by the user's consent."""
+        return self._recorder.reporting
 
     def decide(
         self,
@@ -218,7 +219,7 @@ class Analytics:
         change of the stored state, and before events move towards the network."""
         self._wanted = True
         self.decide()
-        return self._reporting
+        return self._recorder.reporting
 
     def opt_in(self) -> bool:
         """Store consent (the question's Yes, or `analytics on`) to the current catalogue; an id
@@ -273,108 +274,33 @@ class Analytics:
         """The one place that sets the mode: events are queued to be sent only when the caller
         enabled reporting, the rules allow it, there is somewhere to send them, and this is no
         dry run. What is buffered under a verdict that no longer allows it is dropped."""
-        report = decision is not None and decision.report and self._wanted
-        self._would_send = report and bool(self.destinations)
-        self._reporting = self._would_send and not self.debug
         state = self.state
-        self._generation, self._user = state.generation, state.uuid
-        self._withhold = self.gate.withholder()
-        if self._reporting or (self._required and not self.debug):
-            self._made_outbox().resume()
-        if self._outbox is not None and not self._reporting:  # the user's consent ended
-            self._outbox.stop(keep_required=self._required)
+        report = decision is not None and decision.report and self._wanted
+        self._recorder.set_mode(report, state.generation, state.uuid, self.gate.withholder())
         return decision  # type: ignore[return-value]  # None only from the constructor
 
     # -- events ----------------------------------------------------------------------------------
     def event(self, event_name: str, main_model: object = None, **kwargs: object) -> None:
-        """Record one event: scrub, stamp, then the audit log, and the dry-run printer or the
-        outbox. Local work only; each place's failure is contained on its own.
+        """Record one event: scrubbed, stamped, written to the audit log, and queued where the
+        mode says (recorder.py). Local work only; never raises.
 
         `main_model` (a name, or an object with a `.name`) is reported redacted like any model."""
-        if self._closed:
-            return
-        # Sent by the policy alone (not the user's consent): to its collector, with no id.
-        required = self._required and not self._reporting
-        try:
-            properties = kwargs if main_model is None else {"main_model": main_model, **kwargs}
-            event = stamp(
-                event_name,
-                properties,
-                user_id=None if required else self._user,
-                clock=self._clock,
-                facts=self._facts,
-                withhold=self._withhold,
-            )
-            line = event.log_line()
-            routes = self.routes
-            to = routes.required(event.name) if required else routes.to(event.name)
-            going = self._reporting or required
-            spooled = event.spool_line(self._generation, to, required) if going else None
-        except Exception as exc:
-            self.contained.record("event", exc)
-            return
-        try:
-            if self._log is not None:  # naming where the event goes, if it goes anywhere
-                self._log.write(routes.audited(event.name, line, required) if spooled else line)
-        except Exception as exc:
-            self.contained.record("audit log", exc)
-        try:
-            if self.debug:
-                print_debug(event, self._would_send or required, self._debug_stream)
-            elif spooled is not None and self._outbox is not None:
-                self._outbox.add(spooled, event.user_id, self._generation, required)
-        except Exception as exc:
-            self.contained.record("debug" if self.debug else "outbox", exc)
+        properties = kwargs if main_model is None else {"main_model": main_model, **kwargs}
+        self._recorder.record(event_name, properties)
 
     # -- the hand-off ----------------------------------------------------------------------------
     @property
     def spool(self) -> Spool:
-        if self._outbox is not None:
-            return self._outbox.spool
-        if self._spool is None:
-            from blackboxai.analytics.queue.spool import Spool
-
-            self._spool = Spool(self.data_dir)
-        return self._spool
-
-    def _made_outbox(self) -> Outbox:
-        if self._outbox is None:
-            from blackboxai.analytics.queue.outbox import Outbox
-
-            self._outbox = Outbox(
-                self.data_dir,
-                self.contained.record,
-                spool=self._spool,
-                launcher=self._launcher,
-                upload=self.upload_config(),
-                required=functools.partial(still_requires, self._policy),
-            )
-            # A caller that forgets close() still has its buffered events handed over: when
-            # this object is collected (nothing here refers back to it, so that is as soon as
-            # its last reference goes), or at interpreter exit at the latest.
-            weakref.finalize(self, self._outbox.finish)
-        return self._outbox
+        return self._recorder.spool
 
     def upload_config(self, **bounds: float) -> UploadConfig:
-        """What an uploader run needs for this object's events: the data directory, the services
-        the machine's policy turned off, and `bounds` (UploadConfig's timeouts)."""
-        from blackboxai.analytics.queue.launch import UploadConfig
-        from blackboxai.policy import HOSTED
-
-        off = () if self._policy.hosted else HOSTED
-        policy, required = self._policy.path, self._required and self._policy.path is None
-        return UploadConfig(
-            str(self.data_dir), **bounds, turned_off=off, policy=policy, required=required
-        )
+        """What an uploader run needs for this object's events (`bounds`: UploadConfig's
+        timeouts). LookupError when there is no data directory."""
+        return upload_config(self.data_dir, self._policy, **bounds)
 
     def flush(self) -> None:
         """Move buffered events to the spool now, if consent still holds; no network."""
-        if self._outbox is None:
-            return
-        with self.contained.guard("flush"):
-            self.decide()
-            if self._reporting or self._required:
-                self._outbox.flush()
+        self._recorder.flush(self.decide)
 
     def pending_count(self, *, by_policy: bool = True) -> int:
         """How many events wait to be sent; without `by_policy`, only those the user's consent
@@ -397,29 +323,15 @@ class Analytics:
         return deleted
 
     def _clear(self) -> int:
-        """Delete every waiting event, buffered or spooled; `_unclear` says what a lock that
+        """Delete every waiting event the user's consent sends; `_unclear` says what a lock that
         another process holds left waiting (never sent: its consent has ended)."""
-        self._unclear = None
-        with self.contained.guard("spool"):
-            outbox = self._made_outbox()
-            deleted = outbox.clear()
-            self._unclear = outbox.unclear
-            return deleted
-        return 0
+        deleted, self._unclear = self._recorder.clear()
+        return deleted
 
     def close(self) -> None:
         """Hand buffered events to the spool and start a detached uploader; never waits on the
         network. Again (or when collected, or at exit, for a caller that forgot), a no-op."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._outbox is not None and not self.debug:
-            self.flush()
-            with self.contained.guard("close"):
-                self._outbox.finish()
-        if self._log is not None:
-            with self.contained.guard("close"):
-                self._log.close()
+        self._recorder.close(self.decide)
 
     def __enter__(self) -> Analytics:
         return self
@@ -431,3 +343,19 @@ class Analytics:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def upload_config(data_dir: Path | str, policy: Policy, **bounds: float) -> UploadConfig:
+    """What an uploader run needs: the data directory, the services the machine's policy
+    turned off, its file (or, for a policy made in code, whether it requires its collector),
+    and `bounds` (UploadConfig's timeouts)."""
+    from blackboxai.analytics.queue.launch import UploadConfig
+    from blackboxai.policy import HOSTED
+
+    if isinstance(data_dir, str):
+        raise LookupError(data_dir)
+    off = () if policy.hosted else HOSTED
+    required = policy.path is None and policy.otlp_required
+    return UploadConfig(
+        str(data_dir), **bounds, turned_off=off, policy=policy.path, required=required
+    )
