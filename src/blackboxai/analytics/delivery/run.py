@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import random
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from blackboxai.analytics.consent.rules import may_send
 from blackboxai.analytics.consent.state import StateStore
 from blackboxai.analytics.defaults import MIXPANEL_BATCH, POSTHOG_BATCH
 from blackboxai.analytics.delivery.health import update_health
 from blackboxai.analytics.delivery.outcome import Outcome, save_outcome
 from blackboxai.analytics.delivery.retry import Budget, Sender, Stop, Verdict
 from blackboxai.analytics.delivery.sinks import Answer, Sink, load_sink
-from blackboxai.analytics.delivery.triage import allowed, batches, why_gone
+from blackboxai.analytics.delivery.triage import allowed, batches, may_leave, why_gone
 from blackboxai.analytics.destinations import Destination
 from blackboxai.analytics.fileops import LockTimeout, lockable, locked
 from blackboxai.analytics.queue.launch import UploadConfig
@@ -57,8 +57,8 @@ def deliver(
             budget = Budget(clock, clock() + config.send_time, config.request_timeout)
             sender = Sender(budget, sleep, rand)
             off = dict.fromkeys(config.turned_off, f"turned off by {config.policy}")
-            run = _Run(directory, outcome, _factory(config, sinks), sender, off)
-            run.required = lambda: _still_required(config)
+            required = functools.partial(_still_required, config)
+            run = _Run(directory, outcome, _factory(config, sinks), sender, off, required)
             try:
                 if run.go(now):
                     save_outcome(directory, outcome, now())
@@ -99,6 +99,7 @@ class _Run:
         factory: SinkFactory,
         sender: Sender,
         turned_off: dict[str, str],
+        required: Callable[[], bool] = lambda: False,
     ) -> None:
         self.spool = Spool(directory)
         self.store = StateStore(directory)
@@ -112,7 +113,7 @@ class _Run:
         # Services the machine's policy turned off, and why: what waits for them stays unsent.
         self.turned_off = turned_off
         # Whether the policy still requires its collector (what it alone sends goes only then).
-        self.required: Callable[[], bool] = lambda: False
+        self.required = required
 
     def go(self, now: Callable[[], float]) -> bool:
         """Claim and send, round by round; True when there is an outcome worth saving. Each
@@ -239,12 +240,8 @@ class _Run:
         reset or waiting events cleared since the round began: the generation moved, so nothing
         more is sent (what is left is judged, and deleted, at put-back)."""
         state = self.store.load()
-        if any(r.get("by") == "policy" for r in records) and not self.required():
-            return False
-        return all(
-            r.get("by") == "policy" or may_send(state.stored, state.uuid, state.generation, r)
-            for r in records
-        )
+        required = any(r.get("by") == "policy" for r in records) and self.required()
+        return all(may_leave(state, r, required) for r in records)
 
     def _ahead(self, dest: Destination, n: int) -> None:
         """Events the service refused only for being dated ahead of its clock: they wait (until
@@ -315,6 +312,4 @@ def _still_required(config: UploadConfig) -> bool:
     requires its collector: what it alone sent goes only while it does."""
     from blackboxai.policy import read_policy
 
-    if config.policy is None:
-        return config.required
-    return read_policy(config.policy).otlp_required
+    return config.required if config.policy is None else read_policy(config.policy).otlp_required

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from blackboxai.analytics.consent.rules import may_send
 from blackboxai.analytics.consent.state import State
 from blackboxai.analytics.defaults import EVENT_MAX_AGE_DAYS
-from blackboxai.analytics.queue.waiting import Waiting, epoch_seconds
+from blackboxai.analytics.queue.waiting import Record, Waiting, epoch_seconds
 
-__all__ = ["allowed", "batches", "why_gone"]
+__all__ = ["allowed", "batches", "may_leave", "why_gone"]
 
 _MAX_AGE = EVENT_MAX_AGE_DAYS * 86_400.0
 
@@ -44,8 +44,12 @@ def why_gone(state: State, item: Waiting, when: float, required: bool = False) -
 
 
 def allowed(state: State, item: Waiting, required: bool = False) -> bool:
+    return may_leave(state, item.record, required)
+
+
+def may_leave(state: State, record: Record, required: bool = False) -> bool:
     """Whether an event may still leave: by the user's consent, held without a break since it
-    was recorded, or, for what the machine's policy alone sends, while it still `required`s."""
-    if item.record.get("by") == "policy":
+    was recorded, or, for what the machine's policy alone sends, while it is still `required`."""
+    if record.get("by") == "policy":
         return required
-    return may_send(state.stored, state.uuid, state.generation, item.record)
+    return may_send(state.stored, state.uuid, state.generation, record)
