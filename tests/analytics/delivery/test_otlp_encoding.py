@@ -867,6 +867,25 @@ def test_a_value_that_cannot_be_used_is_said_in_one_line(env: dict[str, str], sa
     found, problems = collector_destinations(BASE, None, None, env)
     assert len(found) == 2  # the rest still works
     assert said in problems
+    assert len(problems) == len(set(problems)), f"said more than once: {problems}"
+
+
+def test_a_signals_own_bad_compression_is_named() -> None:
+    _, problems = collector_destinations(
+        BASE, None, None, {"OTEL_EXPORTER_OTLP_LOGS_COMPRESSION": "br"}
+    )
+    assert problems == ["OTEL_EXPORTER_OTLP_LOGS_COMPRESSION 'br': not used"]
+
+
+def test_bad_resource_attributes_are_said_even_when_the_logs_url_is_unusable() -> None:
+    found, problems = collector_destinations(
+        BASE,
+        None,
+        None,
+        {"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "ftp://x/", "OTEL_RESOURCE_ATTRIBUTES": "oops"},
+    )
+    assert [d.name for d in found] == [METRICS]
+    assert "OTEL_RESOURCE_ATTRIBUTES is ignored as a whole" in problems
 
 
 @pytest.mark.parametrize(
