@@ -631,6 +631,13 @@ def test_refused_credentials_keep_the_events_and_status_says_so(cli, data_dir, h
         LOGS: f"key refused ({said}) by {collector.url}/v1/logs",
         METRICS: f"key refused ({said}) by {collector.url}/v1/metrics",
     }
+    refused = [line for line in text.splitlines() if line.startswith("Refused:")]
+    assert refused == [
+        f"Refused:       {name} key refused ({said}) by {collector.url}/v1/{signal}: events "
+        "recorded with that authorization header wait until they expire (30 days) or "
+        "`blackboxai analytics pending --clear`; new events take theirs from analytics-otlp-headers"
+        for name, signal in ((LOGS, "logs"), (METRICS, "metrics"))
+    ]
     logs, metrics = destination_lines(text)
     assert logs.startswith(f"otlp-logs {collector.url}/v1/logs: 0 accepted; last error ")
     assert logs.endswith(f": key refused ({said}) by {collector.url}/v1/logs")
