@@ -503,6 +503,26 @@ def test_https_without_the_ca_says_tls_verification_failed_and_keeps_the_events(
     assert collector.log_records() == []
 
 
+def test_a_ca_file_that_is_not_there_is_named_in_status_and_the_events_are_kept(
+    cli, data_dir, home, tls, tmp_path
+) -> None:
+    assert cli("analytics", "on").returncode == 0
+    missing = tmp_path / "team-ca.pem"
+    env = {"OTEL_EXPORTER_OTLP_CERTIFICATE": str(missing)}
+    with Collector(tls=tls) as collector:
+        assert cli("--exit", *otlp(collector.url), env=env).returncode == 0
+        last = delivered(data_dir, home)
+        logs, _ = destination_lines(status(cli, collector.url, env=env))
+        assert collector.requests == []
+    why = (
+        "cannot use the TLS files: Could not find a suitable TLS CA certificate bundle, "
+        f"invalid path: {missing}"
+    )
+    assert last["errors"] == {LOGS: why, METRICS: why}
+    assert last["kept"] == {LOGS: 2, METRICS: 1} and Spool(data_dir).count() == 2
+    assert logs.endswith(f": {why}")
+
+
 # -- the collector's answers ----------------------------------------------------------------------
 def test_a_collector_that_never_answers_adds_nothing_to_the_sessions_exit(
     cli, data_dir, home

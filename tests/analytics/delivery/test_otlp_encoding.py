@@ -13,6 +13,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -58,7 +59,7 @@ from blackboxai.analytics.delivery.sinks.otlp.wire import (
 )
 from blackboxai.analytics.destinations import Destination
 from tests.loopback import refused_url
-from tests.otlp_collector import JSON, PROTOBUF, Collector, otlp_json_to_proto_json
+from tests.otlp_collector import JSON, PROTOBUF, Collector, otlp_json_to_proto_json, tls_files
 
 USER = "6f1c2d4e-8a3b-4c5d-9e0f-112233445566"
 SESSION = "0a1b2c3d-4e5f-4a6b-8c7d-8e9fa0b1c2d3"
@@ -656,6 +657,31 @@ def test_no_answer_and_an_otel_timeout_are_status_0() -> None:
         assert silent.count("/v1/logs") == 1
     assert (late.status, late.detail) == (0, "no answer (ReadTimeout)")
     assert took < 30  # the 300 ms of OTEL_EXPORTER_OTLP_TIMEOUT, not the 60 s read bound
+
+
+def test_a_tls_file_that_is_not_there_is_an_answer_that_names_it(tmp_path: Path) -> None:
+    tls = tls_files(tmp_path / "tls")
+    missing = str(tmp_path / "missing.pem")
+    with Collector(tls=tls) as collector:
+        no_ca = send_once(collector.url, [MESSAGE], OTEL_EXPORTER_OTLP_CERTIFICATE=missing)
+        no_cert = send_once(
+            collector.url,
+            [MESSAGE],
+            OTEL_EXPORTER_OTLP_CERTIFICATE=tls.ca,
+            OTEL_EXPORTER_OTLP_CLIENT_KEY=missing,
+            OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE=missing,
+        )
+        assert collector.requests == []
+    assert (no_ca.status, classify(no_ca, 1)) == (0, Verdict.NO_ANSWER)  # kept, and said
+    assert no_ca.detail == (
+        "cannot use the TLS files: Could not find a suitable TLS CA certificate bundle, "
+        f"invalid path: {missing}"
+    )
+    assert (no_cert.status, classify(no_cert, 1)) == (0, Verdict.NO_ANSWER)
+    assert no_cert.detail == (
+        "cannot use the TLS files: Could not find the TLS certificate file, invalid path: "
+        f"{missing}"
+    )
 
 
 # -- settings and the environment -----------------------------------------------------------------

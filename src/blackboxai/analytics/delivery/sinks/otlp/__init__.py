@@ -99,6 +99,8 @@ class _Post:
             return Answer(0, detail=f"TLS {reason} ({where})")
         except self._requests.exceptions.RequestException as exc:
             return Answer(0, detail=f"no answer ({type(exc).__name__})")
+        except OSError as exc:  # requests' own check of the TLS file paths, before connecting
+            return Answer(0, detail=f"cannot use the TLS files: {exc}")
         return self._answer(response.status_code, content, response.headers)
 
     def _answer(self, status: int, content: bytes, headers: object) -> Answer:
