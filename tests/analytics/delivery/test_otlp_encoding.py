@@ -598,6 +598,17 @@ def test_the_sinks_post_each_signal_with_its_headers_and_encoding(collector: Col
     }
 
 
+def test_a_header_value_is_sent_as_the_utf8_its_percent_encoding_names(
+    collector: Collector,
+) -> None:
+    env = {"OTEL_EXPORTER_OTLP_HEADERS": "x-sig=%E2%9C%93,x-team=caf%C3%A9,x-plain=a%20b"}
+    assert send_once(collector.url, [MESSAGE], **env).status == 200
+    (received,) = collector.requests
+    raw = {k: received.headers[k].encode("latin-1") for k in ("x-sig", "x-team", "x-plain")}
+    assert raw == {"x-sig": "✓".encode(), "x-team": "café".encode(), "x-plain": b"a b"}
+    assert len(collector.log_records()) == 1
+
+
 @pytest.mark.parametrize(
     ("script", "status", "verdict", "detail"),
     [
