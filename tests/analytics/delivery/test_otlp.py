@@ -9,18 +9,22 @@ a later consented run whose uploader would have carried anything queued before i
 from __future__ import annotations
 
 import json
+import os
 import platform
 import socket
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pexpect
 import pytest
 
 import blackboxai
 from blackboxai.analytics.queue.spool import Spool
+from blackboxai.question import QUESTION, collector_line
 from tests.fake_openai import FakeOpenAI, Reply
 from tests.loopback import Backend
 from tests.otlp_collector import JSON, PROTOBUF, Collector, LogView, PointView, tls_files
@@ -330,6 +334,31 @@ def test_a_variable_that_cannot_be_used_is_one_warning_line(cli, collector) -> N
         "blackboxai: OTEL_EXPORTER_OTLP_COMPRESSION 'zstd': not used",
     ]
     assert "Collector:     logs to " in run.stdout  # the rest still works
+
+
+def test_the_first_run_question_names_the_collector_and_a_yes_sends_this_run_to_it(
+    collector, data_dir, home, tmp_path
+) -> None:
+    log = tmp_path / "events.jsonl"
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "blackboxai", "--exit", "--analytics-log", str(log), *otlp(collector.url)],
+        env=dict(os.environ),
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(40, 200),
+    )
+    child.expect_exact(collector_line(collector.url.removeprefix("http://")))
+    child.expect_exact(QUESTION.strip())
+    child.sendline("y")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert collector.wait_for(logs=2, points=1)
+    assert delivered(data_dir, home)["sent"] == {LOGS: 2, METRICS: 1}
+    logged = audit(log)
+    assert Counter(map(key, collector.log_records())) == Counter(map(logged_key, logged))
+    assert {r.attributes["user.id"] for r in collector.log_records()} == {uuid_of(data_dir)}
 
 
 # -- nothing arrives ------------------------------------------------------------------------------
