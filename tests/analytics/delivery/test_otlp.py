@@ -645,6 +645,25 @@ def test_a_partial_success_is_counted_as_rejected_and_not_sent_again(
     assert [r.event_name for r in collector.log_records()] == ["launched"]
 
 
+def test_a_413_splits_the_batch_until_the_parts_fit_and_nothing_is_lost(
+    cli, data_dir, home, tmp_path
+) -> None:
+    assert cli("analytics", "on").returncode == 0
+    log = tmp_path / "events.jsonl"
+    # One log record's request is some 500 bytes, six of them some 2 KB: the first batch is
+    # too large, its halves are split until each part fits (a single record always does).
+    with Collector(max_body=900) as collector:
+        run = cli("--analytics-log", str(log), *otlp(collector.url), input="/ls\n/ls\n/ls\n")
+        assert run.returncode == 0
+        last = delivered(data_dir, home)
+    logged = audit(log)
+    assert len(logged) == 6
+    assert last["sent"] == {LOGS: 6, METRICS: 4} and last["rejected"] == {}
+    answers = [status for path, status in collector.answers() if path == "/v1/logs"]
+    assert answers[0] == 413 and answers.count(200) >= 2
+    assert Counter(map(key, collector.log_records())) == Counter(map(logged_key, logged))
+
+
 @pytest.mark.slow  # the uploader's own backoff: at least 2 s before the retry (UPLOAD_BACKOFF)
 def test_a_429_is_retried_after_its_retry_after_and_delivered_once(
     cli, collector, data_dir, home, tmp_path
