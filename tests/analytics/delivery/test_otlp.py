@@ -359,6 +359,20 @@ def test_the_first_run_question_names_the_collector_and_a_yes_sends_this_run_to_
     assert {r.attributes["user.id"] for r in collector.log_records()} == {uuid_of(data_dir)}
 
 
+def test_a_session_never_imports_opentelemetry_or_an_http_client(
+    cli, collector, data_dir, home
+) -> None:
+    assert cli("analytics", "on").returncode == 0
+    run = cli("--exit", *otlp(collector.url), env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert run.returncode == 0
+    imported = {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines()}
+    assert "blackboxai.analytics.collector" in imported  # the list is the session's own
+    heavy = ("opentelemetry", "google", "requests", "urllib3", "socket", "ssl")
+    assert sorted(m for m in imported if m.split(".")[0] in heavy) == []
+    assert collector.wait_for(logs=2, points=1)  # the uploader, a process of its own, sends
+    delivered(data_dir, home)
+
+
 # -- nothing arrives ------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("before", "args", "env"),
