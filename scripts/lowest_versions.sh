@@ -21,8 +21,9 @@ echo "lowest versions: $(uv pip list --python "$py" 2>/dev/null | grep -iE \
 # test_llm; pyyaml: test_settings; platformdirs: test_state, test_paths and test_policy (our
 # XDG rules agree with it); typer and click again: cli/test_policy (--help); filelock:
 # test_portable (our locks with fcntl hidden); requests, posthog, mixpanel: test_ingestion (each
-# adapter through its SDK) and test_delivery (the real uploader); opentelemetry-proto and the
-# test extra's opentelemetry-exporter-otlp-proto-http and trustme: test_otlp_collector.
+# adapter through its SDK) and test_delivery (the real uploader); opentelemetry-exporter-otlp-
+# proto-http, trustme (test extra): test_otlp_collector; opentelemetry-proto (and its protobuf),
+# requests to a team collector: test_otlp_encoding, test_otlp.
 "$py" -m pytest -q -p no:cacheprovider \
     tests/cli/test_cli.py tests/cli/test_usage.py tests/cli/test_argv.py tests/cli/test_host.py \
     tests/cli/test_question.py tests/cli/test_policy.py tests/session/test_llm.py \
@@ -30,4 +31,5 @@ echo "lowest versions: $(uv pip list --python "$py" 2>/dev/null | grep -iE \
     tests/analytics/consent/test_state.py tests/analytics/queue/test_spool.py \
     tests/analytics/views/test_report.py tests/test_portable.py \
     tests/analytics/delivery/test_ingestion.py tests/analytics/delivery/test_delivery.py \
-    tests/analytics/delivery/test_otlp_collector.py
+    tests/analytics/delivery/test_otlp_collector.py tests/analytics/delivery/test_otlp_encoding.py \
+    tests/analytics/delivery/test_otlp.py

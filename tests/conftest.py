@@ -34,11 +34,15 @@ def no_thread_outlives_the_test() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """HOME, XDG_DATA_HOME, the site config dirs (XDG_CONFIG_DIRS: no policy but a test's) and cwd
-    in tmp_path; CI, proxy, DO_NOT_TRACK and our variables unset."""
+    in tmp_path; CI, proxy, DO_NOT_TRACK, OTEL_* and our variables unset, and the CA bundles that
+    requests reads from the environment."""
     for name in list(os.environ):
         proxy = name.lower() in ("http_proxy", "https_proxy", "all_proxy")  # keep loopback direct
         ours = name.startswith(("BLACKBOXAI_", "OPENAI_")) or name in CI_VARIABLES
-        if proxy or ours or name == "DO_NOT_TRACK":
+        # A team collector's settings come from OTEL_* too; REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE
+        # would decide which CA requests trusts (this machine sets both).
+        otel = name.startswith("OTEL_") or name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+        if proxy or ours or otel or name == "DO_NOT_TRACK":
             monkeypatch.delenv(name, raising=False)
     home = tmp_path / "home"
     work = tmp_path / "work"

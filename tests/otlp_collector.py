@@ -265,7 +265,8 @@ class Collector:
 
     `prefix` goes before the default paths (`/v1/logs`, `/v1/metrics`); `paths` maps "logs" or
     "metrics" to a path of its own (an OTEL_EXPORTER_OTLP_LOGS_ENDPOINT is used as-is).
-    `require_headers`: header -> exact value, else 401 (a bearertokenauth extension)."""
+    `require_headers`: header -> exact value, else 401 (a bearertokenauth extension). `port`: 0
+    for any free one, or a given one (a collector that was down, back where it was)."""
 
     def __init__(
         self,
@@ -278,6 +279,7 @@ class Collector:
         require_client_cert: bool = False,
         max_body: int = DEFAULT_MAX_BODY,
         json_rules: str = "spec",
+        port: int = 0,
     ) -> None:
         if json_rules not in ("spec", "collector"):
             raise ValueError(f"json_rules: {json_rules!r}")
@@ -299,7 +301,7 @@ class Collector:
         self._script: list[_Scripted] = []
         self._stop = threading.Event()
         self._cond = threading.Condition()
-        self.server = _Server(("127.0.0.1", 0), self._handler())
+        self.server = _Server(("127.0.0.1", port), self._handler())
         self.server.daemon_threads = False  # joined by server_close(): no thread outlives a test
         scheme = "http"
         if tls is not None:

@@ -158,13 +158,12 @@ def _signal(
         options.pop("client_key", None)
         options.pop("client_certificate", None)
     if options.get("compression", "none").lower() not in ("gzip", "none"):
-        problems.append(f"OTEL_EXPORTER_OTLP_COMPRESSION {options['compression']!r}: not used")
-        options.pop("compression")
+        _, name = variables.get("COMPRESSION")
+        problems.append(f"{name} {options.pop('compression')!r}: not used")
     if dest == METRICS:
         options.update(_metric_options(env, problems))
     attributes, attribute_problems = parse_resource_attributes(env.get("OTEL_RESOURCE_ATTRIBUTES"))
-    if dest == LOGS:
-        problems.extend(attribute_problems)  # said once, for both signals
+    problems.extend(attribute_problems)
     if attributes:
         options["resource"] = ",".join(f"{k}={quote(v, safe='')}" for k, v in attributes.items())
     return Destination(dest, url, "", tuple(sorted(options.items())))
@@ -214,4 +213,5 @@ def collector_destinations(
     ours, header_problems = parse_headers(headers, "analytics-otlp-headers")
     problems.extend(header_problems)
     found = [_signal(dest, endpoint, protocol, ours, env, problems) for dest in (LOGS, METRICS)]
-    return tuple(d for d in found if d is not None), problems
+    # A general variable (or our own setting) is read for both signals: said once.
+    return tuple(d for d in found if d is not None), list(dict.fromkeys(problems))

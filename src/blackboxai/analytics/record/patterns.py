@@ -103,7 +103,10 @@ _FINE_TUNE = r"(?P<m>(?i:ft):(?<![\w.:-](?i:ft):)[\w.:-]+)"
 # ends a path in prose, logs and reprs.
 _T = r"\s/\\'\"`<>|,;:()\[\]{}*?=&"
 _C = rf"[^{_T}]"
-_WORDS = rf"{_C}+(?: {_C}+)*"  # a directory may hold single spaces: "ann smith/", "Program Files\"
+# A directory may hold single spaces ("ann smith/", "Program Files\"), but a word after one is
+# never an HTTP auth scheme and its credentials: "/srv/app Bearer abc/def=" is a path, then a
+# bearer token (as one path it would leave the token's tail behind).
+_WORDS = rf"{_C}+(?: (?!(?i:bearer|basic|digest)[ \t]){_C}+)*"
 _LAST = rf"(?:{_WORDS}(?=['\"])|{_C}*[^{_T}.])"  # spaces only up to a closing quote; no final '.'
 # A file name: a '.' then a letter somewhere ("x.py", ".env", "a.tar.gz"), taken whole (less a
 # final '.') so that no tail of it is left behind; "claude-3.5-sonnet" and "v0.1" are not files.

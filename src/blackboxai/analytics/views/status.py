@@ -201,10 +201,12 @@ def delivery_text(last: dict[str, Any] | None) -> str:
     return shown(f"{when}: " + (", ".join(parts) if parts else "nothing to send"), _MAX_LINE)
 
 
-# Where new events get their key or token, per service.
+# Where new events get their key or token, per service (a collector's credentials are headers).
 _OPTIONS = {
     "posthog": ("key", "analytics-posthog-project-api-key"),
     "mixpanel": ("token", "analytics-mixpanel-token"),
+    "otlp-logs": ("authorization header", "analytics-otlp-headers"),
+    "otlp-metrics": ("authorization header", "analytics-otlp-headers"),
 }
 
 

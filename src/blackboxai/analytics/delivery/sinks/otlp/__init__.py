@@ -69,7 +69,10 @@ class _Post:
         option = destination.option
         self.json = option("protocol") == "http/json"
         headers, _ = parse_headers(option("headers"), "headers")  # checked when recorded
-        self.headers = {**headers, "Content-Type": JSON if self.json else PROTOBUF}
+        # Sent as the UTF-8 bytes their percent-encoding names: as str, http.client encodes
+        # Latin-1 (another byte for an é) or raises (for anything beyond it).
+        self.headers: dict[str, str | bytes] = {k: v.encode() for k, v in headers.items()}
+        self.headers["Content-Type"] = JSON if self.json else PROTOBUF
         self.gzip = (option("compression") or "").lower() == "gzip"
         if self.gzip:
             self.headers["Content-Encoding"] = "gzip"
@@ -104,6 +107,8 @@ class _Post:
             return Answer(0, detail=f"TLS {reason} ({where})")
         except self._requests.exceptions.RequestException as exc:
             return Answer(0, detail=f"no answer ({type(exc).__name__})")
+        except OSError as exc:  # requests' own check of the TLS file paths, before connecting
+            return Answer(0, detail=f"cannot use the TLS files: {exc}")
         return self._answer(response.status_code, content, response.headers)
 
     def _answer(self, status: int, content: bytes, headers: object) -> Answer:
