@@ -23,10 +23,10 @@ def render_exported(catalogue: dict[str, Any]) -> str:
         BEGIN,
         "",
         f"Catalogue version {catalogue['version']}. Each event is one log record: its name in "
-        "`event_name`, the `event.name` attribute and the body; `user.id` (your anonymous id), "
-        "`session.id`, and these attributes. Every record also carries "
-        + ", ".join(f"`{p}`" for p in system if p != "session.id")
-        + ".",
+        "`event_name`, the `event.name` attribute and the body; `log.record.uid` (the event's "
+        "own id, the same if it is ever sent again), `user.id` (your anonymous id; none in what "
+        "a machine's policy alone sends), `session.id`, and these attributes. Every record also "
+        "carries " + ", ".join(f"`{p}`" for p in system if p != "session.id") + ".",
         "",
         "| event | attributes of its own |",
         "| --- | --- |",

@@ -223,6 +223,7 @@ def test_each_record_is_one_log_record_with_typed_attributes() -> None:
     kinds = {kv.key: kv.value.WhichOneof("value") for kv in first.attributes}
     assert kinds == {
         "event.name": "string_value",
+        "log.record.uid": "string_value",
         "user.id": "string_value",
         "session.id": "string_value",
         "main_model": "string_value",
@@ -245,6 +246,7 @@ def test_each_record_is_one_log_record_with_typed_attributes() -> None:
     assert values["event.name"].value.string_value == "message_send"
     assert values["session.id"].value.string_value == SESSION
     assert values["user.id"].value.string_value == USER
+    assert values["log.record.uid"].value.string_value == MESSAGE["id"]  # the same on a resend
     assert values["prompt_tokens"].value.int_value == 812
     assert values["duration_s"].value.double_value == 1.5
     assert values["cached"].value.bool_value is False

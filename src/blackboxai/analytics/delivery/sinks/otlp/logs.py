@@ -192,7 +192,9 @@ def logs_request(
             log.severity_number = logs_pb2.SEVERITY_NUMBER_INFO
             log.event_name = name
             log.body.string_value = name
-            attrs = [kv("event.name", name)]
+            # The event's own id (OTel semantic conventions: log.record.uid), the same on a resend:
+            # a collector's pipeline or its backend can drop what it already has.
+            attrs = [kv("event.name", name), kv("log.record.uid", str(record.get("id", "")))]
             if isinstance(record.get("user_id"), str):
                 attrs.append(kv("user.id", record["user_id"]))
             session = session_id(record)
