@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from blackboxai.analytics import Analytics
+from blackboxai.analytics.record.auditlog import open_log
 from tests.loopback import Backend
 
 
@@ -33,6 +34,23 @@ def test_a_torn_last_line_in_the_audit_log_does_not_swallow_the_next_sessions_fi
     summary = report(cli, log)
     assert summary["broken_lines"] == 1  # the torn line alone
     assert summary["by_event"] == {"launched": 2, "exit": 1}  # the next session's launched kept
+
+
+def test_a_log_read_while_another_session_writes_gets_no_needless_newline(tmp_path: Path) -> None:
+    """An O_APPEND write fills the file a page at a time, so a log opened while another session's
+    write is half-way in ends mid-line for a moment. Our first line must not take that for a torn
+    line: a newline put before it split the other session's line (a blank line in the log, one in
+    twenty runs of ten concurrent sessions)."""
+    log = tmp_path / "events.jsonl"
+    log.write_text('{"event":"launched"}\n{"event":"ex')  # the other session, half-way in
+    ours = open_log(str(log))
+    with open(log, "a") as other:
+        other.write('it"}\n')  # its write ends
+    ours.write_line('{"event":"launched"}')
+    ours.close()
+    assert log.read_text().splitlines() == [
+        '{"event":"launched"}', '{"event":"exit"}', '{"event":"launched"}'
+    ]  # fmt: skip
 
 
 FSIZE_LIMIT = 32 * 1024  # smaller than the room a delivery run checks for, larger than the rest
