@@ -114,13 +114,15 @@ def test_a_delivery_that_cannot_record_progress_leaves_no_reserve_behind(
 def test_report_shows_a_name_that_is_not_utf8_by_its_bytes(tmp_path: Path) -> None:
     """A log named with a Latin-1 byte (b'log\\xe9.jsonl'): shown as log\\xe9.jsonl, the way
     Python writes that byte, not as the surrogate Python decodes it to (log\\udce9.jsonl)."""
-    here = os.fsencode(tmp_path)
-    log, gone = here + b"/log\xe9.jsonl", here + b"/gone\xe9.jsonl"
-    with open(log, "w") as f:
+    # Relative to tmp_path, so that no wrapped or cut path can hide them: the header wraps at 80
+    # columns, and where depends on how long the temporary directory's path is (xdist, macOS).
+    log, gone = b"log\xe9.jsonl", b"gone\xe9.jsonl"
+    with open(os.fsencode(tmp_path) + b"/" + log, "w") as f:
         f.write('{"event":"launched","user_id":null,"time":1700000000}\n')
     result = subprocess.run(
         [sys.executable, "-m", "blackboxai", "analytics", "report", log, gone],
         capture_output=True,
+        cwd=tmp_path,
         timeout=60,
     )
     out, err = result.stdout.decode(), result.stderr.decode()
