@@ -21,7 +21,7 @@ echo "lowest versions: $(uv pip list --python "$py" 2>/dev/null | grep -iE \
 # test_llm; pyyaml: test_settings; platformdirs: test_state, test_paths (our XDG rule agrees
 # with it); filelock: test_portable (our locks with fcntl hidden); requests, posthog, mixpanel:
 # test_ingestion (each adapter through its SDK) and test_delivery (the real uploader).
-"$py" -m pytest -q -p no:cacheprovider \
+"$py" -m pytest -q -p no:cacheprovider -n 2 \
     tests/cli/test_cli.py tests/cli/test_usage.py tests/cli/test_argv.py tests/cli/test_host.py \
     tests/session/test_llm.py tests/analytics/views/test_report.py tests/config/test_settings.py tests/analytics/consent/test_state.py \
     tests/analytics/test_paths.py tests/cli/test_question.py tests/analytics/queue/test_spool.py tests/test_portable.py \
