@@ -24,7 +24,7 @@ echo "lowest versions: $(uv pip list --python "$py" 2>/dev/null | grep -iE \
 # adapter through its SDK) and test_delivery (the real uploader); opentelemetry-exporter-otlp-
 # proto-http, trustme (test extra): test_otlp_collector; opentelemetry-proto (and its protobuf),
 # requests to a team collector: test_otlp_encoding, test_otlp.
-"$py" -m pytest -q -p no:cacheprovider \
+"$py" -m pytest -q -p no:cacheprovider -n 2 \
     tests/cli/test_cli.py tests/cli/test_usage.py tests/cli/test_argv.py tests/cli/test_host.py \
     tests/cli/test_question.py tests/cli/test_policy.py tests/session/test_llm.py \
     tests/config/test_settings.py tests/test_policy.py tests/analytics/test_paths.py \

@@ -19,6 +19,20 @@ from tests.support import server_thread, threads_left
 THREAD_GRACE = 2.0  # seconds a test's threads get, in all, to end once it is over
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """In a pytest-xdist worker, execnet's I/O thread (started with _thread: no test sees it)
+    makes the process multi-threaded, and Python 3.12+ warns at every fork (pexpect's forkpty,
+    test_event's fork) that the child could deadlock on a lock that thread held. The child never
+    touches execnet's pipes, so the warning is ignored there. Anywhere else it stays: a second
+    thread there is a test's."""
+    if hasattr(config, "workerinput"):
+        config.addinivalue_line(
+            "filterwarnings",
+            r"ignore:This process \(pid=\d+\) is multi-threaded, use of (fork|forkpty)\(\)"
+            ":DeprecationWarning",
+        )
+
+
 @pytest.fixture(autouse=True)
 def no_thread_outlives_the_test() -> Iterator[None]:
     """Fails a test that leaves a thread running: a loopback server's (serve_forever, a request

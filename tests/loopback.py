@@ -25,6 +25,7 @@ every answer. Handler threads are joined when the server stops.
 
 from __future__ import annotations
 
+import atexit
 import gzip
 import json
 import socket
@@ -37,13 +38,21 @@ from urllib.parse import parse_qs, urlsplit
 
 from tests import ingestion_rules as rules
 
+_UNHEARD: list[socket.socket] = []  # one port, bound and never listening, while tests run
+
 
 def refused_url() -> str:
-    """A loopback URL on which nothing listens: connections are refused at once."""
-    with socket.socket() as sock:
+    """A loopback URL on which nothing listens: connections are refused at once.
+
+    Its port stays bound, and never listens, until this process ends: a port only looked up and
+    let go could be taken meanwhile by a server that another test, or another test process
+    (pytest-xdist's workers, CI's suites on other Pythons), starts on port 0."""
+    if not _UNHEARD:
+        sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+        atexit.register(sock.close)
+        _UNHEARD.append(sock)
+    return f"http://127.0.0.1:{_UNHEARD[0].getsockname()[1]}"
 
 
 # What nginx answers a plain HTTP request sent to its HTTPS port (ngx_http_special_response.c,

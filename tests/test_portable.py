@@ -39,7 +39,7 @@ PORTABLE = {
         *("replace", "unlink", "chmod", "umask", "getpid", "urandom", "environ", "devnull"),
         *("fspath", "PathLike", "pathsep", "SEEK_SET", "O_RDONLY", "O_WRONLY", "O_RDWR"),
         *("O_APPEND", "O_CREAT", "O_EXCL", "O_TRUNC", "O_BINARY", "dup2", "sep", "getcwd"),
-        *("_exit", "stat", "fsencode", "ftruncate"),
+        *("_exit", "stat", "fsencode", "ftruncate", "SEEK_CUR"),
     },
     "signal": {"signal", "SIGINT", "SIGTERM", "SIG_DFL", "SIG_IGN", "default_int_handler"},
 }

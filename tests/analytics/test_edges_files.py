@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from blackboxai.analytics import Analytics
+from blackboxai.analytics.record.auditlog import open_log
 from tests.loopback import Backend
 
 
@@ -33,6 +34,23 @@ def test_a_torn_last_line_in_the_audit_log_does_not_swallow_the_next_sessions_fi
     summary = report(cli, log)
     assert summary["broken_lines"] == 1  # the torn line alone
     assert summary["by_event"] == {"launched": 2, "exit": 1}  # the next session's launched kept
+
+
+def test_a_log_read_while_another_session_writes_gets_no_needless_newline(tmp_path: Path) -> None:
+    """An O_APPEND write fills the file a page at a time, so a log opened while another session's
+    write is half-way in ends mid-line for a moment. Our first line must not take that for a torn
+    line: a newline put before it split the other session's line (a blank line in the log, one in
+    twenty runs of ten concurrent sessions)."""
+    log = tmp_path / "events.jsonl"
+    log.write_text('{"event":"launched"}\n{"event":"ex')  # the other session, half-way in
+    ours = open_log(str(log))
+    with open(log, "a") as other:
+        other.write('it"}\n')  # its write ends
+    ours.write_line('{"event":"launched"}')
+    ours.close()
+    assert log.read_text().splitlines() == [
+        '{"event":"launched"}', '{"event":"exit"}', '{"event":"launched"}'
+    ]  # fmt: skip
 
 
 FSIZE_LIMIT = 32 * 1024  # smaller than the room a delivery run checks for, larger than the rest
@@ -96,13 +114,15 @@ def test_a_delivery_that_cannot_record_progress_leaves_no_reserve_behind(
 def test_report_shows_a_name_that_is_not_utf8_by_its_bytes(tmp_path: Path) -> None:
     """A log named with a Latin-1 byte (b'log\\xe9.jsonl'): shown as log\\xe9.jsonl, the way
     Python writes that byte, not as the surrogate Python decodes it to (log\\udce9.jsonl)."""
-    here = os.fsencode(tmp_path)
-    log, gone = here + b"/log\xe9.jsonl", here + b"/gone\xe9.jsonl"
-    with open(log, "w") as f:
+    # Relative to tmp_path, so that no wrapped or cut path can hide them: the header wraps at 80
+    # columns, and where depends on how long the temporary directory's path is (xdist, macOS).
+    log, gone = b"log\xe9.jsonl", b"gone\xe9.jsonl"
+    with open(os.fsencode(tmp_path) + b"/" + log, "w") as f:
         f.write('{"event":"launched","user_id":null,"time":1700000000}\n')
     result = subprocess.run(
         [sys.executable, "-m", "blackboxai", "analytics", "report", log, gone],
         capture_output=True,
+        cwd=tmp_path,
         timeout=60,
     )
     out, err = result.stdout.decode(), result.stderr.decode()

@@ -61,20 +61,26 @@ def open_log(path: str) -> AuditLog:
         raise LogError(f"cannot open analytics log {shown_path(path)}: {_why(path, exc)}") from None
     except (ValueError, UnicodeError):  # a NUL byte, or a name the file system cannot encode
         raise LogError(f"cannot open analytics log {path!r}: it is not a valid file name") from None
-    return AuditLog(path, fd, torn=_ends_mid_line(path, fd))
+    return AuditLog(path, fd)
 
 
-def _ends_mid_line(path: str, fd: int) -> bool:
-    """Whether the log (open as `fd`, write-only) ends without a newline: a short write (a full
-    disk, `ulimit -f`), a crash mid-line or a hand-cut file left half a line, and our first line
-    must not be glued to it (`report` would skip both). Its last byte is read through a second,
-    read-only descriptor of the same file; anything else (a pipe, an unreadable file) is taken
-    as ending cleanly, as before."""
+def _glued(path: str, fd: int, size: int) -> bool:
+    """Whether the line of `size` bytes just appended through `fd` landed on the end of half a
+    line (a short write on a full disk or under `ulimit -f`, a crash mid-line, a hand-cut file).
+
+    Asked after our write, not before it: O_APPEND writes to a file are serialised, so the byte
+    before ours is final. Read before writing, a log also "ends mid-line" while another session's
+    write is half-way in (its size grows a page at a time), and a newline put first then split
+    that session's line. The byte is read through a second, read-only descriptor of the same
+    file; anything else (a pipe, an unreadable file) is taken to end cleanly."""
     import stat
 
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
+        if not stat.S_ISREG(st.st_mode):
+            return False
+        start = os.lseek(fd, 0, os.SEEK_CUR) - size  # O_APPEND left the offset after our line
+        if start <= 0:
             return False
         reader = open_nonblocking(path, os.O_RDONLY)
     except OSError:
@@ -83,7 +89,7 @@ def _ends_mid_line(path: str, fd: int) -> bool:
         again = os.fstat(reader)
         if (again.st_dev, again.st_ino) != (st.st_dev, st.st_ino):  # replaced meanwhile
             return False
-        os.lseek(reader, again.st_size - 1, os.SEEK_SET)
+        os.lseek(reader, start - 1, os.SEEK_SET)
         return os.read(reader, 1) not in (b"\n", b"")
     except OSError:
         return False
@@ -149,13 +155,14 @@ def _why(path: str, exc: OSError) -> str:
 
 
 class AuditLog:
-    """Appends whole lines; with O_APPEND each write lands at the end, so no line tears. A log
-    found ending mid-line (`torn`) gets a newline before our first line, as the spool does."""
+    """Appends whole lines; with O_APPEND each write lands at the end, so no line tears. If our
+    first line landed on the end of half a line (_glued), it is written again on a line of its
+    own: only the half line, with the copy glued to it, is lost, as the spool loses a torn line."""
 
-    def __init__(self, path: str, fd: int, *, torn: bool = False) -> None:
+    def __init__(self, path: str, fd: int) -> None:
         self.path = path
         self._fd: int | None = fd
-        self._torn = torn
+        self._first = True
         self._closer = weakref.finalize(self, os.close, fd)  # closed even if never close()d
 
     def write(self, line: str) -> None:
@@ -173,13 +180,19 @@ class AuditLog:
             )
 
     def write_line(self, line: str) -> None:
-        if self._fd is None:
+        fd = self._fd
+        if fd is None:
             return
-        data = (("\n" if self._torn else "") + line + "\n").encode()
-        written = os.write(self._fd, data)
-        if written != len(data):  # a full disk: never leave half a line behind silently
+        data = (line + "\n").encode()
+        self._append(fd, data)
+        if self._first:
+            self._first = False
+            if _glued(self.path, fd, len(data)):
+                self._append(fd, data)
+
+    def _append(self, fd: int, data: bytes) -> None:
+        if os.write(fd, data) != len(data):  # a full disk: never leave half a line behind silently
             raise OSError(f"short write to {self.path}")
-        self._torn = False
 
     def same_file(self, other: AuditLog) -> bool:
         """Whether both are open on one file (so each line is written there once)."""
