@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 
 from blackboxai.analytics import Analytics
 from blackboxai.analytics.delivery.run import deliver
+from blackboxai.analytics.queue.launch import BOOTSTRAP, CONFIG_ENV
 from blackboxai.policy import Policy
 from tests.loopback import Backend
 from tests.otlp_collector import Collector
@@ -123,6 +125,32 @@ def test_an_opt_out_keeps_what_the_policy_sends_and_says_so(
     assert collector.wait_for(logs=3, timeout=30)
     assert sorted(r.event_name for r in collector.log_records()) == ["exit", "exit", "launched"]
     assert {r.attributes.get("user.id") for r in collector.log_records()} == {None}
+
+
+def test_an_opt_out_while_the_uploader_sends_never_sends_the_policy_s_events_twice(
+    cli: Cli, data_dir: Path, collector: Collector, site_policy: Write
+) -> None:
+    path = site_policy(required(collector.url))
+    launched: list[Any] = []
+    with Analytics(policy=str(path), launcher=launched.append) as session:
+        session.event("launched")
+    [config] = launched
+    collector.fail(503, retry_after=2, signal="logs")  # the uploader waits, its file claimed
+    uploader = subprocess.Popen(
+        [sys.executable, "-c", BOOTSTRAP], env={**os.environ, CONFIG_ENV: config.to_json()}
+    )
+    try:
+        assert collector.wait_until(lambda: ("/v1/logs", 503) in collector.answers())
+        assert cli("analytics", "off").returncode == 0  # keeps what the policy sends
+        assert uploader.wait(timeout=30) == 0  # it sent the event once the wait was over
+    finally:
+        uploader.kill()
+        uploader.wait()
+    sent = [r.attributes["log.record.uid"] for r in collector.log_records()]
+    assert len(sent) == 1
+    deliver(config)  # the next run: nothing is left to send again
+    assert [r.attributes["log.record.uid"] for r in collector.log_records()] == sent
+    assert waiting(data_dir) == []
 
 
 def test_what_the_policy_alone_sent_waits_only_while_it_still_requires(
