@@ -13,7 +13,7 @@ import posixpath
 import sys
 from dataclasses import dataclass, field
 
-from blackboxai.terminal import shown
+from blackboxai.terminal import shown, without_credentials
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy honours the name)
 if TYPE_CHECKING:
@@ -171,11 +171,19 @@ class Policy:
             locked[key] = (value, why)
         return locked
 
-    def shown_value(self, key: str) -> str:
-        """A key's value for `analytics status`: YAML's words, a secret never."""
+    def public(self, key: str) -> object:
+        """A key's value as anyone may see it: a secret never (`<set>`), nor the credentials
+        in a URL."""
         value = self.said[key]
         if KEYS[key].secret:
             return "<set>"
+        if KEYS[key].kind == "url" and isinstance(value, str):
+            return without_credentials(value)
+        return value
+
+    def shown_value(self, key: str) -> str:
+        """A key's value for `analytics status`: YAML's words, a secret never."""
+        value = self.public(key)
         if isinstance(value, bool):
             return "true" if value else "false"
         return shown(value)

@@ -61,6 +61,21 @@ def waiting(data_dir: Path) -> list[dict[str, Any]]:
     return list(Analytics(data_dir=data_dir, policy=Policy()).spool.records())
 
 
+def terminal_session() -> str:
+    """`blackboxai --exit` on a terminal: what it wrote, the terminal's line breaks undone."""
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "blackboxai", "--exit"],
+        env=dict(os.environ),
+        encoding="utf-8",
+        timeout=30,
+    )
+    output = child.read()
+    child.close()
+    assert child.exitstatus == 0, output
+    return " ".join(output.split())
+
+
 def test_required_sends_to_the_collector_alone_without_an_id_before_any_answer(
     cli: Cli, isolated: Path, data_dir: Path, backend: Backend, site_policy: Write
 ) -> None:
@@ -185,20 +200,7 @@ def test_a_notice_once_instead_of_the_question(
     isolated: Path, data_dir: Path, collector: Collector, site_policy: Write
 ) -> None:
     path = site_policy(required(collector.url))
-
-    def session() -> str:
-        child = pexpect.spawn(
-            sys.executable,
-            ["-m", "blackboxai", "--exit"],
-            env=dict(os.environ),
-            encoding="utf-8",
-            timeout=30,
-        )
-        output = child.read()
-        child.close()
-        assert child.exitstatus == 0, output
-        return " ".join(output.split())  # the terminal's line breaks: not ours
-
+    session = terminal_session
     first = session()
     assert (
         f"blackboxai: this machine's policy ({path}) sends blackboxai's usage events, without an "
@@ -236,3 +238,28 @@ def test_the_headers_are_never_shown(cli: Cli, collector: Collector, site_policy
     assert cli("--exit").returncode == 0
     assert collector.wait_for(logs=2, timeout=30)
     assert {h.get("authorization") for h in collector.headers()} == {"Bearer s3cret"}
+
+
+def test_the_credentials_in_the_collector_s_url_are_never_shown(
+    cli: Cli, isolated: Path, collector: Collector, site_policy: Write
+) -> None:
+    url = collector.url.replace("://", "://org:s3cret@")  # sent as Basic auth
+    site_policy(required(url))
+    shown = [
+        cli("analytics", "status").stdout,
+        cli("analytics", "status", "--json").stdout,
+        cli("--analytics-log", "audit.jsonl", "--exit").stderr,
+        cli("analytics", "pending").stdout,
+        cli("analytics", "off").stderr,
+        terminal_session(),  # the notice
+        (isolated / "work" / "audit.jsonl").read_text(),
+    ]
+    assert collector.wait_for(logs=4, timeout=30)
+    assert {h.get("authorization") for h in collector.headers()} == {"Basic b3JnOnMzY3JldA=="}
+    wait_for_last(isolated / "home" / ".local" / "share" / "blackboxai")
+    shown.append(cli("analytics", "status").stdout)  # with the delivery's record
+    for text in shown:
+        assert "s3cret" not in text
+    host = collector.url.split("://")[1]
+    assert f"http://<set>@{host}/v1/logs" in shown[0]  # the status says there is one
+    assert f"collector at {host}," in shown[5]

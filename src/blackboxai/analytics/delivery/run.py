@@ -23,6 +23,7 @@ from blackboxai.analytics.queue.launch import UploadConfig
 from blackboxai.analytics.queue.progress import PROGRESS_FILE, Progress
 from blackboxai.analytics.queue.spool import Spool
 from blackboxai.analytics.queue.waiting import Record, Waiting, epoch_seconds, read_waiting
+from blackboxai.terminal import without_credentials
 
 __all__ = ["SinkFactory", "deliver"]
 
@@ -273,7 +274,7 @@ class _Run:
         if stop.reason is not Verdict.CONSENT:  # those events are deleted at put-back, not kept
             self.outcome.errors[dest.name] = stop.detail
         if stop.reason is Verdict.REFUSED:
-            self.outcome.refused[dest.name] = f"{stop.detail} by {dest.host}"
+            self.outcome.refused[dest.name] = f"{stop.detail} by {without_credentials(dest.host)}"
         return stop
 
     def _sink(self, dest: Destination) -> Sink | str:
