@@ -92,11 +92,14 @@ class Policy:
 
     `said`: each key as the file gives it (paths made absolute), in the file's order. `problem`:
     why the file could not be read, in one line naming it; analytics are then off, as the file
-    may have said so."""
+    may have said so. `machine`: this is what this machine's policy was when it was looked up
+    (`system_policy`), which may change (an uploader looks it up again); not part of what it
+    says, so not compared."""
 
     path: str | None = None
     said: Mapping[str, object] = field(default_factory=dict)
     problem: str | None = None
+    machine: bool = field(default=False, compare=False)
 
     @property
     def exists(self) -> bool:
@@ -223,11 +226,14 @@ def find_policy(app: str = APP) -> str | None:
 def system_policy(app: str = APP) -> Policy:
     """This machine's policy for `app`; never raises. Site dirs that cannot be listed at all
     (platformdirs failing) leave in doubt whether there is one: then analytics are off."""
+    from dataclasses import replace
+
     try:
         found = find_policy(app)
     except Exception as exc:
-        return Policy(problem=f"the policy's place cannot be found ({type(exc).__name__})")
-    return NO_POLICY if found is None else read_policy(found)
+        problem = f"the policy's place cannot be found ({type(exc).__name__})"
+        return Policy(problem=problem, machine=True)
+    return replace(NO_POLICY if found is None else read_policy(found), machine=True)
 
 
 def resolve_policy(source: Policy | str | os.PathLike[str] | None) -> Policy:
