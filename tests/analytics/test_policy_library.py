@@ -225,3 +225,19 @@ def test_a_policy_that_arrives_before_the_upload_holds_for_what_was_waiting(
     assert uploader.wait(timeout=60) == 0
     assert backend.requests == []
     assert [r["event"] for r in Spool(data_dir).records()] == ["launched"]  # unsent, kept
+
+
+def test_a_caller_s_own_collector_settings_under_the_policy_s_get_one_line(
+    data_dir: Path, policy_file: Callable[[str], Path]
+) -> None:
+    path = policy_file("analytics-otlp-endpoint: http://127.0.0.1:9\n")
+    why = f"the collector is set by {path}"
+    mine = {"otlp_protocol": "http/json", "otlp_headers": "authorization=Bearer%20mine"}
+    analytics = make(data_dir, policy=path, **mine)
+    assert analytics.warnings == [f"otlp_protocol and otlp_headers have no effect: {why}"]
+    analytics = make(data_dir, policy=path, otlp_endpoint="http://127.0.0.1:8", **mine)
+    assert analytics.warnings == [
+        f"otlp_endpoint, otlp_protocol and otlp_headers have no effect: {why}"
+    ]
+    assert {d.option("headers") for d in analytics.destinations} == {None}  # never combined
+    assert make(data_dir, policy=path, otlp_endpoint="http://127.0.0.1:9").warnings == []
