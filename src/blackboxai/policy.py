@@ -337,9 +337,10 @@ def _web_address(value: str) -> bool:
 
     try:
         parts = urlsplit(value.strip())
+        parts.port  # noqa: B018  # a port that is not a number from 0 to 65535 raises
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _valid_name(name: str) -> bool:

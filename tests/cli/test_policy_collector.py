@@ -218,6 +218,9 @@ def test_a_notice_once_instead_of_the_question(
     [
         ("analytics-otlp-required: true\n", "needs the collector it requires"),
         ("analytics-otlp-endpoint: ftp://x\n", "must be an http:// or https:// address"),
+        ("analytics-otlp-endpoint: http://x:4318x\n", "must be an http:// or https:// address"),
+        ("analytics-otlp-endpoint: http://x:99999\n", "must be an http:// or https:// address"),
+        ("analytics-otlp-endpoint: 'http://:4318'\n", "must be an http:// or https:// address"),
         ("analytics-otlp-endpoint: http://x\nanalytics-otlp-protocol: grpc\n", "must be one of"),
     ],
 )
