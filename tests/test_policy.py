@@ -231,3 +231,22 @@ def test_a_group_is_locked_whole_and_a_secret_is_never_shown(isolated: Path) -> 
     }
     path.write_text("analytics-otlp-headers: 'authorization=Bearer s3cret'\n")
     assert read_policy(path).shown_value("analytics-otlp-headers") == "<set>"
+
+
+@pytest.mark.parametrize(
+    ("url", "seen"),
+    [
+        ("https://org:s3cret@otel.corp:4318/", "https://<set>@otel.corp:4318/"),
+        ("https://t0ken@[::1]:4318", "https://<set>@[::1]:4318"),
+        ("http://o:p@q@otel.corp/v1/logs?x=@y#@z", "http://<set>@otel.corp/v1/logs?x=@y#@z"),
+        ("https://otel.corp/team@example", "https://otel.corp/team@example"),
+        ("HTTPS://otel.corp:4318", "HTTPS://otel.corp:4318"),
+    ],
+)
+def test_the_credentials_in_the_collector_s_url_are_never_shown(
+    isolated: Path, url: str, seen: str
+) -> None:
+    policy = read_policy(write(isolated / "policy.yml", f"analytics-otlp-endpoint: '{url}'\n"))
+    assert policy.collector[0] == url  # what the request is sent to, credentials and all
+    assert policy.public("analytics-otlp-endpoint") == seen
+    assert policy.shown_value("analytics-otlp-endpoint") == seen

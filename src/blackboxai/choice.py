@@ -108,7 +108,8 @@ def collector_host(analytics: Analytics) -> str | None:
 
     for dest in analytics.destinations:
         if dest.name.startswith("otlp-"):
-            return shown(urlsplit(dest.host).netloc or dest.host, 80)
+            where = urlsplit(dest.host).netloc.rpartition("@")[2]  # never a user name or password
+            return shown(where or dest.host, 80)
     return None
 
 

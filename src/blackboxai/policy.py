@@ -13,7 +13,7 @@ import posixpath
 import sys
 from dataclasses import dataclass, field
 
-from blackboxai.terminal import shown
+from blackboxai.terminal import shown, without_credentials
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy honours the name)
 if TYPE_CHECKING:
@@ -92,11 +92,14 @@ class Policy:
 
     `said`: each key as the file gives it (paths made absolute), in the file's order. `problem`:
     why the file could not be read, in one line naming it; analytics are then off, as the file
-    may have said so."""
+    may have said so. `machine`: this is what this machine's policy was when it was looked up
+    (`system_policy`), which may change (an uploader looks it up again); not part of what it
+    says, so not compared."""
 
     path: str | None = None
     said: Mapping[str, object] = field(default_factory=dict)
     problem: str | None = None
+    machine: bool = field(default=False, compare=False)
 
     @property
     def exists(self) -> bool:
@@ -171,11 +174,19 @@ class Policy:
             locked[key] = (value, why)
         return locked
 
-    def shown_value(self, key: str) -> str:
-        """A key's value for `analytics status`: YAML's words, a secret never."""
+    def public(self, key: str) -> object:
+        """A key's value as anyone may see it: a secret never (`<set>`), nor the credentials
+        in a URL."""
         value = self.said[key]
         if KEYS[key].secret:
             return "<set>"
+        if KEYS[key].kind == "url" and isinstance(value, str):
+            return without_credentials(value)
+        return value
+
+    def shown_value(self, key: str) -> str:
+        """A key's value for `analytics status`: YAML's words, a secret never."""
+        value = self.public(key)
         if isinstance(value, bool):
             return "true" if value else "false"
         return shown(value)
@@ -215,11 +226,14 @@ def find_policy(app: str = APP) -> str | None:
 def system_policy(app: str = APP) -> Policy:
     """This machine's policy for `app`; never raises. Site dirs that cannot be listed at all
     (platformdirs failing) leave in doubt whether there is one: then analytics are off."""
+    from dataclasses import replace
+
     try:
         found = find_policy(app)
     except Exception as exc:
-        return Policy(problem=f"the policy's place cannot be found ({type(exc).__name__})")
-    return NO_POLICY if found is None else read_policy(found)
+        problem = f"the policy's place cannot be found ({type(exc).__name__})"
+        return Policy(problem=problem, machine=True)
+    return replace(NO_POLICY if found is None else read_policy(found), machine=True)
 
 
 def resolve_policy(source: Policy | str | os.PathLike[str] | None) -> Policy:
@@ -323,9 +337,10 @@ def _web_address(value: str) -> bool:
 
     try:
         parts = urlsplit(value.strip())
+        parts.port  # noqa: B018  # a port that is not a number from 0 to 65535 raises
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _valid_name(name: str) -> bool:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,9 +21,10 @@ import pytest
 from blackboxai.analytics import Analytics
 from blackboxai.analytics.consent.rules import Stored
 from blackboxai.analytics.consent.state import StateStore
-from blackboxai.analytics.queue.launch import UploadConfig
+from blackboxai.analytics.queue.launch import BOOTSTRAP, CONFIG_ENV, UploadConfig
 from blackboxai.analytics.queue.spool import Spool
 from blackboxai.policy import Policy
+from tests.loopback import Backend
 
 HOST = "http://127.0.0.1:9"  # nothing listens there
 KEYS = {"posthog_host": HOST, "posthog_project_api_key": "phc_test", "mixpanel_token": "mp"}
@@ -189,3 +193,51 @@ def test_a_policy_log_that_cannot_be_opened_is_said_once_and_nothing_raises(
     [line] = capsys.readouterr().err.splitlines()
     assert "its directory does not exist" in line and line.endswith(f"(named by {path})")
     assert len(mine.read_text().splitlines()) == 3  # the user's own log goes on
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["analytics: false\n", "analytics-hosted: false\n", "analytcs: false\n"],
+    ids=["analytics-false", "hosted-false", "unreadable"],
+)
+def test_a_policy_that_arrives_before_the_upload_holds_for_what_was_waiting(
+    data_dir: Path, backend: Backend, site_policy: Callable[[str], Path], text: str
+) -> None:
+    """A session that began before the machine had a policy (a long one, or its uploader's
+    config in flight): the uploader looks at the machine's policy afresh, as it does for its
+    collector, and what waits for a service the policy now turns off stays unsent."""
+    consented(data_dir)
+    launches = Launches()
+    with Analytics(
+        data_dir=data_dir,
+        env={},
+        posthog_host=backend.url,
+        posthog_project_api_key="phc_test",
+        launcher=launches,
+    ) as session:  # this machine's policy: none yet
+        assert session.enable()
+        session.event("launched")
+    [config] = launches.configs
+    site_policy(text)
+    uploader = subprocess.Popen(
+        [sys.executable, "-c", BOOTSTRAP], env={**os.environ, CONFIG_ENV: config.to_json()}
+    )
+    assert uploader.wait(timeout=60) == 0
+    assert backend.requests == []
+    assert [r["event"] for r in Spool(data_dir).records()] == ["launched"]  # unsent, kept
+
+
+def test_a_caller_s_own_collector_settings_under_the_policy_s_get_one_line(
+    data_dir: Path, policy_file: Callable[[str], Path]
+) -> None:
+    path = policy_file("analytics-otlp-endpoint: http://127.0.0.1:9\n")
+    why = f"the collector is set by {path}"
+    mine = {"otlp_protocol": "http/json", "otlp_headers": "authorization=Bearer%20mine"}
+    analytics = make(data_dir, policy=path, **mine)
+    assert analytics.warnings == [f"otlp_protocol and otlp_headers have no effect: {why}"]
+    analytics = make(data_dir, policy=path, otlp_endpoint="http://127.0.0.1:8", **mine)
+    assert analytics.warnings == [
+        f"otlp_endpoint, otlp_protocol and otlp_headers have no effect: {why}"
+    ]
+    assert {d.option("headers") for d in analytics.destinations} == {None}  # never combined
+    assert make(data_dir, policy=path, otlp_endpoint="http://127.0.0.1:9").warnings == []

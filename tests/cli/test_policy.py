@@ -325,3 +325,30 @@ def test_help_marks_what_the_policy_decides(cli: Cli, site_policy: Write) -> Non
     assert flat(f"or not. [set by policy: analytics are turned off by {path}]") in text
     assert text.count(flat(f"[set by policy: PostHog and Mixpanel are turned off by {path}]")) == 4
     assert text.count(flat("[set by policy")) == 5  # --analytics-log, --model... are the user's
+
+
+@pytest.mark.parametrize("text", ["analytics: false\n", "analytics-hosted: false\n"])
+def test_a_policy_that_arrives_during_a_session_holds_for_its_events(
+    data_dir: Path, backend: Backend, site_policy: Write, text: str
+) -> None:
+    """The session read no policy when it began; its uploader, launched as it ends, sends
+    nothing the policy that has arrived since turns off (docs/policy.md: what was waiting when
+    the policy arrived stays unsent)."""
+    consent()
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "blackboxai"],
+        env={**os.environ, **backends(backend.url)},
+        encoding="utf-8",
+        timeout=30,
+    )
+    child.expect_exact("> ")
+    path = site_policy(text)
+    child.sendline("/exit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    last = wait_for_last(data_dir)
+    assert backend.requests == []
+    assert {last["errors"][name] for name in ("posthog", "mixpanel")} == {f"turned off by {path}"}
+    assert len(list(Analytics(policy=Policy()).spool.records())) >= 2  # kept, unsent

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 
 from blackboxai.analytics import Analytics
 from blackboxai.analytics.delivery.run import deliver
+from blackboxai.analytics.queue.launch import BOOTSTRAP, CONFIG_ENV
 from blackboxai.policy import Policy
 from tests.loopback import Backend
 from tests.otlp_collector import Collector
@@ -57,6 +59,21 @@ def status(cli: Cli) -> dict[str, Any]:
 
 def waiting(data_dir: Path) -> list[dict[str, Any]]:
     return list(Analytics(data_dir=data_dir, policy=Policy()).spool.records())
+
+
+def terminal_session() -> str:
+    """`blackboxai --exit` on a terminal: what it wrote, the terminal's line breaks undone."""
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "blackboxai", "--exit"],
+        env=dict(os.environ),
+        encoding="utf-8",
+        timeout=30,
+    )
+    output = child.read()
+    child.close()
+    assert child.exitstatus == 0, output
+    return " ".join(output.split())
 
 
 def test_required_sends_to_the_collector_alone_without_an_id_before_any_answer(
@@ -125,6 +142,32 @@ def test_an_opt_out_keeps_what_the_policy_sends_and_says_so(
     assert {r.attributes.get("user.id") for r in collector.log_records()} == {None}
 
 
+def test_an_opt_out_while_the_uploader_sends_never_sends_the_policy_s_events_twice(
+    cli: Cli, data_dir: Path, collector: Collector, site_policy: Write
+) -> None:
+    path = site_policy(required(collector.url))
+    launched: list[Any] = []
+    with Analytics(policy=str(path), launcher=launched.append) as session:
+        session.event("launched")
+    [config] = launched
+    collector.fail(503, retry_after=2, signal="logs")  # the uploader waits, its file claimed
+    uploader = subprocess.Popen(
+        [sys.executable, "-c", BOOTSTRAP], env={**os.environ, CONFIG_ENV: config.to_json()}
+    )
+    try:
+        assert collector.wait_until(lambda: ("/v1/logs", 503) in collector.answers())
+        assert cli("analytics", "off").returncode == 0  # keeps what the policy sends
+        assert uploader.wait(timeout=30) == 0  # it sent the event once the wait was over
+    finally:
+        uploader.kill()
+        uploader.wait()
+    sent = [r.attributes["log.record.uid"] for r in collector.log_records()]
+    assert len(sent) == 1
+    deliver(config)  # the next run: nothing is left to send again
+    assert [r.attributes["log.record.uid"] for r in collector.log_records()] == sent
+    assert waiting(data_dir) == []
+
+
 def test_what_the_policy_alone_sent_waits_only_while_it_still_requires(
     data_dir: Path, collector: Collector, site_policy: Write
 ) -> None:
@@ -157,20 +200,7 @@ def test_a_notice_once_instead_of_the_question(
     isolated: Path, data_dir: Path, collector: Collector, site_policy: Write
 ) -> None:
     path = site_policy(required(collector.url))
-
-    def session() -> str:
-        child = pexpect.spawn(
-            sys.executable,
-            ["-m", "blackboxai", "--exit"],
-            env=dict(os.environ),
-            encoding="utf-8",
-            timeout=30,
-        )
-        output = child.read()
-        child.close()
-        assert child.exitstatus == 0, output
-        return " ".join(output.split())  # the terminal's line breaks: not ours
-
+    session = terminal_session
     first = session()
     assert (
         f"blackboxai: this machine's policy ({path}) sends blackboxai's usage events, without an "
@@ -188,6 +218,9 @@ def test_a_notice_once_instead_of_the_question(
     [
         ("analytics-otlp-required: true\n", "needs the collector it requires"),
         ("analytics-otlp-endpoint: ftp://x\n", "must be an http:// or https:// address"),
+        ("analytics-otlp-endpoint: http://x:4318x\n", "must be an http:// or https:// address"),
+        ("analytics-otlp-endpoint: http://x:99999\n", "must be an http:// or https:// address"),
+        ("analytics-otlp-endpoint: 'http://:4318'\n", "must be an http:// or https:// address"),
         ("analytics-otlp-endpoint: http://x\nanalytics-otlp-protocol: grpc\n", "must be one of"),
     ],
 )
@@ -208,3 +241,28 @@ def test_the_headers_are_never_shown(cli: Cli, collector: Collector, site_policy
     assert cli("--exit").returncode == 0
     assert collector.wait_for(logs=2, timeout=30)
     assert {h.get("authorization") for h in collector.headers()} == {"Bearer s3cret"}
+
+
+def test_the_credentials_in_the_collector_s_url_are_never_shown(
+    cli: Cli, isolated: Path, collector: Collector, site_policy: Write
+) -> None:
+    url = collector.url.replace("://", "://org:s3cret@")  # sent as Basic auth
+    site_policy(required(url))
+    shown = [
+        cli("analytics", "status").stdout,
+        cli("analytics", "status", "--json").stdout,
+        cli("--analytics-log", "audit.jsonl", "--exit").stderr,
+        cli("analytics", "pending").stdout,
+        cli("analytics", "off").stderr,
+        terminal_session(),  # the notice
+        (isolated / "work" / "audit.jsonl").read_text(),
+    ]
+    assert collector.wait_for(logs=4, timeout=30)
+    assert {h.get("authorization") for h in collector.headers()} == {"Basic b3JnOnMzY3JldA=="}
+    wait_for_last(isolated / "home" / ".local" / "share" / "blackboxai")
+    shown.append(cli("analytics", "status").stdout)  # with the delivery's record
+    for text in shown:
+        assert "s3cret" not in text
+    host = collector.url.split("://")[1]
+    assert f"http://<set>@{host}/v1/logs" in shown[0]  # the status says there is one
+    assert f"collector at {host}," in shown[5]

@@ -348,7 +348,8 @@ class Analytics:
 def upload_config(data_dir: Path | str, policy: Policy, **bounds: float) -> UploadConfig:
     """What an uploader run needs: the data directory, the services the machine's policy
     turned off, its file (or, for a policy made in code, whether it requires its collector),
-    and `bounds` (UploadConfig's timeouts)."""
+    whether it is this machine's (the run then looks it up afresh), and `bounds`
+    (UploadConfig's timeouts)."""
     from blackboxai.analytics.queue.launch import UploadConfig
     from blackboxai.policy import HOSTED
 
@@ -357,5 +358,10 @@ def upload_config(data_dir: Path | str, policy: Policy, **bounds: float) -> Uplo
     off = () if policy.hosted else HOSTED
     required = policy.path is None and policy.otlp_required
     return UploadConfig(
-        str(data_dir), **bounds, turned_off=off, policy=policy.path, required=required
+        str(data_dir),
+        **bounds,
+        turned_off=off,
+        policy=policy.path,
+        required=required,
+        machine=policy.machine,
     )

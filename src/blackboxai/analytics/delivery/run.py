@@ -13,6 +13,7 @@ from pathlib import Path
 from blackboxai.analytics.consent.state import StateStore
 from blackboxai.analytics.defaults import MIXPANEL_BATCH, POSTHOG_BATCH
 from blackboxai.analytics.delivery.health import update_health
+from blackboxai.analytics.delivery.machine import ALL, current, still_required, turned_off
 from blackboxai.analytics.delivery.outcome import Outcome, save_outcome
 from blackboxai.analytics.delivery.retry import Budget, Sender, Stop, Verdict
 from blackboxai.analytics.delivery.sinks import Answer, Sink, load_sink
@@ -23,6 +24,7 @@ from blackboxai.analytics.queue.launch import UploadConfig
 from blackboxai.analytics.queue.progress import PROGRESS_FILE, Progress
 from blackboxai.analytics.queue.spool import Spool
 from blackboxai.analytics.queue.waiting import Record, Waiting, epoch_seconds, read_waiting
+from blackboxai.terminal import without_credentials
 
 __all__ = ["SinkFactory", "deliver"]
 
@@ -56,8 +58,8 @@ def deliver(
         with locked(lockable(directory / "upload.lock"), timeout=config.lock_wait):
             budget = Budget(clock, clock() + config.send_time, config.request_timeout)
             sender = Sender(budget, sleep, rand)
-            off = dict.fromkeys(config.turned_off, f"turned off by {config.policy}")
-            required = functools.partial(_still_required, config)
+            off = turned_off(config, current(config))
+            required = functools.partial(still_required, config)
             run = _Run(directory, outcome, _factory(config, sinks), sender, off, required)
             try:
                 if run.go(now):
@@ -110,7 +112,8 @@ class _Run:
         self.sinks: dict[Destination, Sink | str] = {}  # built adapters, or why one could not be
         self.halted: Stop | None = None  # out of time, consent moved, progress lost: no more
         self.ahead: dict[str, int] = {}  # events refused for now: dated ahead of a service's clock
-        # Services the machine's policy turned off, and why: what waits for them stays unsent.
+        # Services the machine's policy turned off (machine.ALL: every one), and why: what
+        # waits for them stays unsent.
         self.turned_off = turned_off
         # Whether the policy still requires its collector (what it alone sends goes only then).
         self.required = required
@@ -175,8 +178,9 @@ class _Run:
                 continue  # settled everywhere already
             waiting.append(item)
             for dest in item.owed:
-                if dest.name in self.turned_off:
-                    self.outcome.errors[dest.name] = self.turned_off[dest.name]
+                off = self.turned_off.get(dest.name, self.turned_off.get(ALL))
+                if off is not None:
+                    self.outcome.errors[dest.name] = off
                     continue
                 groups.setdefault(dest, []).append(item)
         stops = 0
@@ -273,7 +277,7 @@ class _Run:
         if stop.reason is not Verdict.CONSENT:  # those events are deleted at put-back, not kept
             self.outcome.errors[dest.name] = stop.detail
         if stop.reason is Verdict.REFUSED:
-            self.outcome.refused[dest.name] = f"{stop.detail} by {dest.host}"
+            self.outcome.refused[dest.name] = f"{stop.detail} by {without_credentials(dest.host)}"
         return stop
 
     def _sink(self, dest: Destination) -> Sink | str:
@@ -305,11 +309,3 @@ class _Run:
                 self.outcome.count(self.outcome.kept, dest.name)
         self.outcome.waiting += len(keep)
         return bool(keep)
-
-
-def _still_required(config: UploadConfig) -> bool:
-    """Whether the machine's policy (its file, as the session that launched us named it) still
-    requires its collector: what it alone sent goes only while it does."""
-    from blackboxai.policy import read_policy
-
-    return config.required if config.policy is None else read_policy(config.policy).otlp_required

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from blackboxai.terminal import without_credentials
+
 __all__ = ["Destination", "destinations"]
 
 
@@ -32,8 +34,8 @@ class Destination:
 
     def shown(self) -> dict[str, str]:
         """What a person may be shown (`analytics pending`, the audit log): never a key, a
-        token or a header."""
-        return {"name": self.name, "host": self.host}
+        token or a header, nor the credentials in a collector's URL."""
+        return {"name": self.name, "host": without_credentials(self.host)}
 
     @classmethod
     def from_json(cls, data: object) -> Destination | None:

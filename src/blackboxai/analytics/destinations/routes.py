@@ -37,8 +37,18 @@ def plan(
     whatever the user chose when the policy requires it (`Routes.required_by_policy`)."""
     ignored: list[str] = []
     if policy.collector[0] is not None:
-        if collector[0] and collector[0] != policy.collector[0]:
-            ignored.append(f"otlp_endpoint has no effect: the collector is set by {policy.where}")
+        names = ("otlp_endpoint", "otlp_protocol", "otlp_headers")
+        tried = [
+            n
+            for n, mine, its in zip(names, collector, policy.collector, strict=True)
+            if mine and mine != its
+        ]
+        if tried:
+            named = tried[0] if len(tried) == 1 else ", ".join(tried[:-1]) + " and " + tried[-1]
+            ignored.append(
+                f"{named} {'has' if len(tried) == 1 else 'have'} no effect: "
+                f"the collector is set by {policy.where}"
+            )
         found, problems = collector_destinations(*policy.collector, {})
     else:
         found, problems = collector_destinations(*collector, env)

@@ -39,7 +39,9 @@ class UploadConfig:
     its spooled record, so no destination is named here; only the services the machine's policy
     turned off (`analytics-hosted: false`, named by `policy`): what waits for them stays, unsent.
     What the policy alone sends (its analytics-otlp-required) goes only while the file still
-    requires it; `required` is that answer for a policy made in code (there is no file)."""
+    requires it; `required` is that answer for a policy made in code (there is no file).
+    `machine`: the policy is this machine's, which the run looks up afresh (one may have
+    arrived, or changed, since the session began)."""
 
     data_dir: str
     connect_timeout: float = UPLOAD_CONNECT_TIMEOUT
@@ -49,6 +51,7 @@ class UploadConfig:
     turned_off: tuple[str, ...] = ()
     policy: str | None = None
     required: bool = False
+    machine: bool = False
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -58,16 +61,21 @@ class UploadConfig:
         """Raises ValueError (or KeyError, TypeError) for anything but a config of ours: a run
         that cannot tell which services are off sends nothing."""
         data = json.loads(text)
-        known = {f.name for f in fields(cls)} - {"data_dir", "turned_off", "policy", "required"}
+        others = {"data_dir", "turned_off", "policy", "required", "machine"}
+        known = {f.name for f in fields(cls)} - others
         bounds = {k: float(v) for k, v in data.items() if k in known}
         off, policy = data.get("turned_off", []), data.get("policy")
         if not isinstance(off, list) or not all(isinstance(name, str) for name in off):
             raise ValueError("turned_off must be a list of service names")
         if policy is not None and not isinstance(policy, str):
             raise ValueError("policy must be a file name")
-        required = data.get("required", False) is True
         return cls(
-            str(data["data_dir"]), **bounds, turned_off=tuple(off), policy=policy, required=required
+            str(data["data_dir"]),
+            **bounds,
+            turned_off=tuple(off),
+            policy=policy,
+            required=data.get("required", False) is True,
+            machine=data.get("machine", False) is True,
         )
 
 

@@ -198,28 +198,26 @@ class Spool:
         present = [*self._claimed_paths(), self.path, self.dropped_path]
         if not os.path.lexists(self.lock_path) and not any(os.path.lexists(p) for p in present):
             return 0
-        count = self.count()
+        count, kept = self.count(), 0
         with contextlib.suppress(FileNotFoundError), locked(lockable(self.lock_path), timeout=wait):
-            files = [*self._claimed_paths(), self.path]
-            kept = self._kept(files, keep) if keep is not None else []
-            for path in files:
-                _remove(path)
-            if kept:
-                atomic_write(self.path, b"\n".join(kept) + b"\n")
+            # Each file keeps its own kept lines, under its own name: a claimed file's belong to
+            # the run that claimed it (and its progress), which may be sending them right now.
+            for path in [*self._claimed_paths(), self.path]:
+                lines = self._kept(path, keep) if keep is not None else []
+                if lines:
+                    atomic_write(path, b"\n".join(lines) + b"\n")
+                else:
+                    _remove(path)
+                kept += len(lines)
         _remove(self.dropped_path)
-        return count - len(kept)
+        return count - kept
 
-    def _kept(self, files: list[Path], keep: Callable[[bytes], bool]) -> list[bytes]:
-        """The lines of `files` that `keep` keeps (the caller holds the lock)."""
-        found = []
-        for path in files:
-            with contextlib.suppress(OSError, ValueError):
-                found += [
-                    line
-                    for line in read_regular(path, 8 * self.max_bytes).splitlines()
-                    if keep(line)
-                ]
-        return found
+    def _kept(self, path: Path, keep: Callable[[bytes], bool]) -> list[bytes]:
+        """The lines of `path` that `keep` keeps (the caller holds the lock)."""
+        with contextlib.suppress(OSError, ValueError):
+            lines = read_regular(path, 8 * self.max_bytes).splitlines()
+            return [line for line in lines if keep(line)]
+        return []
 
     # -- the uploader -----------------------------------------------------------
     def has_waiting(self) -> bool:

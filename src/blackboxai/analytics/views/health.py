@@ -14,7 +14,7 @@ from blackboxai.analytics.defaults import HEALTH_FILE
 from blackboxai.analytics.destinations import Destination
 from blackboxai.analytics.fileops import read_regular
 from blackboxai.analytics.queue.waiting import epoch_seconds
-from blackboxai.terminal import shown
+from blackboxai.terminal import shown, without_credentials
 
 __all__ = ["destination_health", "health_lines"]
 
@@ -29,7 +29,7 @@ def _entry(value: object) -> dict[str, Any] | None:
     name, host = value.get("name"), value.get("host")
     if not isinstance(name, str) or not isinstance(host, str):
         return None
-    out: dict[str, Any] = {"name": shown(name, 40), "host": shown(host, 200)}
+    out: dict[str, Any] = {"name": shown(name, 40), "host": shown(without_credentials(host), 200)}
     for key in ("accepted", "rejected"):
         count = value.get(key, 0)
         out[key] = min(count, _MAX_COUNT) if type(count) is int and count >= 0 else 0
@@ -53,7 +53,7 @@ def destination_health(data_dir: Any, configured: Sequence[Destination]) -> list
                 found[(entry["name"], entry["host"])] = entry
     out = []
     for dest in configured:
-        key = (shown(dest.name, 40), shown(dest.host, 200))
+        key = (shown(dest.name, 40), shown(without_credentials(dest.host), 200))
         fresh = _entry({"name": dest.name, "host": dest.host})
         entry = found.pop(key, None) or fresh
         if entry is not None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from blackboxai.analytics.views.health import destination_health, health_lines
 from blackboxai.analytics.views.lastrun import last_delivery
-from blackboxai.terminal import shown
+from blackboxai.terminal import shown, without_credentials
 
 if TYPE_CHECKING:
     from blackboxai.analytics.core import Analytics
@@ -48,7 +48,7 @@ def collect_status(analytics: Analytics) -> dict[str, Any]:
 
     decision = analytics.decision
     state = analytics.state
-    hosts = {dest.name: dest.host for dest in analytics.destinations}
+    hosts = {dest.name: without_credentials(dest.host) for dest in analytics.destinations}
     consented = state.stored.value == "consented"
     return {
         "would_report": bool(decision and decision.report and analytics.destinations),
@@ -80,14 +80,12 @@ def collect_status(analytics: Analytics) -> dict[str, Any]:
 
 def _policy(policy: Policy) -> dict[str, Any] | None:
     """What the machine's policy decided, for status (None: this machine has none)."""
-    from blackboxai.policy import KEYS
-
     if not policy.exists:
         return None
     return {
         "file": policy.path,
         "problem": policy.problem,  # it cannot be read: analytics are off
-        "said": {k: "<set>" if KEYS[k].secret else v for k, v in policy.said.items()},
+        "said": {key: policy.public(key) for key in policy.said},
         "analytics_off": policy.off,  # why analytics are off on this machine, or None
         "hosted": policy.hosted,
         "log": policy.log,
@@ -104,7 +102,8 @@ def _collector(analytics: Analytics) -> dict[str, str | None] | None:
     protocol = found[0].option("protocol") or ""
     # The policy's collector, when it receives every event whatever the user chose: its file.
     required = analytics.policy.where if analytics.routes.required_by_policy else None
-    return {**{d.name[5:]: d.host for d in found}, "protocol": protocol, "required_by": required}
+    urls = {d.name[5:]: without_credentials(d.host) for d in found}
+    return {**urls, "protocol": protocol, "required_by": required}
 
 
 def _where(analytics: Analytics) -> Path | None:
