@@ -148,7 +148,8 @@ def pending(
 
 @analytics_app.command()
 def send(ctx: typer.Context) -> None:
-    """Deliver waiting events now, in the foreground, if this session may report."""
+    """Deliver waiting events now, in the foreground, if this session may report (or the
+    machine's policy requires its collector)."""
     from dataclasses import asdict
 
     from blackboxai.analytics.delivery.run import deliver
@@ -156,7 +157,8 @@ def send(ctx: typer.Context) -> None:
 
     analytics, _ = _state(ctx)
     decision = analytics.decision
-    if decision is None or not decision.report:
+    required = analytics.routes.required_by_policy  # its events go whatever the user chose
+    if (decision is None or not decision.report) and not required:
         raise _fail(f"not sending: {decision.why if decision else 'no consent'}")
     if analytics.debug:  # the dry run holds here too: show, never send
         count = analytics.pending_count()

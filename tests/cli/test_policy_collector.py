@@ -142,6 +142,20 @@ def test_an_opt_out_keeps_what_the_policy_sends_and_says_so(
     assert {r.attributes.get("user.id") for r in collector.log_records()} == {None}
 
 
+def test_send_delivers_what_the_policy_requires_after_an_opt_out(
+    cli: Cli, data_dir: Path, collector: Collector, site_policy: Write
+) -> None:
+    path = site_policy(required(collector.url))
+    assert cli("analytics", "off").returncode == 0
+    with Analytics(policy=str(path), launcher=lambda config: None) as session:
+        session.event("launched")
+    done = cli("analytics", "send")
+    assert done.returncode == 0, done.stderr
+    assert "otlp-logs: sent 1" in done.stdout
+    assert [r.event_name for r in collector.log_records()] == ["launched"]
+    assert cli("analytics", "send").stdout == "Nothing to send.\n"
+
+
 def test_an_opt_out_while_the_uploader_sends_never_sends_the_policy_s_events_twice(
     cli: Cli, data_dir: Path, collector: Collector, site_policy: Write
 ) -> None:
