@@ -1,6 +1,6 @@
 """One YAML settings file read safely: its data and each key's line, or a one-line ConfigError.
 
-The config files (config/) and the machine's policy (policy.py) are read by this one reader, with
+The config files (config/) and the machine's policy (policy/) are read by this one reader, with
 the same bounds: config/ and analytics/ may not import each other, and the policy serves both.
 Messages describe bad values and paths briefly (`terminal.shown`): a YAML alias can stand for
 millions of strings, and a path can be thousands of characters long.
