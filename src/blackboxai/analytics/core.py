@@ -102,7 +102,7 @@ class Analytics:
             self.contained,
             data_dir=self._data_dir,
             # Neither refers back to this object: the recorder's finalizer runs when it goes.
-            upload=functools.partial(upload_config, self._data_dir, self._policy),
+            upload=functools.partial(_upload_config, self._data_dir, self._policy),
             required=functools.partial(still_requires, self._policy),
             clock=clock,
             debug=debug,
@@ -296,7 +296,7 @@ class Analytics:
     def upload_config(self, **bounds: float) -> UploadConfig:
         """What an uploader run needs for this object's events (`bounds`: UploadConfig's
         timeouts). LookupError when there is no data directory."""
-        return upload_config(self.data_dir, self._policy, **bounds)
+        return _upload_config(self._data_dir, self._policy, **bounds)
 
     def flush(self) -> None:
         """Move buffered events to the spool now, if consent still holds; no network."""
@@ -345,23 +345,7 @@ class Analytics:
         self.close()
 
 
-def upload_config(data_dir: Path | str, policy: Policy, **bounds: float) -> UploadConfig:
-    """What an uploader run needs: the data directory, the services the machine's policy
-    turned off, its file (or, for a policy made in code, whether it requires its collector),
-    whether it is this machine's (the run then looks it up afresh), and `bounds`
-    (UploadConfig's timeouts)."""
-    from blackboxai.analytics.queue.launch import UploadConfig
-    from blackboxai.policy import HOSTED
+def _upload_config(data_dir: Path | str, policy: Policy, **bounds: float) -> UploadConfig:
+    from blackboxai.analytics.queue.launch import UploadConfig  # what starts it: not at start-up
 
-    if isinstance(data_dir, str):
-        raise LookupError(data_dir)
-    off = () if policy.hosted else HOSTED
-    required = policy.path is None and policy.otlp_required
-    return UploadConfig(
-        str(data_dir),
-        **bounds,
-        turned_off=off,
-        policy=policy.path,
-        required=required,
-        machine=policy.machine,
-    )
+    return UploadConfig.under(data_dir, policy, **bounds)

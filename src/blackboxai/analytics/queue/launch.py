@@ -12,7 +12,8 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from blackboxai.analytics.defaults import (
     UPLOAD_CONNECT_TIMEOUT,
@@ -20,6 +21,9 @@ from blackboxai.analytics.defaults import (
     UPLOAD_REQUEST_TIMEOUT,
     UPLOAD_SEND_TIME,
 )
+
+if TYPE_CHECKING:
+    from blackboxai.policy import Policy
 
 __all__ = ["BOOTSTRAP", "CONFIG_ENV", "Launched", "Launcher", "UploadConfig", "spawn_uploader"]
 
@@ -52,6 +56,23 @@ class UploadConfig:
     policy: str | None = None
     required: bool = False
     machine: bool = False
+
+    @classmethod
+    def under(cls, data_dir: Path | str, policy: Policy, **bounds: float) -> UploadConfig:
+        """A run for the events in `data_dir` (LookupError when it is why there is none), under
+        the machine's `policy`, within `bounds` (the timeouts above)."""
+        from blackboxai.policy import HOSTED
+
+        if isinstance(data_dir, str):
+            raise LookupError(data_dir)
+        return cls(
+            str(data_dir),
+            **bounds,
+            turned_off=() if policy.hosted else HOSTED,
+            policy=policy.path,
+            required=policy.path is None and policy.otlp_required,
+            machine=policy.machine,
+        )
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
