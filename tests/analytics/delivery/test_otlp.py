@@ -31,7 +31,8 @@ from tests.otlp_collector import JSON, PROTOBUF, Collector, LogView, PointView, 
 from tests.support import make_repo, uploaders, wait_for_last, wait_for_no_uploaders
 
 LOGS, METRICS = "otlp-logs", "otlp-metrics"
-IDS = ("event.name", "user.id", "session.id")  # attributes of a record that are not properties
+# Attributes of a record that are not properties.
+IDS = ("event.name", "log.record.uid", "user.id", "session.id")
 KEY = "sk-test-4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c"
 PROMPT = "please rename the greeting function to salute"
 RENAME = (  # a diff edit: one line removed, two added
@@ -176,6 +177,7 @@ def test_a_message_session_exports_each_event_as_a_log_record_and_its_usage_as_m
     for r, e in zip(records, logged, strict=True):
         assert r.record.body.string_value == r.attributes["event.name"] == e["event"]
         assert r.attributes["user.id"] == e["user_id"] == uuid_of(data_dir)
+        assert r.attributes["log.record.uid"] == e["id"]  # the event's own id, as logged
         assert r.attributes["session.id"] == e["properties"]["session_id"] == session
         assert r.record.time_unix_nano == ns(e["time"])  # the event's own time
         assert r.record.observed_time_unix_nano >= r.record.time_unix_nano
@@ -826,6 +828,7 @@ def test_the_audit_log_names_each_signal_an_event_goes_to_and_the_collector_gets
         assert "session_id" in hidden
         assert own_attributes(r) == {k: v for k, v in e["properties"].items() if k not in hidden}
         assert "session.id" not in r.attributes and r.attributes["user.id"] == state["uuid"]
+        assert r.attributes["log.record.uid"] == e["id"]
     assert "duration_s" in logged[-1]["properties"] and "duration_s" not in records[-1].attributes
     assert sums(collector.points()) == {
         ("blackboxai.session.count", ()): 1,
