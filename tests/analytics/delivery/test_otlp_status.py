@@ -1,0 +1,84 @@
+"""What `analytics status` says about a team collector, through the real CLI and its detached
+uploader against the strict OTLP stand-in: each destination's line is about that destination
+alone, and what went wrong is said, in the words docs/team-telemetry.md shows."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.otlp_collector import Collector
+from tests.support import wait_for_last, wait_for_no_uploaders
+
+LOGS, METRICS = "otlp-logs", "otlp-metrics"
+
+
+@pytest.fixture
+def home(isolated: Path) -> Path:
+    return isolated / "home"
+
+
+def otlp(url: str, *extra: str) -> list[str]:
+    return ["--analytics-otlp-endpoint", url, *extra]
+
+
+def delivered(data_dir: Path, home: Path, after: float = 0.0) -> dict[str, Any]:
+    last = wait_for_last(data_dir, after=after)
+    wait_for_no_uploaders(home)
+    return last
+
+
+def status_json(cli: Any, url: str) -> dict[str, Any]:
+    run = cli(*otlp(url), "analytics", "status", "--json")
+    assert run.returncode == 0, run.stderr
+    return dict(json.loads(run.stdout))
+
+
+def status_text(cli: Any, url: str) -> str:
+    run = cli(*otlp(url), "analytics", "status")
+    assert run.returncode == 0, run.stderr
+    return str(run.stdout)
+
+
+def destination_lines(text: str) -> list[str]:
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Destinations:"))
+    found = [lines[start].removeprefix("Destinations:").strip()]
+    found += [line.strip() for line in lines[start + 1 :] if line.startswith(" " * 15)]
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_after_a_change_of_endpoint_each_collector_has_its_own_line(cli, data_dir, home) -> None:
+    """Events recorded for a collector that is down still go there after the user names
+    another: the working one's line must not take the dead one's error, nor its counts."""
+    down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    assert cli("analytics", "on").returncode == 0
+    assert cli("--exit", *otlp(down)).returncode == 0
+    first = delivered(data_dir, home)
+    assert first["kept"] == {LOGS: 2, METRICS: 1}
+    with Collector() as collector:
+        assert cli("--exit", *otlp(collector.url)).returncode == 0
+        second = delivered(data_dir, home, after=first["time"] + 0.001)
+        assert collector.wait_for(logs=2, points=1)
+        found = status_json(cli, collector.url)["destinations"]
+    health = {(d["name"], d["host"]): d for d in found}
+    assert second["sent"] == {LOGS: 2, METRICS: 1}  # the new collector took its own
+    assert second["kept"] == {LOGS: 2, METRICS: 1}  # the old one's still wait for it
+    for name, signal in ((LOGS, "logs"), (METRICS, "metrics")):
+        working = health[(name, f"{collector.url}/v1/{signal}")]
+        dead = health[(name, f"{down}/v1/{signal}")]
+        assert working["last_error"] is None, working
+        assert working["accepted"] == (2 if name == LOGS else 1)
+        assert dead["accepted"] == 0
+        assert dead["last_error"].startswith("no answer")
+        assert dead["last_error_time"] == pytest.approx(second["time"], abs=0.01)
