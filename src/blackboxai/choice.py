@@ -108,7 +108,7 @@ def collector_host(analytics: Analytics) -> str | None:
 
     for dest in analytics.destinations:
         if dest.name.startswith("otlp-"):
-            return shown(urlsplit(dest.host).netloc or dest.host, 80)
+            return shown(urlsplit(dest.where).netloc.removeprefix("***@") or dest.where, 80)
     return None
 
 

@@ -4,6 +4,7 @@ alone, and what went wrong is said, in the words docs/team-telemetry.md shows.""
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 from pathlib import Path
@@ -82,3 +83,33 @@ def test_after_a_change_of_endpoint_each_collector_has_its_own_line(cli, data_di
         assert dead["accepted"] == 0
         assert dead["last_error"].startswith("no answer")
         assert dead["last_error_time"] == pytest.approx(second["time"], abs=0.01)
+
+
+def test_credentials_in_the_endpoint_are_used_and_never_shown(
+    cli, data_dir, home, tmp_path
+) -> None:
+    """An endpoint may carry credentials (https://user:token@host): requests sends them as
+    basic auth. Status, the audit log, `analytics pending` and the health record name the
+    collector without them, as they never show a key, a token or a header."""
+    assert cli("analytics", "on").returncode == 0
+    log = tmp_path / "events.jsonl"
+    basic = "Basic " + base64.b64encode(b"alice:s3cret").decode()
+    with Collector(require_headers={"authorization": basic}) as collector:
+        secret = collector.url.replace("http://", "http://alice:s3cret@")
+        run = cli("--exit", "--analytics-log", str(log), *otlp(secret))
+        assert run.returncode == 0, run.stderr
+        assert collector.wait_for(logs=2, points=1)  # the credentials were used
+        delivered(data_dir, home)
+        shown = [status_text(cli, secret), json.dumps(status_json(cli, secret))]
+        collector.fail(404, times=2)  # a wrong path names the URL in its error
+        assert cli("--exit", *otlp(secret)).returncode == 0
+        delivered(data_dir, home, after=wait_for_last(data_dir)["time"] + 0.001)
+        shown += [status_text(cli, secret), json.dumps(status_json(cli, secret))]
+        pending = cli(*otlp(secret), "analytics", "pending").stdout
+    shown += [log.read_text(), pending, (data_dir / "delivery.health.json").read_text()]
+    masked = collector.url.replace("http://", "http://***@")
+    assert f"logs to {masked}/v1/logs, metrics to {masked}/v1/metrics" in shown[0]
+    assert f'"host":"{masked}/v1/logs"' in shown[4]  # the audit log still names where
+    assert "nothing takes OTLP at " + masked in shown[2]
+    for text in shown:
+        assert "s3cret" not in text and "alice" not in text

@@ -152,7 +152,7 @@ class _Run:
 
     def tally(self, dest: Destination) -> Tally:
         """What this run did with a destination (by service and place, not by service alone)."""
-        return self.tallies.setdefault((dest.name, dest.host), Tally())
+        return self.tallies.setdefault((dest.name, dest.where), Tally())
 
     def close(self) -> None:
         for sink in self.sinks.values():
@@ -276,7 +276,7 @@ class _Run:
         if stop.reason is not Verdict.CONSENT:  # those events are deleted at put-back, not kept
             self.outcome.errors[dest.name] = self.tally(dest).error = stop.detail
         if stop.reason is Verdict.REFUSED:
-            self.outcome.refused[dest.name] = f"{stop.detail} by {dest.host}"
+            self.outcome.refused[dest.name] = f"{stop.detail} by {dest.where}"
             self.tally(dest).error = self.outcome.refused[dest.name]
         return stop
 
@@ -308,8 +308,8 @@ class _Run:
         for item in keep:
             for dest in item.owed or ():
                 self.outcome.count(self.outcome.kept, dest.name)
-                if (dest.name, dest.host) in self.tallies:  # one this run tried
-                    self.tallies[dest.name, dest.host].kept += 1
+                if (dest.name, dest.where) in self.tallies:  # one this run tried
+                    self.tallies[dest.name, dest.where].kept += 1
         self.outcome.waiting += len(keep)
         return bool(keep)
 

@@ -6,8 +6,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["Destination", "destinations"]
+__all__ = ["Destination", "destinations", "public_url"]
+
+
+def public_url(url: str) -> str:
+    """A URL as a person may be shown it: credentials in it (https://user:token@host) are
+    replaced by `***` (requests sends them as basic auth; they are never shown)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
 
 
 @dataclass(frozen=True)
@@ -30,10 +43,14 @@ class Destination:
             data["options"] = dict(self.options)
         return data
 
+    @property
+    def where(self) -> str:
+        """Where it is, as a person may be shown it (never with credentials in the URL)."""
+        return public_url(self.host)
+
     def shown(self) -> dict[str, str]:
-        """What a person may be shown (`analytics pending`, the audit log): never a key, a
-        token or a header."""
-        return {"name": self.name, "host": self.host}
+        """What a person may be shown (the audit log): never a key, a token or a header."""
+        return {"name": self.name, "host": self.where}
 
     @classmethod
     def from_json(cls, data: object) -> Destination | None:

@@ -66,10 +66,10 @@ class Waiting:
 
     def shown(self) -> Record:
         """The record as `analytics pending` lists it: where it still waits (without a
-        collector's headers and TLS files), or as it is."""
+        collector's headers, TLS files or credentials in its URL), or as it is."""
         if self.owed is None:
             return self.record
-        to = [{k: v for k, v in d.to_json().items() if k != "options"} for d in self.owed]
+        to = [{"name": d.name, "host": d.where, "key": d.key} for d in self.owed]
         return {**self.record, "to": to}
 
 

@@ -53,8 +53,8 @@ def destination_health(data_dir: Any, configured: Sequence[Destination]) -> list
                 found[(entry["name"], entry["host"])] = entry
     out = []
     for dest in configured:
-        key = (shown(dest.name, 40), shown(dest.host, 200))
-        fresh = _entry({"name": dest.name, "host": dest.host})
+        key = (shown(dest.name, 40), shown(dest.where, 200))
+        fresh = _entry({"name": dest.name, "host": dest.where})
         entry = found.pop(key, None) or fresh
         if entry is not None:
             out.append(entry)

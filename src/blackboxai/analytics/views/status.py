@@ -48,7 +48,7 @@ def collect_status(analytics: Analytics) -> dict[str, Any]:
 
     decision = analytics.decision
     state = analytics.state
-    hosts = {dest.name: dest.host for dest in analytics.destinations}
+    hosts = {dest.name: dest.where for dest in analytics.destinations}
     consented = state.stored.value == "consented"
     return {
         "would_report": bool(decision and decision.report and analytics.destinations),
@@ -104,7 +104,7 @@ def _collector(analytics: Analytics) -> dict[str, str | None] | None:
     protocol = found[0].option("protocol") or ""
     # The policy's collector, when it receives every event whatever the user chose: its file.
     required = analytics.policy.where if analytics.routes.required_by_policy else None
-    return {**{d.name[5:]: d.host for d in found}, "protocol": protocol, "required_by": required}
+    return {**{d.name[5:]: d.where for d in found}, "protocol": protocol, "required_by": required}
 
 
 def _where(analytics: Analytics) -> Path | None:

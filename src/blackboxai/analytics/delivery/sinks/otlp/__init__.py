@@ -36,7 +36,7 @@ from blackboxai.analytics.delivery.sinks.otlp.wire import (
     parse_status,
     to_json,
 )
-from blackboxai.analytics.destinations import Destination
+from blackboxai.analytics.destinations import Destination, public_url
 from blackboxai.analytics.destinations.collector import (
     LOGS,
     METRICS,
@@ -140,7 +140,7 @@ class _Post:
 def _final(status: int, detail: str, post: _Post) -> str:
     """Why a batch was dropped, in words a user can act on."""
     if status == 404:
-        return f"{detail}; nothing takes OTLP at {post.url} (is the endpoint right?)"
+        return f"{detail}; nothing takes OTLP at {public_url(post.url)} (is the endpoint right?)"
     if status == 415:
         kind = "http/json" if post.json else "http/protobuf"
         return f"{detail}; the collector does not take {kind} (analytics-otlp-protocol)"
