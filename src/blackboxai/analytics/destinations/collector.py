@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from blackboxai.analytics.destinations import Destination
 
@@ -171,11 +171,17 @@ def _signal(
 
 def _url(dest: str, endpoint: str, env: Mapping[str, str]) -> str:
     """The signal's URL: its own endpoint variable as it is (a URL with no path gets "/"), else
-    our base endpoint with the signal's path appended after one "/"."""
+    our base endpoint with the signal's path appended to its path after one "/" (a query
+    stays a query, after it; a fragment is never sent, so it goes)."""
     own = env.get(f"OTEL_EXPORTER_OTLP_{_SIGNALS[dest]}_ENDPOINT", "").strip()
     if own:
         return own if urlsplit(own).path else own + "/"
-    return f"{endpoint.strip().removesuffix('/')}/{_PATHS[dest]}"
+    try:
+        parts = urlsplit(endpoint.strip())
+    except ValueError:  # not a URL at all: said as such by the caller
+        return endpoint
+    path = f"{parts.path.removesuffix('/')}/{_PATHS[dest]}"
+    return urlunsplit(parts._replace(path=path, fragment=""))
 
 
 def _metric_options(env: Mapping[str, str], problems: list[str]) -> dict[str, str]:

@@ -1,0 +1,64 @@
+"""How the collector's endpoint, as a user writes it, becomes each signal's URL; and settings
+that cannot be used are said once, at the start, instead of failing every delivery. Through
+the real CLI and its detached uploader against the strict OTLP stand-in."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.otlp_collector import Collector
+from tests.support import wait_for_last, wait_for_no_uploaders
+
+LOGS, METRICS = "otlp-logs", "otlp-metrics"
+
+
+@pytest.fixture
+def home(isolated: Path) -> Path:
+    return isolated / "home"
+
+
+def otlp(url: str, *extra: str) -> list[str]:
+    return ["--analytics-otlp-endpoint", url, *extra]
+
+
+def delivered(data_dir: Path, home: Path) -> dict[str, Any]:
+    last = wait_for_last(data_dir)
+    wait_for_no_uploaders(home)
+    return last
+
+
+def collector_urls(cli: Any, url: str) -> dict[str, Any]:
+    run = cli(*otlp(url), "analytics", "status", "--json")
+    assert run.returncode == 0, run.stderr
+    return dict(json.loads(run.stdout)["collector"])
+
+
+@pytest.mark.parametrize(
+    ("tail", "logs", "metrics"),
+    [
+        ("/otlp/?tenant=acme", "/otlp/v1/logs?tenant=acme", "/otlp/v1/metrics?tenant=acme"),
+        ("/otlp?tenant=acme", "/otlp/v1/logs?tenant=acme", "/otlp/v1/metrics?tenant=acme"),
+        ("/otlp#here", "/otlp/v1/logs", "/otlp/v1/metrics"),
+    ],
+)
+def test_the_signal_path_goes_on_the_endpoints_path_not_after_its_query(
+    cli, data_dir, home, tail, logs, metrics
+) -> None:
+    assert cli("analytics", "on").returncode == 0
+    with Collector(prefix="/otlp") as collector:
+        endpoint = collector.base + tail
+        assert collector_urls(cli, endpoint) == {
+            "logs": collector.base + logs,
+            "metrics": collector.base + metrics,
+            "protocol": "http/protobuf",
+            "required_by": None,
+        }
+        assert cli("--exit", *otlp(endpoint)).returncode == 0
+        assert collector.wait_for(logs=2, points=1)
+        last = delivered(data_dir, home)
+    assert last["sent"] == {LOGS: 2, METRICS: 1}
+    assert collector.answers() == [("/otlp/v1/logs", 200), ("/otlp/v1/metrics", 200)]
