@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.loopback import Backend
 from tests.otlp_collector import Collector
 from tests.support import wait_for_last, wait_for_no_uploaders
 
@@ -113,3 +114,25 @@ def test_credentials_in_the_endpoint_are_used_and_never_shown(
     assert "nothing takes OTLP at " + masked in shown[2]
     for text in shown:
         assert "s3cret" not in text and "alice" not in text
+
+
+def test_a_200_that_is_not_an_otlp_answer_is_said_in_status(cli, data_dir, home) -> None:
+    """Something that answers any POST with 200 and a page of its own (a web UI, a catch-all
+    proxy) is not a collector: what it was sent is counted as taken (it said 2xx), and the
+    Destinations line says the answer was not OTLP, instead of a quiet "accepted"."""
+    assert cli("analytics", "on").returncode == 0
+    with Backend() as web:
+        web.fail(200, times=2)  # 200, text/plain, for anything
+        assert cli("--exit", *otlp(web.url)).returncode == 0
+        last = delivered(data_dir, home)
+        text = status_text(cli, web.url)
+    assert web.answers == [("/v1/logs", 200), ("/v1/metrics", 200)]
+    assert last["sent"] == {LOGS: 2, METRICS: 1}
+    logs, metrics = destination_lines(text)
+    said = (
+        "HTTP 200, but not an OTLP answer (unexpected Content-Type 'text/plain'): counted as "
+        "taken; is this a collector's OTLP endpoint?"
+    )
+    assert logs.startswith(f"otlp-logs {web.url}/v1/logs: 2 accepted, the last at ")
+    assert logs.endswith(f"; last error {logs.split('; last error ')[1][:16]}: {said}")
+    assert metrics.endswith(f": {said}")

@@ -222,6 +222,7 @@ class _Run:
                 tally.sent, tally.rejected = tally.sent + len(taken), tally.rejected + len(refused)
                 if refused and answer.detail:
                     self.outcome.rejected_why[dest.name] = tally.rejected_why = answer.detail
+                tally.error = answer.note or tally.error
                 self._ahead(dest, len(later))
                 took, done = set(taken), set(taken) | set(refused)
                 for it in batch:

@@ -116,8 +116,12 @@ class _Post:
         if 200 <= status < 300:
             try:
                 rejected, message = parse_partial_success(content, kind, self.signal)
-            except ValueError:  # taken all the same: the collector said 2xx
-                return Answer(status, detail="taken; the collector's answer could not be read")
+            except ValueError as exc:  # taken all the same (it said 2xx), and said
+                note = (
+                    f"HTTP {status}, but not an OTLP answer ({exc}): counted as taken; "
+                    "is this a collector's OTLP endpoint?"
+                )
+                return Answer(status, detail=note, note=note)
             said = f"{rejected} rejected by the collector: {message}" if rejected else ""
             return Answer(status, rejected=rejected, detail=said.rstrip(": "))
         if 300 <= status < 400:
