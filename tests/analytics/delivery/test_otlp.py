@@ -721,22 +721,25 @@ def test_refused_credentials_keep_the_events_and_status_says_so(
     assert [e["to"] for e in waiting] == [[logs_to, metrics_to], [logs_to]]
     assert pending.stderr == "2 events waiting.\n"
     assert "exp1red" not in pending.stdout + text + log.read_text()
-    said = "HTTP 401: scheme or token does not match; the collector refused the credentials"
+    said = (
+        "HTTP 401: scheme or token does not match; the collector refused the credentials "
+        "(analytics-otlp-headers)"
+    )
     assert last["refused"] == {
-        LOGS: f"key refused ({said}) by {collector.url}/v1/logs",
-        METRICS: f"key refused ({said}) by {collector.url}/v1/metrics",
+        LOGS: f"{said} by {collector.url}/v1/logs",
+        METRICS: f"{said} by {collector.url}/v1/metrics",
     }
     refused = [line for line in text.splitlines() if line.startswith("Refused:")]
     assert refused == [
-        f"Refused:       {name} key refused ({said}) by {collector.url}/v1/{signal}: events "
+        f"Refused:       {name} {said} by {collector.url}/v1/{signal}: events "
         "recorded with that authorization header wait until they expire (30 days) or "
         "`blackboxai analytics pending --clear`; new events take theirs from analytics-otlp-headers"
         for name, signal in ((LOGS, "logs"), (METRICS, "metrics"))
     ]
     logs, metrics = destination_lines(text)
     assert logs.startswith(f"otlp-logs {collector.url}/v1/logs: 0 accepted; last error ")
-    assert logs.endswith(f": key refused ({said}) by {collector.url}/v1/logs")
-    assert metrics.endswith(f": key refused ({said}) by {collector.url}/v1/metrics")
+    assert logs.endswith(f": {said}")
+    assert metrics.endswith(f": {said}")
     assert collector.log_records() == []
 
 

@@ -616,9 +616,10 @@ def test_a_header_value_is_sent_as_the_utf8_its_percent_encoding_names(
     [
         (("partial", 1, "too long"), 200, Verdict.OK, "1 rejected by the collector: too long"),
         (("fail", 401, "missing or empty authorization header"), 401, Verdict.REFUSED,
-         "HTTP 401: missing or empty authorization header; the collector refused the credentials"),
+         "HTTP 401: missing or empty authorization header; the collector refused the credentials"
+         " (analytics-otlp-headers)"),
         (("fail", 403, "forbidden"), 403, Verdict.REFUSED,
-         "HTTP 403: forbidden; the collector refused the credentials"),
+         "HTTP 403: forbidden; the collector refused the credentials (analytics-otlp-headers)"),
         (("fail", 400, "bad data"), 400, Verdict.REJECT,
          "HTTP 400: bad data; the collector refused the data as invalid"),
         (("fail", 415, "no"), 415, Verdict.REJECT,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -136,3 +137,27 @@ def test_a_200_that_is_not_an_otlp_answer_is_said_in_status(cli, data_dir, home)
     assert logs.startswith(f"otlp-logs {web.url}/v1/logs: 2 accepted, the last at ")
     assert logs.endswith(f"; last error {logs.split('; last error ')[1][:16]}: {said}")
     assert metrics.endswith(f": {said}")
+
+
+def test_a_401_is_one_line_naming_the_setting_as_the_docs_show_it(cli, data_dir, home) -> None:
+    """docs/team-telemetry.md shows a refused token's line; the line names the setting that
+    holds the token, and says the host once (at its start)."""
+    assert cli("analytics", "on").returncode == 0
+    with Collector(require_headers={"authorization": "Bearer s3cret"}) as collector:
+        assert cli("--exit", *otlp(collector.url)).returncode == 0
+        delivered(data_dir, home)
+        text = status_text(cli, collector.url)
+    error = re.compile(
+        r"; last error \d{4}-\d\d-\d\d \d\d:\d\d: HTTP 401: [^;]+; the collector refused the "
+        r"credentials \(analytics-otlp-headers\)$"
+    )
+    for line, signal in zip(destination_lines(text), ("logs", "metrics"), strict=True):
+        where = f"{collector.url}/v1/{signal}"
+        assert line.startswith(f"otlp-{signal} {where}: 0 accepted; last error ")
+        assert error.search(line), line
+        assert line.count(where) == 1
+    docs = (Path(__file__).parents[3] / "docs" / "team-telemetry.md").read_text()
+    example = next(
+        line for line in docs.splitlines() if line.startswith("Destinations:  otlp-logs")
+    )
+    assert error.search(example), example

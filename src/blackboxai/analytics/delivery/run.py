@@ -278,7 +278,6 @@ class _Run:
             self.outcome.errors[dest.name] = self.tally(dest).error = stop.detail
         if stop.reason is Verdict.REFUSED:
             self.outcome.refused[dest.name] = f"{stop.detail} by {dest.where}"
-            self.tally(dest).error = self.outcome.refused[dest.name]
         return stop
 
     def _sink(self, dest: Destination) -> Sink | str:

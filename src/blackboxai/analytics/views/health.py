@@ -67,7 +67,8 @@ def _when(seconds: float) -> str:
 
 def health_lines(entries: Sequence[dict[str, Any]]) -> list[str]:
     """One line per destination: where, what it took and when, what it refused, the last
-    error (a 401 reads "the collector refused the credentials", a wrong path says so)."""
+    error (a 401 reads "the collector refused the credentials (analytics-otlp-headers)", a
+    wrong path says so)."""
     lines = []
     for e in entries:
         parts = [f"{e['accepted']:,} accepted"]

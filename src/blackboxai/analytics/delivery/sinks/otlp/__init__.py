@@ -129,7 +129,8 @@ class _Post:
         said = parse_status(content, kind)
         detail = f"HTTP {status}" + (f": {said}" if said else "")
         if status in (401, 403):
-            return Answer(status, detail=f"{detail}; the collector refused the credentials")
+            said = f"{detail}; the collector refused the credentials (analytics-otlp-headers)"
+            return Answer(status, detail=said)
         if status in _RETRY:
             wait = retry_after(getattr(headers, "get", lambda _: None)("Retry-After"))
             return Answer(status, retry_after=wait, detail=detail)
