@@ -62,3 +62,22 @@ def test_the_signal_path_goes_on_the_endpoints_path_not_after_its_query(
         last = delivered(data_dir, home)
     assert last["sent"] == {LOGS: 2, METRICS: 1}
     assert collector.answers() == [("/otlp/v1/logs", 200), ("/otlp/v1/metrics", 200)]
+
+
+def test_a_timeout_of_digits_that_are_not_ascii_is_one_warning_and_delivery_goes_on(
+    cli, data_dir, home
+) -> None:
+    """ "²" passes str.isdigit() but int() refuses it: taken into the record, it made the
+    uploader's sink unbuildable ("unavailable (ValueError)") for as long as the events wait."""
+    assert cli("analytics", "on").returncode == 0
+    env = {"OTEL_EXPORTER_OTLP_TIMEOUT": "²"}
+    with Collector() as collector:
+        run = cli("--exit", *otlp(collector.url), env=env)
+        assert run.returncode == 0
+        assert run.stderr == (
+            "blackboxai: OTEL_EXPORTER_OTLP_TIMEOUT '²' is not a whole number of milliseconds: "
+            "ignored\n"
+        )
+        assert collector.wait_for(logs=2, points=1)
+        last = delivered(data_dir, home)
+    assert (last["sent"], last["kept"]) == ({LOGS: 2, METRICS: 1}, {})

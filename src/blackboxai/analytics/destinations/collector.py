@@ -145,7 +145,7 @@ def _signal(
         options["headers"] = ",".join(f"{k}={quote(v, safe='')}" for k, v in merged.items())
     raw, name = variables.get("TIMEOUT")
     if raw is not None:
-        if raw.isdigit():
+        if raw.isascii() and raw.isdigit():  # "²" and "٣" are digits int() may refuse
             options["timeout_ms"] = raw
         else:
             problems.append(f"{name} {raw!r} is not a whole number of milliseconds: ignored")

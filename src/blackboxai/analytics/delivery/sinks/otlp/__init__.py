@@ -81,7 +81,7 @@ class _Post:
         cert, key = option("client_certificate"), option("client_key")
         self.cert = (cert, key) if cert and key else None
         limit = option("timeout_ms")  # OTEL_EXPORTER_OTLP_TIMEOUT, when set: at most that
-        if limit and int(limit) > 0:
+        if limit and limit.isascii() and limit.isdigit() and int(limit) > 0:
             read = min(read, int(limit) / 1000)
         self.timeout = (connect, read)
 
