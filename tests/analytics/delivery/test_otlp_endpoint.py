@@ -81,3 +81,16 @@ def test_a_timeout_of_digits_that_are_not_ascii_is_one_warning_and_delivery_goes
         assert collector.wait_for(logs=2, points=1)
         last = delivered(data_dir, home)
     assert (last["sent"], last["kept"]) == ({LOGS: 2, METRICS: 1}, {})
+
+
+@pytest.mark.parametrize("value", ["team", "team=a,=b", "team=%FF"])
+def test_bad_resource_attributes_are_one_warning_line_as_the_docs_say(cli, value) -> None:
+    with Collector() as collector:
+        run = cli(
+            *otlp(collector.url), "analytics", "status", env={"OTEL_RESOURCE_ATTRIBUTES": value}
+        )
+    assert run.returncode == 0
+    lines = run.stderr.splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("blackboxai: OTEL_RESOURCE_ATTRIBUTES")
+    assert lines[0].endswith("the whole variable is ignored")

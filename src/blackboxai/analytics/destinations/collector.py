@@ -76,7 +76,8 @@ def parse_headers(value: str | None, name: str) -> tuple[dict[str, str], list[st
 
 def parse_resource_attributes(value: str | None) -> tuple[dict[str, str], list[str]]:
     """OTEL_RESOURCE_ATTRIBUTES -> (attributes, problems): `key=value` items split on ",", the
-    value percent-decoded. As the Resource SDK spec says, one bad item discards them all."""
+    value percent-decoded. As the Resource SDK spec says, one bad item discards them all: said
+    in one line, naming the first."""
     attrs: dict[str, str] = {}
     problems: list[str] = []
     for item in (value or "").split(","):
@@ -92,7 +93,7 @@ def parse_resource_attributes(value: str | None) -> tuple[dict[str, str], list[s
         except UnicodeDecodeError:
             problems.append(f"OTEL_RESOURCE_ATTRIBUTES: {key}: not UTF-8 once percent-decoded")
     if problems:
-        return {}, [*problems, "OTEL_RESOURCE_ATTRIBUTES is ignored as a whole"]
+        return {}, [f"{problems[0]}: the whole variable is ignored"]  # one line, the first
     return attrs, []
 
 
