@@ -94,3 +94,16 @@ def test_bad_resource_attributes_are_one_warning_line_as_the_docs_say(cli, value
     assert len(lines) == 1, lines
     assert lines[0].startswith("blackboxai: OTEL_RESOURCE_ATTRIBUTES")
     assert lines[0].endswith("the whole variable is ignored")
+
+
+@pytest.mark.parametrize("port", ["99999", "abc", "-1"])
+def test_an_endpoint_whose_port_is_no_port_is_one_clear_line(cli, port) -> None:
+    """requests refuses such a URL at every delivery ("no answer (InvalidURL)") while the events
+    wait 30 days; it is refused where it is given, as an address that is not one is."""
+    endpoint = f"http://127.0.0.1:{port}"
+    run = cli(*otlp(endpoint), "--exit")
+    assert run.returncode == 2
+    assert run.stderr == (
+        "blackboxai: --analytics-otlp-endpoint must be an http:// or https:// address, "
+        f"not '{endpoint}'\n"
+    )
