@@ -109,7 +109,7 @@ def collector_host(analytics: Analytics) -> str | None:
     for dest in analytics.destinations:
         if dest.name.startswith("otlp-"):
             where = urlsplit(dest.host).netloc.rpartition("@")[2]  # never a user name or password
-            return shown(where or dest.host, 80)
+            return shown(where or dest.where, 80)
     return None
 
 

@@ -99,9 +99,10 @@ def _web_address(value: str) -> bool:
 
     try:
         parts = urlsplit(value.strip())
-    except ValueError:  # an unbalanced [ in the host
+        parts.port  # noqa: B018  # raises for a port that is no port (99999, "abc")
+    except ValueError:  # an unbalanced [ in the host, or that port
         return False
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _parse_env(option: str, raw: str, var: str, home: Path) -> Any:

@@ -31,7 +31,8 @@ from tests.otlp_collector import JSON, PROTOBUF, Collector, LogView, PointView, 
 from tests.support import make_repo, uploaders, wait_for_last, wait_for_no_uploaders
 
 LOGS, METRICS = "otlp-logs", "otlp-metrics"
-IDS = ("event.name", "user.id", "session.id")  # attributes of a record that are not properties
+# Attributes of a record that are not properties.
+IDS = ("event.name", "log.record.uid", "user.id", "session.id")
 KEY = "sk-test-4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c"
 PROMPT = "please rename the greeting function to salute"
 RENAME = (  # a diff edit: one line removed, two added
@@ -176,6 +177,7 @@ def test_a_message_session_exports_each_event_as_a_log_record_and_its_usage_as_m
     for r, e in zip(records, logged, strict=True):
         assert r.record.body.string_value == r.attributes["event.name"] == e["event"]
         assert r.attributes["user.id"] == e["user_id"] == uuid_of(data_dir)
+        assert r.attributes["log.record.uid"] == e["id"]  # the event's own id, as logged
         assert r.attributes["session.id"] == e["properties"]["session_id"] == session
         assert r.record.time_unix_nano == ns(e["time"])  # the event's own time
         assert r.record.observed_time_unix_nano >= r.record.time_unix_nano
@@ -719,22 +721,25 @@ def test_refused_credentials_keep_the_events_and_status_says_so(
     assert [e["to"] for e in waiting] == [[logs_to, metrics_to], [logs_to]]
     assert pending.stderr == "2 events waiting.\n"
     assert "exp1red" not in pending.stdout + text + log.read_text()
-    said = "HTTP 401: scheme or token does not match; the collector refused the credentials"
+    said = (
+        "HTTP 401: scheme or token does not match; the collector refused the credentials "
+        "(analytics-otlp-headers)"
+    )
     assert last["refused"] == {
-        LOGS: f"key refused ({said}) by {collector.url}/v1/logs",
-        METRICS: f"key refused ({said}) by {collector.url}/v1/metrics",
+        LOGS: f"{said} by {collector.url}/v1/logs",
+        METRICS: f"{said} by {collector.url}/v1/metrics",
     }
     refused = [line for line in text.splitlines() if line.startswith("Refused:")]
     assert refused == [
-        f"Refused:       {name} key refused ({said}) by {collector.url}/v1/{signal}: events "
+        f"Refused:       {name} {said} by {collector.url}/v1/{signal}: events "
         "recorded with that authorization header wait until they expire (30 days) or "
         "`blackboxai analytics pending --clear`; new events take theirs from analytics-otlp-headers"
         for name, signal in ((LOGS, "logs"), (METRICS, "metrics"))
     ]
     logs, metrics = destination_lines(text)
     assert logs.startswith(f"otlp-logs {collector.url}/v1/logs: 0 accepted; last error ")
-    assert logs.endswith(f": key refused ({said}) by {collector.url}/v1/logs")
-    assert metrics.endswith(f": key refused ({said}) by {collector.url}/v1/metrics")
+    assert logs.endswith(f": {said}")
+    assert metrics.endswith(f": {said}")
     assert collector.log_records() == []
 
 
@@ -826,6 +831,7 @@ def test_the_audit_log_names_each_signal_an_event_goes_to_and_the_collector_gets
         assert "session_id" in hidden
         assert own_attributes(r) == {k: v for k, v in e["properties"].items() if k not in hidden}
         assert "session.id" not in r.attributes and r.attributes["user.id"] == state["uuid"]
+        assert r.attributes["log.record.uid"] == e["id"]
     assert "duration_s" in logged[-1]["properties"] and "duration_s" not in records[-1].attributes
     assert sums(collector.points()) == {
         ("blackboxai.session.count", ()): 1,

@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from blackboxai.analytics.defaults import HEALTH_FILE
-from blackboxai.analytics.delivery.outcome import Outcome
 from blackboxai.analytics.fileops import atomic_write, read_regular
 
-__all__ = ["HEALTH_FILE", "update_health"]
+__all__ = ["HEALTH_FILE", "Tally", "update_health"]
 
 _MAX_BYTES = 1 << 20
 _MAX_ENTRIES = 16  # destinations remembered (the most recently used)
@@ -38,25 +38,37 @@ def _count(entry: Mapping[str, object], key: str) -> int:
     return value if type(value) is int and value >= 0 else 0
 
 
-def update_health(directory: Path, outcome: Outcome, hosts: Mapping[str, str], when: float) -> None:
-    """Add one run's outcome to each destination's record (`hosts`: name -> where it is)."""
+@dataclass
+class Tally:
+    """What one run did with one destination (a service at one place: after a change of
+    endpoint, events recorded for the old one still go there, in the same run as the new
+    one's, and each has its own record)."""
+
+    sent: int = 0
+    rejected: int = 0
+    kept: int = 0
+    rejected_why: str = ""  # the service's word on those it rejected
+    error: str = ""  # the last thing that went wrong
+
+
+def update_health(directory: Path, tallies: Mapping[tuple[str, str], Tally], when: float) -> None:
+    """Add one run's tally of each destination ((name, where it is) -> Tally) to its record."""
     path = directory / HEALTH_FILE
     health = _read(path)
     at = round(when, 3)
-    for name, host in hosts.items():
+    for (name, host), tally in tallies.items():
         key = f"{name} {host}"
         entry = health.pop(key, {"name": name, "host": host})
-        sent, rejected = outcome.sent.get(name, 0), outcome.rejected.get(name, 0)
+        sent, rejected = tally.sent, tally.rejected
         entry["accepted"] = _count(entry, "accepted") + sent
         entry["rejected"] = _count(entry, "rejected") + rejected
         if sent:
             entry["last_accepted"] = at
-        if rejected and name in outcome.rejected_why:
-            entry["rejected_why"] = outcome.rejected_why[name]
-        problem = outcome.refused.get(name) or outcome.errors.get(name)
-        if problem:
-            entry["last_error"], entry["last_error_time"] = problem, at
-        elif sent and not outcome.kept.get(name):  # all went well: the last error is history
+        if rejected and tally.rejected_why:
+            entry["rejected_why"] = tally.rejected_why
+        if tally.error:
+            entry["last_error"], entry["last_error_time"] = tally.error, at
+        elif sent and not tally.kept:  # all went well: the last error is history
             entry.pop("last_error", None)
             entry.pop("last_error_time", None)
         health[key] = entry  # the most recent last

@@ -227,8 +227,8 @@ def _duration(seconds: float) -> str:
 
 def _describe(verdict: Verdict, answer: Answer, service: str = "the service") -> str:
     detail = answer.detail or f"HTTP {answer.status}"
-    if verdict is Verdict.REFUSED:
-        return f"key refused ({detail})"
+    if verdict is Verdict.REFUSED:  # a sink that said more than the status said what it was
+        return f"key refused ({detail})" if detail == f"HTTP {answer.status}" else detail
     if verdict is Verdict.FOREIGN:
         return (
             f"{detail} in a form {service} never answers with: a proxy in the way, or "

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from blackboxai.analytics.consent.state import StateStore
 from blackboxai.analytics.defaults import MIXPANEL_BATCH, POSTHOG_BATCH
-from blackboxai.analytics.delivery.health import update_health
+from blackboxai.analytics.delivery.health import Tally, update_health
 from blackboxai.analytics.delivery.machine import ALL, current, still_required, turned_off
 from blackboxai.analytics.delivery.outcome import Outcome, save_outcome
 from blackboxai.analytics.delivery.retry import Budget, Sender, Stop, Verdict
@@ -24,7 +24,6 @@ from blackboxai.analytics.queue.launch import UploadConfig
 from blackboxai.analytics.queue.progress import PROGRESS_FILE, Progress
 from blackboxai.analytics.queue.spool import Spool
 from blackboxai.analytics.queue.waiting import Record, Waiting, epoch_seconds, read_waiting
-from blackboxai.terminal import without_credentials
 
 __all__ = ["SinkFactory", "deliver"]
 
@@ -64,7 +63,7 @@ def deliver(
             try:
                 if run.go(now):
                     save_outcome(directory, outcome, now())
-                    update_health(directory, outcome, run.hosts(), now())
+                    update_health(directory, run.tallies, now())
             finally:
                 run.close()
     except LockTimeout:
@@ -110,6 +109,7 @@ class _Run:
         self.factory = factory
         self.sender = sender
         self.sinks: dict[Destination, Sink | str] = {}  # built adapters, or why one could not be
+        self.tallies: dict[tuple[str, str], Tally] = {}  # what each destination did, for status
         self.halted: Stop | None = None  # out of time, consent moved, progress lost: no more
         self.ahead: dict[str, int] = {}  # events refused for now: dated ahead of a service's clock
         # Services the machine's policy turned off (machine.ALL: every one), and why: what
@@ -152,9 +152,9 @@ class _Run:
         self.outcome.requests.update(self.sender.requests)
         return looked or bool(self.outcome.set_aside)
 
-    def hosts(self) -> dict[str, str]:
-        """Where each destination this run sent to (or tried to) is, by name."""
-        return {dest.name: dest.host for dest in self.sinks}
+    def tally(self, dest: Destination) -> Tally:
+        """What this run did with a destination (by service and place, not by service alone)."""
+        return self.tallies.setdefault((dest.name, dest.where), Tally())
 
     def close(self) -> None:
         for sink in self.sinks.values():
@@ -221,8 +221,11 @@ class _Run:
                 batch: list[Waiting] = batch,
             ) -> bool:
                 recorded = self._record(dest, taken + refused, answer.memo)  # first of all
+                tally = self.tally(dest)
+                tally.sent, tally.rejected = tally.sent + len(taken), tally.rejected + len(refused)
                 if refused and answer.detail:
-                    self.outcome.rejected_why[dest.name] = answer.detail
+                    self.outcome.rejected_why[dest.name] = tally.rejected_why = answer.detail
+                tally.error = answer.note or tally.error
                 self._ahead(dest, len(later))
                 took, done = set(taken), set(taken) | set(refused)
                 for it in batch:
@@ -252,7 +255,7 @@ class _Run:
         its clock catches up, or they expire), and the outcome says why."""
         if n:
             self.ahead[dest.name] = self.ahead.get(dest.name, 0) + n
-            self.outcome.errors[dest.name] = (
+            self.outcome.errors[dest.name] = self.tally(dest).error = (
                 f"{self.ahead[dest.name]} dated more than an hour ahead of {dest.name}'s "
                 "clock (is this computer's clock fast?), kept until they are not"
             )
@@ -275,12 +278,13 @@ class _Run:
         if stop.reason in (Verdict.DEADLINE, Verdict.UNRECORDED, Verdict.CONSENT):
             self.halted = self.halted or stop  # for every destination: start nothing more
         if stop.reason is not Verdict.CONSENT:  # those events are deleted at put-back, not kept
-            self.outcome.errors[dest.name] = stop.detail
+            self.outcome.errors[dest.name] = self.tally(dest).error = stop.detail
         if stop.reason is Verdict.REFUSED:
-            self.outcome.refused[dest.name] = f"{stop.detail} by {without_credentials(dest.host)}"
+            self.outcome.refused[dest.name] = f"{stop.detail} by {dest.where}"
         return stop
 
     def _sink(self, dest: Destination) -> Sink | str:
+        self.tally(dest)  # tried: its record is updated, whatever happens
         if dest not in self.sinks:
             try:
                 self.sinks[dest] = self.factory(dest)
@@ -307,5 +311,7 @@ class _Run:
         for item in keep:
             for dest in item.owed or ():
                 self.outcome.count(self.outcome.kept, dest.name)
+                if (dest.name, dest.where) in self.tallies:  # one this run tried
+                    self.tallies[dest.name, dest.where].kept += 1
         self.outcome.waiting += len(keep)
         return bool(keep)

@@ -32,10 +32,15 @@ class Destination:
             data["options"] = dict(self.options)
         return data
 
+    @property
+    def where(self) -> str:
+        """Where it is, as a person may be shown it (never with credentials in the URL)."""
+        return without_credentials(self.host)
+
     def shown(self) -> dict[str, str]:
         """What a person may be shown (`analytics pending`, the audit log): never a key, a
         token or a header, nor the credentials in a collector's URL."""
-        return {"name": self.name, "host": without_credentials(self.host)}
+        return {"name": self.name, "host": self.where}
 
     @classmethod
     def from_json(cls, data: object) -> Destination | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from blackboxai.analytics.destinations import Destination
 
@@ -76,7 +76,8 @@ def parse_headers(value: str | None, name: str) -> tuple[dict[str, str], list[st
 
 def parse_resource_attributes(value: str | None) -> tuple[dict[str, str], list[str]]:
     """OTEL_RESOURCE_ATTRIBUTES -> (attributes, problems): `key=value` items split on ",", the
-    value percent-decoded. As the Resource SDK spec says, one bad item discards them all."""
+    value percent-decoded. As the Resource SDK spec says, one bad item discards them all: said
+    in one line, naming the first."""
     attrs: dict[str, str] = {}
     problems: list[str] = []
     for item in (value or "").split(","):
@@ -92,7 +93,7 @@ def parse_resource_attributes(value: str | None) -> tuple[dict[str, str], list[s
         except UnicodeDecodeError:
             problems.append(f"OTEL_RESOURCE_ATTRIBUTES: {key}: not UTF-8 once percent-decoded")
     if problems:
-        return {}, [*problems, "OTEL_RESOURCE_ATTRIBUTES is ignored as a whole"]
+        return {}, [f"{problems[0]}: the whole variable is ignored"]  # one line, the first
     return attrs, []
 
 
@@ -145,7 +146,7 @@ def _signal(
         options["headers"] = ",".join(f"{k}={quote(v, safe='')}" for k, v in merged.items())
     raw, name = variables.get("TIMEOUT")
     if raw is not None:
-        if raw.isdigit():
+        if raw.isascii() and raw.isdigit():  # "²" and "٣" are digits int() may refuse
             options["timeout_ms"] = raw
         else:
             problems.append(f"{name} {raw!r} is not a whole number of milliseconds: ignored")
@@ -171,11 +172,17 @@ def _signal(
 
 def _url(dest: str, endpoint: str, env: Mapping[str, str]) -> str:
     """The signal's URL: its own endpoint variable as it is (a URL with no path gets "/"), else
-    our base endpoint with the signal's path appended after one "/"."""
+    our base endpoint with the signal's path appended to its path after one "/" (a query
+    stays a query, after it; a fragment is never sent, so it goes)."""
     own = env.get(f"OTEL_EXPORTER_OTLP_{_SIGNALS[dest]}_ENDPOINT", "").strip()
     if own:
         return own if urlsplit(own).path else own + "/"
-    return f"{endpoint.strip().removesuffix('/')}/{_PATHS[dest]}"
+    try:
+        parts = urlsplit(endpoint.strip())
+    except ValueError:  # not a URL at all: said as such by the caller
+        return endpoint
+    path = f"{parts.path.removesuffix('/')}/{_PATHS[dest]}"
+    return urlunsplit(parts._replace(path=path, fragment=""))
 
 
 def _metric_options(env: Mapping[str, str], problems: list[str]) -> dict[str, str]:

@@ -66,10 +66,10 @@ class Waiting:
 
     def shown(self) -> Record:
         """The record as `analytics pending` lists it: where it still waits (without a
-        collector's headers, TLS files and the credentials in its URL), or as it is."""
+        collector's headers, TLS files or credentials in its URL), or as it is."""
         if self.owed is None:
             return self.record
-        to = [{"name": d.name, "host": d.shown()["host"], "key": d.key} for d in self.owed]
+        to = [{"name": d.name, "host": d.where, "key": d.key} for d in self.owed]
         return {**self.record, "to": to}
 
 

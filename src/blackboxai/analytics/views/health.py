@@ -53,8 +53,8 @@ def destination_health(data_dir: Any, configured: Sequence[Destination]) -> list
                 found[(entry["name"], entry["host"])] = entry
     out = []
     for dest in configured:
-        key = (shown(dest.name, 40), shown(without_credentials(dest.host), 200))
-        fresh = _entry({"name": dest.name, "host": dest.host})
+        key = (shown(dest.name, 40), shown(dest.where, 200))
+        fresh = _entry({"name": dest.name, "host": dest.where})
         entry = found.pop(key, None) or fresh
         if entry is not None:
             out.append(entry)
@@ -67,7 +67,8 @@ def _when(seconds: float) -> str:
 
 def health_lines(entries: Sequence[dict[str, Any]]) -> list[str]:
     """One line per destination: where, what it took and when, what it refused, the last
-    error (a 401 reads "the collector refused the credentials", a wrong path says so)."""
+    error (a 401 reads "the collector refused the credentials (analytics-otlp-headers)", a
+    wrong path says so)."""
     lines = []
     for e in entries:
         parts = [f"{e['accepted']:,} accepted"]

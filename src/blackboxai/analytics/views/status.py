@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from blackboxai.analytics.views.health import destination_health, health_lines
 from blackboxai.analytics.views.lastrun import last_delivery
-from blackboxai.terminal import shown, without_credentials
+from blackboxai.terminal import shown
 
 if TYPE_CHECKING:
     from blackboxai.analytics.core import Analytics
@@ -48,7 +48,7 @@ def collect_status(analytics: Analytics) -> dict[str, Any]:
 
     decision = analytics.decision
     state = analytics.state
-    hosts = {dest.name: without_credentials(dest.host) for dest in analytics.destinations}
+    hosts = {dest.name: dest.where for dest in analytics.destinations}
     consented = state.stored.value == "consented"
     return {
         "would_report": bool(decision and decision.report and analytics.destinations),
@@ -102,8 +102,7 @@ def _collector(analytics: Analytics) -> dict[str, str | None] | None:
     protocol = found[0].option("protocol") or ""
     # The policy's collector, when it receives every event whatever the user chose: its file.
     required = analytics.policy.where if analytics.routes.required_by_policy else None
-    urls = {d.name[5:]: without_credentials(d.host) for d in found}
-    return {**urls, "protocol": protocol, "required_by": required}
+    return {**{d.name[5:]: d.where for d in found}, "protocol": protocol, "required_by": required}
 
 
 def _where(analytics: Analytics) -> Path | None:

@@ -57,6 +57,9 @@ class Answer:
     final: bool = False
     rejected: int = 0
     memo: str | None = None  # what the sink must remember once this request is settled
+    # Taken, but with something the user should hear of: a 2xx that was not the service's own
+    # answer (a web page where a collector was expected). Said as the destination's last error.
+    note: str = ""
 
 
 class Sink(Protocol):

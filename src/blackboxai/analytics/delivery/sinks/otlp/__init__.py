@@ -45,6 +45,7 @@ from blackboxai.analytics.destinations.collector import (
 )
 from blackboxai.analytics.queue.progress import Progress
 from blackboxai.analytics.queue.waiting import Record
+from blackboxai.terminal import without_credentials
 
 if TYPE_CHECKING:
     from google.protobuf.message import Message
@@ -81,7 +82,7 @@ class _Post:
         cert, key = option("client_certificate"), option("client_key")
         self.cert = (cert, key) if cert and key else None
         limit = option("timeout_ms")  # OTEL_EXPORTER_OTLP_TIMEOUT, when set: at most that
-        if limit and int(limit) > 0:
+        if limit and limit.isascii() and limit.isdigit() and int(limit) > 0:
             read = min(read, int(limit) / 1000)
         self.timeout = (connect, read)
 
@@ -116,8 +117,12 @@ class _Post:
         if 200 <= status < 300:
             try:
                 rejected, message = parse_partial_success(content, kind, self.signal)
-            except ValueError:  # taken all the same: the collector said 2xx
-                return Answer(status, detail="taken; the collector's answer could not be read")
+            except ValueError as exc:  # taken all the same (it said 2xx), and said
+                note = (
+                    f"HTTP {status}, but not an OTLP answer ({exc}): counted as taken; "
+                    "is this a collector's OTLP endpoint?"
+                )
+                return Answer(status, detail=note, note=note)
             said = f"{rejected} rejected by the collector: {message}" if rejected else ""
             return Answer(status, rejected=rejected, detail=said.rstrip(": "))
         if 300 <= status < 400:
@@ -125,7 +130,8 @@ class _Post:
         said = parse_status(content, kind)
         detail = f"HTTP {status}" + (f": {said}" if said else "")
         if status in (401, 403):
-            return Answer(status, detail=f"{detail}; the collector refused the credentials")
+            said = f"{detail}; the collector refused the credentials (analytics-otlp-headers)"
+            return Answer(status, detail=said)
         if status in _RETRY:
             wait = retry_after(getattr(headers, "get", lambda _: None)("Retry-After"))
             return Answer(status, retry_after=wait, detail=detail)
@@ -140,7 +146,8 @@ class _Post:
 def _final(status: int, detail: str, post: _Post) -> str:
     """Why a batch was dropped, in words a user can act on."""
     if status == 404:
-        return f"{detail}; nothing takes OTLP at {post.url} (is the endpoint right?)"
+        where = without_credentials(post.url)
+        return f"{detail}; nothing takes OTLP at {where} (is the endpoint right?)"
     if status == 415:
         kind = "http/json" if post.json else "http/protobuf"
         return f"{detail}; the collector does not take {kind} (analytics-otlp-protocol)"
