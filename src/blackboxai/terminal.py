@@ -15,7 +15,6 @@ __all__ = [
     "say",
     "shown",
     "silence_stdout",
-    "without_credentials",
 ]
 
 # What may not reach the terminal from a name or a reply: C0/C1 control characters (escape
@@ -62,18 +61,6 @@ def shown(raw: object, limit: int = 160) -> str:
         return text
     half = (limit - 3) // 2
     return f"{text[:half]}...{text[-(limit - 3 - half) :]}"
-
-
-def without_credentials(url: str) -> str:
-    """A URL as shown to anyone (a message, status, the audit log): the user name and password
-    in it (`https://user:pass@host`, which the request sends as Basic auth) read `<set>`, as a
-    header does; anything else is left as it is."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    end = min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))
-    at = rest.rfind("@", 0, end)
-    return url if at < 0 else f"{scheme}://<set>@{rest[at + 1 :]}"
 
 
 def replace_unshowable() -> None:

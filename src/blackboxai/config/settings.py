@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from blackboxai.addresses import web_address
 from blackboxai.config.locks import lock, unreadable
 from blackboxai.config.options import (
     CONFIG_NAME,
@@ -72,7 +73,7 @@ def _checked(option: str, value: Any) -> tuple[Any, str | None]:
         return None, f"must be true or false, not {describe(value)}"
     if spec.kind in (Kind.STR, Kind.PATH, Kind.URL) and not isinstance(value, str):
         return None, f"must be a string, not {describe(value)}"
-    if spec.kind is Kind.URL and not _web_address(value):
+    if spec.kind is Kind.URL and not web_address(value):
         return None, f"must be an http:// or https:// address, not {describe(value)}"
     if spec.kind is Kind.PATH and not value:
         return None, "needs a file name, not an empty string"
@@ -92,17 +93,6 @@ def _checked(option: str, value: Any) -> tuple[Any, str | None]:
             return None, f"names {describe(bad[0])}, which is not a valid file name"
         return tuple(value), None
     return value, None
-
-
-def _web_address(value: str) -> bool:
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(value.strip())
-        parts.port  # noqa: B018  # raises for a port that is no port (99999, "abc")
-    except ValueError:  # an unbalanced [ in the host, or that port
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _parse_env(option: str, raw: str, var: str, home: Path) -> Any:

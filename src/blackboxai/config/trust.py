@@ -11,6 +11,8 @@ import errno
 import os
 from pathlib import Path
 
+from blackboxai.addresses import valid_name
+
 __all__ = [
     "checkout_root",
     "confine",
@@ -44,18 +46,6 @@ def resolved(path: Path) -> Path:
         if exc.errno == errno.ELOOP or getattr(exc, "winerror", None) == _WINDOWS_LOOP:
             raise
     return real
-
-
-def valid_name(name: str) -> bool:
-    """Whether the system can take `name` as a file name at all: no NUL byte, and encodable
-    (a lone surrogate written in YAML is not; undecodable bytes from the command line are)."""
-    if "\0" in name:
-        return False
-    try:
-        os.fsencode(name)
-    except UnicodeError:
-        return False
-    return True
 
 
 def confine(path: Path, root: Path) -> Path | None:

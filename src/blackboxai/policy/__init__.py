@@ -13,6 +13,7 @@ import posixpath
 import sys
 from dataclasses import dataclass, field
 
+from blackboxai.addresses import valid_name, without_credentials
 from blackboxai.policy.keys import (
     HOSTED,
     HOSTED_OPTIONS,
@@ -20,9 +21,8 @@ from blackboxai.policy.keys import (
     Key,
     absolute,
     problem,
-    valid_name,
 )
-from blackboxai.terminal import shown, without_credentials
+from blackboxai.terminal import shown
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy honours the name)
 if TYPE_CHECKING:

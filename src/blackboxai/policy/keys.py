@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 
+from blackboxai.addresses import valid_name, web_address
+
 __all__ = [
     "COLLECTOR",
     "HOSTED",
@@ -15,7 +17,6 @@ __all__ = [
     "Key",
     "absolute",
     "problem",
-    "valid_name",
 ]
 
 HOSTED = ("posthog", "mixpanel")  # the hosted services `analytics-hosted: false` turns off
@@ -92,27 +93,6 @@ def problem(key: object, value: object) -> str | None:
     if rule.kind == "path" and not valid_name(value):
         return f"{key} names {describe(value)}, which is not a valid file name"
     return None
-
-
-def web_address(value: str) -> bool:
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(value.strip())
-        parts.port  # noqa: B018  # a port that is not a number from 0 to 65535 raises
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
-
-
-def valid_name(name: str) -> bool:
-    if "\0" in name:
-        return False
-    try:
-        os.fsencode(name)
-    except UnicodeError:
-        return False
-    return True
 
 
 def absolute(value: object, policy_file: str) -> object:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import socket
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -25,10 +24,11 @@ import pytest
 import blackboxai
 from blackboxai.analytics.queue.spool import Spool
 from blackboxai.question import QUESTION, collector_line
+from tests.analytics.delivery.otlp_cli import delivered, destination_lines, free_port, otlp
 from tests.fake_openai import FakeOpenAI, Reply
 from tests.loopback import Backend
 from tests.otlp_collector import JSON, PROTOBUF, Collector, LogView, PointView, tls_files
-from tests.support import make_repo, uploaders, wait_for_last, wait_for_no_uploaders
+from tests.support import make_repo, uploaders, wait_for_no_uploaders
 
 LOGS, METRICS = "otlp-logs", "otlp-metrics"
 # Attributes of a record that are not properties.
@@ -63,10 +63,6 @@ def source(isolated: Path) -> Path:
     path = isolated / "work" / "greet.py"
     path.write_text("def greeting():\n    return 'hi'\n")
     return path
-
-
-def otlp(url: str, *extra: str) -> list[str]:
-    return ["--analytics-otlp-endpoint", url, *extra]
 
 
 def model(api: FakeOpenAI) -> list[str]:
@@ -123,28 +119,6 @@ def status(cli: Any, url: str | None, *args: str, env: dict[str, str] | None = N
     run = cli(*(otlp(url) if url else []), "analytics", "status", *args, env=env)
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout) if "--json" in args else run.stdout
-
-
-def destination_lines(text: str) -> list[str]:
-    lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("Destinations:"))
-    found = [lines[start].removeprefix("Destinations:").strip()]
-    found += [line.strip() for line in lines[start + 1 :] if line.startswith(" " * 15)]
-    return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def delivered(data_dir: Path, home: Path, after: float = 0.0) -> dict[str, Any]:
-    """The outcome of the run that ended after `after`, once every uploader has ended (so the
-    stand-in holds all it will ever be sent by them)."""
-    last = wait_for_last(data_dir, after=after)
-    wait_for_no_uploaders(home)
-    return last
 
 
 # -- a consented session --------------------------------------------------------------------------

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests.analytics.delivery.otlp_cli import delivered, otlp
 from tests.otlp_collector import Collector
-from tests.support import wait_for_last, wait_for_no_uploaders
 
 LOGS, METRICS = "otlp-logs", "otlp-metrics"
 
@@ -19,16 +19,6 @@ LOGS, METRICS = "otlp-logs", "otlp-metrics"
 @pytest.fixture
 def home(isolated: Path) -> Path:
     return isolated / "home"
-
-
-def otlp(url: str, *extra: str) -> list[str]:
-    return ["--analytics-otlp-endpoint", url, *extra]
-
-
-def delivered(data_dir: Path, home: Path) -> dict[str, Any]:
-    last = wait_for_last(data_dir)
-    wait_for_no_uploaders(home)
-    return last
 
 
 def collector_urls(cli: Any, url: str) -> dict[str, Any]:

@@ -7,15 +7,15 @@ from __future__ import annotations
 import base64
 import json
 import re
-import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.analytics.delivery.otlp_cli import delivered, destination_lines, free_port, otlp
 from tests.loopback import Backend
 from tests.otlp_collector import Collector
-from tests.support import wait_for_last, wait_for_no_uploaders
+from tests.support import wait_for_last
 
 LOGS, METRICS = "otlp-logs", "otlp-metrics"
 
@@ -23,16 +23,6 @@ LOGS, METRICS = "otlp-logs", "otlp-metrics"
 @pytest.fixture
 def home(isolated: Path) -> Path:
     return isolated / "home"
-
-
-def otlp(url: str, *extra: str) -> list[str]:
-    return ["--analytics-otlp-endpoint", url, *extra]
-
-
-def delivered(data_dir: Path, home: Path, after: float = 0.0) -> dict[str, Any]:
-    last = wait_for_last(data_dir, after=after)
-    wait_for_no_uploaders(home)
-    return last
 
 
 def status_json(cli: Any, url: str) -> dict[str, Any]:
@@ -45,20 +35,6 @@ def status_text(cli: Any, url: str) -> str:
     run = cli(*otlp(url), "analytics", "status")
     assert run.returncode == 0, run.stderr
     return str(run.stdout)
-
-
-def destination_lines(text: str) -> list[str]:
-    lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("Destinations:"))
-    found = [lines[start].removeprefix("Destinations:").strip()]
-    found += [line.strip() for line in lines[start + 1 :] if line.startswith(" " * 15)]
-    return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_after_a_change_of_endpoint_each_collector_has_its_own_line(cli, data_dir, home) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from blackboxai.terminal import without_credentials
+from blackboxai.addresses import without_credentials
 
 __all__ = ["Destination", "destinations"]
 

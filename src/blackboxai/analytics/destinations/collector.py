@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
+from blackboxai.addresses import web_address
 from blackboxai.analytics.destinations import Destination
 
 __all__ = [
@@ -97,11 +98,6 @@ def parse_resource_attributes(value: str | None) -> tuple[dict[str, str], list[s
     return attrs, []
 
 
-def _web_url(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
 class _Env:
     """The OTEL_EXPORTER_OTLP_* variables for one signal: its own, else the general one."""
 
@@ -127,7 +123,7 @@ def _signal(
     """One signal's destination; None (with the reason in `problems`) when it cannot be used."""
     variables = _Env(env, _SIGNALS[dest])
     url = _url(dest, endpoint, env)
-    if not _web_url(url):
+    if not web_address(url):
         problems.append(
             f"the collector's {dest[5:]} URL {url!r} is not http(s): nothing goes there"
         )

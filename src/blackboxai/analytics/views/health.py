@@ -10,11 +10,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from blackboxai.addresses import without_credentials
 from blackboxai.analytics.defaults import HEALTH_FILE
 from blackboxai.analytics.destinations import Destination
 from blackboxai.analytics.fileops import read_regular
 from blackboxai.analytics.queue.waiting import epoch_seconds
-from blackboxai.terminal import shown, without_credentials
+from blackboxai.terminal import shown
 
 __all__ = ["destination_health", "health_lines"]
 

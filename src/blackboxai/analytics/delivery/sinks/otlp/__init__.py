@@ -23,6 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from blackboxai.addresses import without_credentials
 from blackboxai.analytics.defaults import OTLP_BATCH, OTLP_BATCH_BYTES
 from blackboxai.analytics.delivery.sinks import Answer, retry_after
 from blackboxai.analytics.delivery.sinks.http import NoRedirects, status_detail
@@ -45,7 +46,6 @@ from blackboxai.analytics.destinations.collector import (
 )
 from blackboxai.analytics.queue.progress import Progress
 from blackboxai.analytics.queue.waiting import Record
-from blackboxai.terminal import without_credentials
 
 if TYPE_CHECKING:
     from google.protobuf.message import Message
