@@ -184,7 +184,8 @@ class AuditLog:
         if fd is None:
             return
         data = (line + "\n").encode()
-        self._append(fd, data)
+        if os.write(fd, data) != len(data):  # a full disk: never leave half a line silently
+            raise OSError(f"short write to {self.path}")
         if self._first:
             self._first = False
             if _glued(self.path, fd, len(data)):

@@ -8,7 +8,6 @@ child never hand out the same ids.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 __all__ = ["event_id"]
 
@@ -17,25 +16,30 @@ _BATCH = 64  # ids per read of the random source
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
-def _ids() -> Iterator[str]:
-    while True:
-        pool = os.urandom(16 * _BATCH).hex()
-        for at in range(0, 32 * _BATCH, 32):
-            h = pool[at : at + 32]  # the version digit (13th) is 4; 122 random bits are left
-            yield f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+def _batch() -> list[str]:
+    """_BATCH new ids, last first (they are handed out with pop())."""
+    pool = os.urandom(16 * _BATCH).hex()
+    ids = []
+    for at in range(0, 32 * _BATCH, 32):
+        h = pool[at : at + 32]  # the version digit (13th) is 4; 122 random bits are left
+        ids.append(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}")
+    return ids
 
 
-_stream = _ids()
+_pool: list[str] = []
 
 
 def event_id() -> str:
     """A new event id: a random UUID, as text."""
-    return next(_stream)
+    try:
+        return _pool.pop()
+    except IndexError:
+        _pool.extend(_batch())
+        return _pool.pop()
 
 
 def _restart() -> None:
-    global _stream
-    _stream = _ids()
+    _pool.clear()  # the parent's ids stay the parent's
 
 
 if hasattr(os, "register_at_fork"):  # POSIX; where there is no fork, there is nothing to share
