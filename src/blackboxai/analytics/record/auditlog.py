@@ -168,8 +168,17 @@ class AuditLog:
     def write(self, line: str) -> None:
         """Append one event's line. If the log fails (a full disk, a vanished mount), it stops,
         and says so once: the user asked for it, so losing it silently would mislead them."""
+        fd = self._fd
         try:
-            self.write_line(line)
+            if fd is None:
+                return
+            data = (line + "\n").encode()
+            if os.write(fd, data) != len(data):  # a full disk: never leave half a line silently
+                raise OSError(f"short write to {self.path}")
+            if self._first:  # our first line may have landed on a torn one: see _glued
+                self._first = False
+                if _glued(self.path, fd, len(data)):
+                    self._append(fd, data)
         except OSError as exc:
             self.close()
             reason = exc.strerror or str(exc)
@@ -178,18 +187,6 @@ class AuditLog:
                 file=sys.stderr,
                 flush=True,
             )
-
-    def write_line(self, line: str) -> None:
-        fd = self._fd
-        if fd is None:
-            return
-        data = (line + "\n").encode()
-        if os.write(fd, data) != len(data):  # a full disk: never leave half a line silently
-            raise OSError(f"short write to {self.path}")
-        if self._first:
-            self._first = False
-            if _glued(self.path, fd, len(data)):
-                self._append(fd, data)
 
     def _append(self, fd: int, data: bytes) -> None:
         if os.write(fd, data) != len(data):  # a full disk: never leave half a line behind silently

@@ -236,16 +236,21 @@ def scrub_properties(props: Mapping[str, object], home: str | None = None) -> di
     out: dict[str, Scalar] = {}
     try:
         home = _home_arg(home)
+        plans, words = _plans, _words  # the caches first: the usual key and word are in them
         for raw_key, value in props.items():
             try:
-                key, secret, model = _plan(raw_key, home)
+                plan = plans.get(raw_key) if type(raw_key) is str else None
+                key, secret, model = plan if plan is not None else _plan(raw_key, home)
                 # Under a key that names a secret (api_key=..., auth=("ann", "pw")) the value goes,
                 # whatever it is. Then the usual cases, by exact type (a subclass may print as
                 # anything): a word, a model's name, a count.
                 if secret:
                     out[key] = SECRET
                 elif type(value) is str:
-                    out[key] = redact_model(cut(value, SCAN_LIMIT)) if model else _word(value, home)
+                    if model:
+                        out[key] = redact_model(cut(value, SCAN_LIMIT))
+                    else:
+                        out[key] = words.get(value) or _word(value, home)
                 elif type(value) is int and not model and -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
                     out[key] = value
                 elif type(value) is float and not model:
