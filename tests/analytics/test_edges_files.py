@@ -46,7 +46,7 @@ def test_a_log_read_while_another_session_writes_gets_no_needless_newline(tmp_pa
     ours = open_log(str(log))
     with open(log, "a") as other:
         other.write('it"}\n')  # its write ends
-    ours.write_line('{"event":"launched"}')
+    ours.write('{"event":"launched"}')
     ours.close()
     assert log.read_text().splitlines() == [
         '{"event":"launched"}', '{"event":"exit"}', '{"event":"launched"}'
