@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import random
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 
 from blackboxai.analytics.consent.state import StateStore
@@ -16,7 +16,7 @@ from blackboxai.analytics.delivery.health import Tally, update_health
 from blackboxai.analytics.delivery.machine import ALL, current, still_required, turned_off
 from blackboxai.analytics.delivery.outcome import Outcome, save_outcome
 from blackboxai.analytics.delivery.retry import Budget, Sender, Stop, Verdict
-from blackboxai.analytics.delivery.sinks import Answer, Sink, load_sink
+from blackboxai.analytics.delivery.sinks import Answer, Sink, SinkFactory, sink_factory
 from blackboxai.analytics.delivery.triage import allowed, batches, may_leave, why_gone
 from blackboxai.analytics.destinations import Destination
 from blackboxai.analytics.fileops import LockTimeout, lockable, locked
@@ -27,7 +27,6 @@ from blackboxai.analytics.queue.waiting import Record, Waiting, epoch_seconds, r
 
 __all__ = ["SinkFactory", "deliver"]
 
-SinkFactory = Callable[[Destination], Sink]
 # Events spooled while a run sends are claimed too, for a few rounds, as long as all goes well.
 _ROUNDS = 3
 # Room a round makes sure it has in the progress file before it claims anything: the line of
@@ -57,9 +56,9 @@ def deliver(
         with locked(lockable(directory / "upload.lock"), timeout=config.lock_wait):
             budget = Budget(clock, clock() + config.send_time, config.request_timeout)
             sender = Sender(budget, sleep, rand)
-            off = turned_off(config, current(config))
-            required = functools.partial(still_required, config)
-            run = _Run(directory, outcome, _factory(config, sinks), sender, off, required)
+            factory = sink_factory(directory, config.connect_timeout, config.request_timeout, sinks)
+            off, required = turned_off(config, current(config)), partial(still_required, config)
+            run = _Run(directory, outcome, factory, sender, off, required)
             try:
                 if run.go(now):
                     save_outcome(directory, outcome, now())
@@ -71,18 +70,6 @@ def deliver(
     except Exception as exc:  # a bug or a disk error: never raised into the CLI or the uploader
         outcome.failures.append(f"internal error ({_what(exc)})")
     return outcome
-
-
-def _factory(config: UploadConfig, sinks: SinkFactory | Mapping[str, Sink] | None) -> SinkFactory:
-    """The seam: the real adapters by default; tests pass sinks by destination or by name."""
-    if sinks is None:
-        # Reads may take as long as the whole request: an answer within the bound counts.
-        directory = Path(config.data_dir)
-        return lambda b: load_sink(b, config.connect_timeout, config.request_timeout, directory)
-    if isinstance(sinks, Mapping):
-        table = sinks
-        return lambda b: table[b.name]
-    return sinks
 
 
 def _what(exc: BaseException) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timezone
 from pathlib import Path
@@ -17,9 +17,11 @@ __all__ = [
     "ADAPTERS",
     "Answer",
     "Sink",
+    "SinkFactory",
     "event_millis",
     "load_sink",
     "retry_after",
+    "sink_factory",
 ]
 
 # Destination name -> "module:Class" of its adapter, imported only by the uploader. An adapter is
@@ -87,6 +89,26 @@ def load_sink(
     adapter = getattr(importlib.import_module(module), cls)
     sink: Sink = adapter(destination, connect_timeout, read_timeout, data_dir)
     return sink
+
+
+SinkFactory = Callable[[Destination], "Sink"]
+
+
+def sink_factory(
+    data_dir: Path,
+    connect_timeout: float,
+    request_timeout: float,
+    sinks: SinkFactory | Mapping[str, Sink] | None = None,
+) -> SinkFactory:
+    """The seam a delivery run builds its adapters through: the real ones by default (reads may
+    take as long as the whole request: an answer within the bound counts); tests pass sinks by
+    destination (a function) or by name (a mapping)."""
+    if sinks is None:
+        return lambda dest: load_sink(dest, connect_timeout, request_timeout, data_dir)
+    if isinstance(sinks, Mapping):
+        table = sinks
+        return lambda dest: table[dest.name]
+    return sinks
 
 
 def retry_after(value: object, now: Callable[[], float] = time.time) -> float | None:
