@@ -226,6 +226,24 @@ def wait_for_last(data_dir: Path, timeout: float = 30, after: float = 0.0) -> di
     return found[0]
 
 
+def interrupt_when_reading(child: Any, timeout: float = 20) -> None:
+    """Ctrl-C for a pexpect child once it is asleep reading its terminal. Sent between the
+    prompt's write and input()'s read, CPython sets its flag and then blocks in read() until
+    the next line (Parser/myreadline.c checks signals only when read() is interrupted): a
+    user presses it again; a test waits for the read instead (/proc's state S, sleeping)."""
+    stat = Path(f"/proc/{child.pid}/stat")
+
+    def asleep() -> bool:
+        try:  # the state follows the command name, which is in parentheses
+            return stat.read_text().rpartition(")")[2].split()[0] == "S"
+        except (OSError, IndexError):
+            return False
+
+    if not wait_until(asleep, timeout):
+        raise AssertionError("the child never waited for input")
+    child.sendintr()
+
+
 def wait_for_no_uploaders(home: Path, timeout: float = 30) -> None:
     """Until every uploader of this HOME has exited (one that wrote its outcome is ending)."""
     if not wait_until(lambda: not uploaders(home), timeout):

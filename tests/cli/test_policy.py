@@ -21,7 +21,7 @@ from blackboxai.analytics import Analytics
 from blackboxai.config.options import CONFIG_NAME
 from blackboxai.policy import Policy
 from tests.loopback import Backend
-from tests.support import mixpanel_at, posthog_at, spooled, wait_for_last
+from tests.support import interrupt_when_reading, mixpanel_at, posthog_at, spooled, wait_for_last
 
 Cli = Callable[..., Any]
 Write = Callable[[str], Path]
@@ -125,7 +125,7 @@ def test_analytics_false_is_never_asked(isolated: Path, data_dir: Path, site_pol
     path.unlink()
     control = session()  # the same terminal, without the policy: asked
     control.expect_exact("Allow collection of anonymous analytics")
-    control.sendintr()
+    interrupt_when_reading(control)
     control.expect(pexpect.EOF)
 
 

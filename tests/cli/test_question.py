@@ -12,7 +12,7 @@ import pytest
 
 from blackboxai.analytics.defaults import DOCS_URL
 from blackboxai.question import PRIVACY_LINE, QUESTION, parse_answer
-from tests.support import wait_until
+from tests.support import interrupt_when_reading, wait_until
 
 QUESTION_START = "Allow collection of anonymous analytics"
 
@@ -86,7 +86,7 @@ def test_leaving_the_question_stores_nothing_and_reports_nothing(
     if leave == "eof":
         child.sendeof()
     else:
-        child.sendintr()
+        interrupt_when_reading(child)
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0  # the session carries on as it would have

@@ -19,6 +19,7 @@ import pytest
 from blackboxai.analytics import Analytics
 from blackboxai.analytics.consent.catalogue import catalogue_items, catalogue_version, new_items
 from blackboxai.question import NEW_QUESTION
+from tests.support import interrupt_when_reading
 
 ALSO = NEW_QUESTION.split("?")[0]  # "Also allow these"
 # What versions 2 and 3 added, from the catalogue itself: an event, properties of old events, and
@@ -142,7 +143,7 @@ def test_leaving_the_question_stores_nothing_and_asks_next_time(leave: str, data
     before = stored(data_dir)
     child = spawn("--exit")
     child.expect_exact(NEW_QUESTION.strip())  # the whole prompt: it is waiting for the answer
-    child.sendeof() if leave == "eof" else child.sendintr()
+    child.sendeof() if leave == "eof" else interrupt_when_reading(child)
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0

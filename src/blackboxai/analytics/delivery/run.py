@@ -61,8 +61,9 @@ def deliver(
             run = _Run(directory, outcome, factory, sender, off, required)
             try:
                 if run.go(now):
-                    save_outcome(directory, outcome, now())
-                    update_health(directory, run.tallies, now())
+                    ended = now()  # one time for the run, in both records
+                    save_outcome(directory, outcome, ended)
+                    update_health(directory, run.tallies, ended)
             finally:
                 run.close()
     except LockTimeout:
