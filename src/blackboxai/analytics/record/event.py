@@ -5,7 +5,6 @@ spool."""
 
 from __future__ import annotations
 
-import functools
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -97,15 +96,29 @@ class Event:
         return encode(record)
 
 
-@functools.lru_cache(maxsize=64)
+# Spool prefixes by (generation, id of the destinations tuple, by_policy), each with its tuple: a
+# run's routes hand out the same tuple for an event every time, so the usual lookup hashes an int
+# rather than each Destination (a dataclass's hash is Python code). The tuple kept in the entry
+# is what makes the id safe: it cannot be freed, and its id reused, while it is here.
+_prefixes: dict[tuple[int, int, bool], tuple[tuple[Destination, ...], str]] = {}
+
+
 def _spool_prefix(generation: int, destinations: tuple[Destination, ...], by_policy: bool) -> str:
     """`{"gen":…,"to":[…],` for a run's generation and destinations, serialised once; with
     `"by":"policy"` for what the machine's policy sends whatever the user chose."""
+    key = (generation, id(destinations), by_policy)
+    found = _prefixes.get(key)
+    if found is not None and found[0] is destinations:
+        return found[1]
     head: dict[str, object] = {"gen": generation}
     if by_policy:
         head["by"] = "policy"
     head["to"] = [d.to_json() for d in destinations]
-    return encode(head)[:-1] + ","
+    prefix = encode(head)[:-1] + ","
+    if len(_prefixes) >= 64:
+        _prefixes.clear()
+    _prefixes[key] = (destinations, prefix)
+    return prefix
 
 
 def stamp(

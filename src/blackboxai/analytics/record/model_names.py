@@ -9,11 +9,12 @@ import json
 import os
 import re
 
-__all__ = ["REDACTED", "known_models", "redact_model"]
+__all__ = ["REDACTED", "known_models", "redact_model", "redacted_names"]
 
 REDACTED = "REDACTED"
 
-_model_cache: dict[str, str] = {}
+# Names redacted so far (by the name, stripped): the scrubber's loop reads it first.
+redacted_names: dict[str, str] = {}
 _catalogue: tuple[frozenset[str], frozenset[str], tuple[tuple[str, str], ...]] | None = None
 
 
@@ -64,11 +65,11 @@ def redact_model(name: str) -> str:
             return f"unknown/{REDACTED}"
         if len(name) > 200:  # no public model name is that long; don't cache or lower() it all
             return _redact(name[:200])
-        result = _model_cache.get(name)
+        result = redacted_names.get(name)
         if result is None:
-            if len(_model_cache) > 256:
-                _model_cache.clear()
-            result = _model_cache[name] = _redact(name)
+            if len(redacted_names) > 256:
+                redacted_names.clear()
+            result = redacted_names[name] = _redact(name)
         return result
     except Exception:
         return f"unknown/{REDACTED}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 
-from blackboxai.analytics.record.model_names import redact_model
+from blackboxai.analytics.record.model_names import redact_model, redacted_names
 from blackboxai.analytics.record.patterns import PATH, URL, combined, names_secret
 from blackboxai.analytics.record.values import (
     CONTAINERS,
@@ -236,7 +236,8 @@ def scrub_properties(props: Mapping[str, object], home: str | None = None) -> di
     out: dict[str, Scalar] = {}
     try:
         home = _home_arg(home)
-        plans, words = _plans, _words  # the caches first: the usual key and word are in them
+        # The caches first: the usual key, word and model name are in them.
+        plans, words, models = _plans, _words, redacted_names
         for raw_key, value in props.items():
             try:
                 plan = plans.get(raw_key) if type(raw_key) is str else None
@@ -248,7 +249,7 @@ def scrub_properties(props: Mapping[str, object], home: str | None = None) -> di
                     out[key] = SECRET
                 elif type(value) is str:
                     if model:
-                        out[key] = redact_model(cut(value, SCAN_LIMIT))
+                        out[key] = models.get(value) or redact_model(cut(value, SCAN_LIMIT))
                     else:
                         out[key] = words.get(value) or _word(value, home)
                 elif type(value) is int and not model and -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
