@@ -162,6 +162,10 @@ def test_no_file_is_no_policy(isolated: Path) -> None:
         ('analytics-log: ""\n', "analytics-log must not be empty"),
         ('analytics-log: "a\\0b"\n', "not a valid file name"),
         ("- analytics\n", "expected a mapping"),
+        (
+            "analytics-hosted: false\nanalytics-hosted: true\n",
+            "line 2: 'analytics-hosted' is set twice",
+        ),
         ("analytics: false\nanalytics-otlp-required: true\n", "contradict each other"),
         ("analytics-otlp-required: true\n", "needs the collector it requires"),
         ("analytics-otlp-endpoint: otel:4318\n", "must be an http:// or https:// address"),

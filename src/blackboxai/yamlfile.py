@@ -1,4 +1,5 @@
 """One YAML settings file read safely: its data and each key's line, or a one-line ConfigError.
+A key set twice is an error (YAML requires unique keys; PyYAML would keep the last silently).
 
 The config files (config/) and the machine's policy (policy/) are read by this one reader, with
 the same bounds: config/ and analytics/ may not import each other, and the policy serves both.
@@ -53,7 +54,8 @@ def load_yaml(
         why = exc.strerror or type(exc).__name__  # str(exc) would repeat the whole path
         raise ConfigError(f"{what} {shown(path)} cannot be read: {why}") from None
     try:
-        return yaml.safe_load(text), _lines(yaml.compose(text, Loader=yaml.SafeLoader))
+        data = yaml.safe_load(text)
+        return data, _lines(yaml.compose(text, Loader=yaml.SafeLoader), f"{what} {shown(path)}")
     except RecursionError:
         raise ConfigError(f"{what} {shown(path)}: nested too deeply") from None
     except (ValueError, OverflowError) as exc:  # good YAML that Python refuses: 2024-13-45
@@ -104,9 +106,10 @@ def hashable(key: object) -> object:
     return key
 
 
-def _lines(node: object) -> dict[object, tuple[int, list[int]]]:
+def _lines(node: object, where: str) -> dict[object, tuple[int, list[int]]]:
     """Each top-level key's line and its list items' lines, by constructed key (so `null:` and
-    `1.5:` work too). Walks nodes only: an alias is one node, however much it stands for."""
+    `1.5:` work too); a key set twice is a ConfigError naming both lines (`where`: the file,
+    as messages name it). Walks nodes only: an alias is one node, however much it stands for."""
     import yaml
 
     if not isinstance(node, yaml.MappingNode):
@@ -118,10 +121,12 @@ def _lines(node: object) -> dict[object, tuple[int, list[int]]]:
             key = loader.construct_object(key_node, deep=True)
         except yaml.YAMLError:
             continue
+        line = key_node.start_mark.line + 1
+        first = lines.get(hashable(key))
+        if first is not None:
+            raise ConfigError(
+                f"{where}, line {line}: {describe(key)} is set twice (first on line {first[0]})"
+            )
         items = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
-        # the last duplicate wins, as in the data
-        lines[hashable(key)] = (
-            key_node.start_mark.line + 1,
-            [n.start_mark.line + 1 for n in items],
-        )
+        lines[hashable(key)] = (line, [n.start_mark.line + 1 for n in items])
     return lines

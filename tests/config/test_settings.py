@@ -297,6 +297,21 @@ def test_a_bad_value_names_the_file_line_and_key(
     assert "\n" not in message
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["analytics: false\nmodel: m\nanalytics: true\n", "analytics: false\n? analytics\n: true\n"],
+)
+def test_a_key_set_twice_is_an_error_naming_both_lines(tmp_path: Path, text: str) -> None:
+    """YAML requires unique keys; PyYAML would quietly keep the last one."""
+    path = write(tmp_path / "c.yml", text)
+    with pytest.raises(ConfigError) as info:
+        read_config(path)
+    line = text.count("\n", 0, text.rindex("analytics")) + 1
+    assert str(info.value) == (
+        f"config file {path}, line {line}: 'analytics' is set twice (first on line 1)"
+    )
+
+
 @pytest.mark.parametrize("text", ["- a\n- b\n", "just a string\n", "42\n", "false\n", "[]\n"])
 def test_a_file_that_is_not_a_mapping_is_an_error(tmp_path: Path, text: str) -> None:
     path = write(tmp_path / "c.yml", text)

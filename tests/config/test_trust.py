@@ -309,7 +309,13 @@ def test_a_huge_project_config_file_is_one_clear_line_not_gigabytes_of_memory(
 
 @pytest.mark.parametrize(
     "text",
-    ["model: [\nfoo", "analytics: false\nmodel: {", "- a list\n", "when: 2024-13-45\n"],
+    [
+        "model: [\nfoo",
+        "analytics: false\nmodel: {",
+        "- a list\n",
+        "when: 2024-13-45\n",
+        "analytics: false\nanalytics: true\n",  # which did it mean? the more private reading
+    ],
 )
 def test_a_broken_project_file_is_ignored_with_analytics_off_and_commands_still_run(
     world: dict[str, Path], text: str
