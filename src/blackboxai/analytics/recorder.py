@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from blackboxai.analytics.contain import Containment
 from blackboxai.analytics.destinations.routes import Routes
-from blackboxai.analytics.record.event import print_debug, stamp
+from blackboxai.analytics.record.event import Stamper, print_debug
 from blackboxai.analytics.record.ids import event_id
 from blackboxai.analytics.record.system import run_facts
 
@@ -54,14 +54,13 @@ class Recorder:
         self._data_dir, self._upload, self._still_required = data_dir, upload, required
         self._spool, self._launcher = spool, launcher
         self._facts = run_facts(event_id())  # this run's session id, on every event
+        self._stamp = Stamper(self._facts, clock)
         self._outbox: Outbox | None = None  # made when the run first queues
         # The mode (set_mode): what is queued, under which consent generation and id.
         self.reporting = self.would_send = self.closed = False
         # Events go to the policy's collector alone when the user has not consented.
         self.required = routes.required_by_policy and isinstance(data_dir, Path)
         self._generation = 0
-        self._user: str | None = None
-        self._withhold: Withhold | None = None
 
     def set_mode(
         self, report: bool, generation: int, user: str | None, withhold: Withhold | None
@@ -71,7 +70,10 @@ class Recorder:
         dropped (and, without a requirement, nothing is handed over)."""
         self.would_send = report and bool(self.routes.destinations)
         self.reporting = self.would_send and not self.debug
-        self._generation, self._user, self._withhold = generation, user, withhold
+        self._generation = generation
+        # What the policy alone sends (the user has not consented) carries no id.
+        alone = self.required and not self.reporting
+        self._stamp = Stamper(self._facts, self._clock, None if alone else user, withhold)
         if self.reporting or (self.required and not self.debug):
             self.outbox().resume()
         if self._outbox is not None and not self.reporting:
@@ -85,14 +87,7 @@ class Recorder:
         # Sent by the policy alone (not the user's consent): to its collector, with no id.
         required = self.required and not self.reporting
         try:
-            event = stamp(
-                name,
-                properties,
-                user_id=None if required else self._user,
-                clock=self._clock,
-                facts=self._facts,
-                withhold=self._withhold,
-            )
+            event = self._stamp(name, properties)
             line = event.log_line()
             routes = self.routes
             to = routes.required(event.name) if required else routes.to(event.name)

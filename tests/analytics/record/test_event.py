@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from blackboxai.analytics import Analytics
+from blackboxai.analytics.record.scrub import scrub_properties
 
 SYSTEM = ("python_version", "os_platform", "os_release", "machine", "blackboxai_version")
 FACTS = (*SYSTEM, "session_id")  # the run's own facts follow the machine's
@@ -56,6 +57,42 @@ def test_a_line_is_compact_json_and_the_system_properties_win(
     assert list(record["properties"])[-len(FACTS) :] == list(FACTS) or any(
         k in props for k in FACTS
     )
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    events=st.lists(
+        st.tuples(
+            st.sampled_from(["launched", "exit"]), st.dictionaries(_keys, _values, max_size=4)
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_events_of_one_shape_share_what_the_shape_decides_and_nothing_else(
+    tmp_path: Path, events: list[tuple[str, dict[str, object]]]
+) -> None:
+    """One session records the same names and keys again and again: what is judged once per
+    (name, keys) must never carry one event's values, or its time, into the next."""
+    log = tmp_path / "log.jsonl"
+    log.unlink(missing_ok=True)
+    ticks = iter(range(1, 100))
+    with Analytics(
+        logfile=log, data_dir=tmp_path / "data", env={}, tty=False, clock=lambda: next(ticks) / 8
+    ) as analytics:
+        for name, props in events:
+            analytics.event(name, **{k: v for k, v in props.items() if k != "main_model"})
+    lines = _lines(log)
+    assert len(lines) == len(events)
+    for n, (line, (name, props)) in enumerate(zip(lines, events, strict=True), start=1):
+        record = json.loads(line)
+        assert line == json.dumps(record, separators=(",", ":"), allow_nan=False)
+        assert record["event"] == name and record["time"] == round(n / 8, 3)
+        own = {k: v for k, v in props.items() if k not in FACTS and k != "main_model"}
+        recorded = {k: v for k, v in record["properties"].items() if k not in FACTS}
+        assert recorded == json.loads(json.dumps(scrub_properties(own)))  # this event's values
 
 
 def test_every_event_has_a_random_uuid_of_its_own(tmp_path: Path) -> None:

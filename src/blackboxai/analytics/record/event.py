@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from blackboxai.analytics.destinations import Destination
 from blackboxai.analytics.record.encoding import encode, string
@@ -16,7 +16,7 @@ from blackboxai.analytics.record.ids import event_id
 from blackboxai.analytics.record.scrub import Scalar, scrub_name, scrub_properties
 from blackboxai.analytics.record.system import RunFacts
 
-__all__ = ["Event", "print_debug", "stamp"]
+__all__ = ["Event", "Stamper", "print_debug"]
 
 
 @dataclass(slots=True)
@@ -25,49 +25,34 @@ class Event:
     itself, or `event.property`) that the user has not agreed to send."""
 
     name: str
-    properties: dict[str, Scalar]
+    own: dict[str, Scalar]  # the caller's properties, scrubbed
+    facts: Mapping[str, str]  # the run's, which every event carries (they win a clash)
     user_id: str | None
     time: float  # epoch seconds, millisecond precision
     id: str
     withheld: tuple[str, ...] = ()
-    # The properties as JSON, when the run's facts follow the caller's unchanged (put together
-    # from the caller's and the facts' JSON, which is serialised once per run).
-    properties_json: str | None = field(default=None, repr=False, compare=False)
     _line: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def properties(self) -> dict[str, Scalar]:
+        """Every property the event carries: the caller's, then the run's facts."""
+        return {**self.own, **self.facts}
 
     def log_line(self) -> str:
         """The audit log's line: everything recorded, withheld items marked as such.
-        Serialised once: the log and the spool both start from it."""
+        Serialised once (by the Stamper, usually): the log and the spool both start from it."""
         if self._line is None:
-            self._line = self._spliced() or self._encoded()
+            record: dict[str, object] = {
+                "event": self.name,
+                "properties": self.properties,
+                "user_id": self.user_id,
+                "time": self.time,
+                "id": self.id,
+            }
+            if self.withheld:
+                record["withheld"] = list(self.withheld)
+            self._line = encode(record)
         return self._line
-
-    def _encoded(self) -> str:
-        record: dict[str, object] = {
-            "event": self.name,
-            "properties": self.properties,
-            "user_id": self.user_id,
-            "time": self.time,
-            "id": self.id,
-        }
-        if self.withheld:
-            record["withheld"] = list(self.withheld)
-        return encode(record)
-
-    def _spliced(self) -> str | None:
-        """The same line as the encoder writes, from the properties' JSON. None when there is
-        none, or when the time is not a finite float (the encoder writes, or refuses, those)."""
-        props, when = self.properties_json, self.time
-        if props is None or type(when) is not float or when - when != 0.0:
-            return None
-        user = "null" if self.user_id is None else string(self.user_id)
-        line = (
-            f'{{"event":{string(self.name)},"properties":{props},'
-            f'"user_id":{user},"time":{when!r},"id":{string(self.id)}'
-        )
-        if self.withheld:
-            line += f',"withheld":{encode(list(self.withheld))}'
-        return line + "}"
 
     def spool_line(
         self, generation: int, destinations: Sequence[Destination], by_policy: bool = False
@@ -121,27 +106,68 @@ def _spool_prefix(generation: int, destinations: tuple[Destination, ...], by_pol
     return prefix
 
 
-def stamp(
-    name: object,
-    properties: Mapping[str, object],
-    *,
-    user_id: str | None,
-    clock: Callable[[], float],
-    facts: RunFacts,
-    withhold: Callable[[str, Iterable[str]], tuple[str, ...]] | None = None,
-) -> Event:
-    """Scrub the caller's name and properties, add the run's facts, the id and the time.
-    `withhold` names what of the event the user has not agreed to send."""
-    props = scrub_properties(properties)
-    spliced = None
-    if props.keys().isdisjoint(facts.properties):  # else the facts win, and the encoder writes
-        own = encode(props)
-        spliced = own[:-1] + "," + facts.json if len(own) > 2 else "{" + facts.json
-    props.update(facts.properties)
-    clean = scrub_name(name)
-    withheld = withhold(clean, props) if withhold is not None else ()
-    when = round(clock() * 1000) / 1000  # milliseconds (round(t, 3) costs far more)
-    return Event(clean, props, user_id, when, event_id(), withheld, spliced)
+class _Shape(NamedTuple):
+    """What an event's name and property names decide, the same for every event of that shape."""
+
+    name: str  # scrubbed
+    name_json: str
+    withheld: tuple[str, ...]
+    spliced: bool  # the facts follow the caller's properties unchanged (no key in common)
+
+
+class Stamper:
+    """Stamps a run's events under one consent mode: scrubbed, with the run's facts, `user_id`
+    (None for what the policy alone sends), the time from `clock`, an id of its own, and
+    what the user has not agreed to send (`withhold`; None: nothing is withheld).
+
+    The line is written once here. The caller's properties are encoded and the facts' JSON
+    (serialised once per run) spliced after them. A call site records the same property
+    names every time, so each (name, property names) shape is judged once: the name
+    scrubbed, the catalogue check, whether a caller's key collides with a fact (then the
+    facts win, and the encoder writes the whole line)."""
+
+    def __init__(
+        self,
+        facts: RunFacts,
+        clock: Callable[[], float],
+        user_id: str | None = None,
+        withhold: Callable[[str, Iterable[str]], tuple[str, ...]] | None = None,
+    ) -> None:
+        self._facts, self._clock, self._user, self._withhold = facts, clock, user_id, withhold
+        self._user_json = "null" if user_id is None else string(user_id)
+        self._shapes: dict[tuple[str, tuple[str, ...]], _Shape] = {}
+
+    def __call__(self, name: object, properties: Mapping[str, object]) -> Event:
+        props = scrub_properties(properties)
+        key = (name, tuple(props)) if type(name) is str else None
+        shape = self._shapes.get(key) if key is not None else None
+        if shape is None:
+            shape = self._shape(name, props, key)
+        when = round(self._clock() * 1000) / 1000  # milliseconds (round(t, 3) costs far more)
+        uid = event_id()
+        line = None
+        if shape.spliced and type(when) is float and when - when == 0.0:  # else: the encoder
+            own, facts_json = encode(props), self._facts.json
+            line = (
+                f'{{"event":{shape.name_json},"properties":'
+                + (f"{own[:-1]},{facts_json}" if len(own) > 2 else f"{{{facts_json}")
+                + f',"user_id":{self._user_json},"time":{when!r},"id":{string(uid)}'
+                + (f',"withheld":{encode(list(shape.withheld))}}}' if shape.withheld else "}")
+            )
+        facts = self._facts.properties
+        return Event(shape.name, props, facts, self._user, when, uid, shape.withheld, line)
+
+    def _shape(
+        self, name: object, props: dict[str, Scalar], key: tuple[str, tuple[str, ...]] | None
+    ) -> _Shape:
+        clean = scrub_name(name)
+        facts = self._facts.properties
+        keys = [*props, *(k for k in facts if k not in props)]  # as the merged dict holds them
+        withheld = self._withhold(clean, keys) if self._withhold is not None else ()
+        shape = _Shape(clean, string(clean), withheld, props.keys().isdisjoint(facts))
+        if key is not None and len(self._shapes) < 1024:
+            self._shapes[key] = shape
+        return shape
 
 
 def print_debug(event: Event, would_send: bool, stream: TextIO | None = None) -> None:
