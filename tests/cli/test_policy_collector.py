@@ -210,6 +210,28 @@ def test_a_policy_made_in_code_answers_for_its_own_uploader(
     assert [r.event_name for r in collector.log_records()] == ["launched"]
 
 
+def test_what_the_catalogue_does_not_describe_never_reaches_the_policy_s_collector(
+    isolated: Path, data_dir: Path, collector: Collector
+) -> None:
+    """The organisation decided for this release's catalogue, not for whatever an embedding
+    program records: its own events and properties stay out of what the policy alone sends
+    (marked withheld in the audit log), as they stay out of what a user's yes sends."""
+    said = {"analytics-otlp-endpoint": collector.url, "analytics-otlp-required": True}
+    launched: list[Any] = []
+    log = isolated / "audit.jsonl"
+    with Analytics(policy=Policy(said=said), launcher=launched.append, logfile=log) as session:
+        session.event("message_send", edit_format="diff", customer="acme", prompt_tokens=3)
+        session.event("deploy_started", target="prod")
+    [config] = launched
+    deliver(config)
+    [record] = collector.log_records()
+    assert record.event_name == "message_send"
+    assert "customer" not in record.attributes and record.attributes["edit_format"] == "diff"
+    audit = [json.loads(line) for line in log.open()]
+    assert [a.get("withheld") for a in audit] == [["message_send.customer"], ["deploy_started"]]
+    assert "to" in audit[0] and "to" not in audit[1]  # the second goes nowhere
+
+
 def test_a_notice_once_instead_of_the_question(
     isolated: Path, data_dir: Path, collector: Collector, site_policy: Write
 ) -> None:

@@ -237,11 +237,17 @@ class Gate:
 
         return new_items(self.state.catalogue_version, self.state.declined, self.catalogue)
 
-    def withholder(self) -> Withhold | None:
-        """What of an event may not be sent. Without consent nothing is sent anyway."""
-        if self.state.stored is not Stored.CONSENTED:
+    def withholder(self, policy_alone: bool = False) -> Withhold | None:
+        """What of an event may not be sent: what the user has not agreed to. Without consent,
+        nothing is sent, except what the machine's policy alone sends (`policy_alone`): there
+        the organisation decided for this release's catalogue, so what it does not describe
+        (an embedding program's own events and properties) is what may not be sent."""
+        if self.state.stored is Stored.CONSENTED:
+            key = (self.state.catalogue_version, self.state.declined)
+        elif policy_alone:
+            key = (self.version(), ())
+        else:
             return None
-        key = (self.state.catalogue_version, self.state.declined)
         if key not in self._withholders:
             from blackboxai.analytics.consent.catalogue import withholder
 
