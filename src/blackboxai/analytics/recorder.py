@@ -89,16 +89,16 @@ class Recorder:
         try:
             event = self._stamp(name, properties)
             line = event.log_line()
-            routes = self.routes
-            to = routes.required(event.name) if required else routes.to(event.name)
-            going = self.reporting or required
-            spooled = event.spool_line(self._generation, to, required) if going else None
+            spooled = way = None
+            if self.reporting or required:
+                way = self.routes.way(event.name, self._generation, required)
+                spooled = event.spool_line(way)
         except Exception as exc:
             self.contained.record("event", exc)
             return
         try:
             if self._log is not None:  # naming where the event goes, if it goes anywhere
-                self._log.write(routes.audited(event.name, line, required) if spooled else line)
+                self._log.write(line[:-1] + way.tail if spooled and way else line)
         except Exception as exc:
             self.contained.record("audit log", exc)
         try:

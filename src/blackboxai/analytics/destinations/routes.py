@@ -1,12 +1,14 @@
 """Where each event goes: every destination of the run, except that a collector's metrics take
-only the events that count towards a metric; and how the audit log names those destinations.
-`plan` works the run's destinations out of what the caller set and the machine's policy."""
+only the events that count towards a metric; and how an event's lines say so (the spool's, for
+the uploader; the audit log's, for the user). `plan` works the run's destinations out of what
+the caller set and the machine's policy."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from blackboxai.analytics.destinations import Destination, destinations
 from blackboxai.analytics.destinations.collector import (
@@ -19,7 +21,7 @@ from blackboxai.analytics.destinations.collector import (
 if TYPE_CHECKING:
     from blackboxai.policy import Policy
 
-__all__ = ["Routes", "plan"]
+__all__ = ["Routes", "Way", "plan"]
 
 Collector = tuple[str | None, str | None, str | None]  # endpoint, protocol, headers
 
@@ -56,6 +58,19 @@ def plan(
     return Routes(run, required=policy.otlp_required and bool(found)), ignored + problems
 
 
+class Way(NamedTuple):
+    """Where one event goes under one consent generation, and how its lines say so."""
+
+    to: tuple[Destination, ...]
+    # The spool line's start, `{"gen":…,"to":[…],` (with `"by":"policy",` for what the
+    # machine's policy alone sends): the consent it goes under and its destinations, fixed now
+    # so that later settings never redirect it.
+    head: str
+    # The audit log line's end, `,"to":[…]}`: where it goes, as a person may be shown it (never a
+    # key, a token or a header).
+    tail: str
+
+
 class Routes:
     """A run's destinations, chosen per event name (names come from a small fixed set, so each
     is worked out once)."""
@@ -66,7 +81,7 @@ class Routes:
         # analytics-otlp-required: the one exception to the user's word, docs/policy.md).
         self.required_by_policy = required
         self._to: dict[str, tuple[Destination, ...]] = {}
-        self._shown: dict[str, str] = {}
+        self._ways: dict[tuple[str, int, bool], Way] = {}
 
     def to(self, event: str) -> tuple[Destination, ...]:
         found = self._to.get(event)
@@ -80,14 +95,20 @@ class Routes:
         """Where an event goes when only the machine's policy sends it: its collector."""
         return tuple(d for d in self.to(event) if d.name in (LOGS, METRICS))
 
-    def audited(self, event: str, line: str, required: bool = False) -> str:
-        """The audit log's line for an event queued to be sent: the line as recorded, naming
-        where it goes (never a key, a token or a header); `required`: by the policy alone."""
-        key = ("!" if required else "") + event
-        shown = self._shown.get(key)
-        if shown is None:
-            names = [d.shown() for d in (self.required(event) if required else self.to(event))]
-            shown = ',"to":' + json.dumps(names, separators=(",", ":")) + "}"
-            if len(self._shown) < 1024:
-                self._shown[key] = shown
-        return line[:-1] + shown
+    def way(self, event: str, generation: int, required: bool = False) -> Way:
+        """An event's Way under `generation`; `required`: sent by the machine's policy alone,
+        so only to its collector. Worked out once for each (name, generation, required)."""
+        key = (event, generation, required)
+        found = self._ways.get(key)
+        if found is None:
+            to = self.required(event) if required else self.to(event)
+            head: dict[str, object] = {"gen": generation}
+            if required:
+                head["by"] = "policy"
+            head["to"] = [d.to_json() for d in to]
+            compact = functools.partial(json.dumps, separators=(",", ":"))
+            shown = compact([d.shown() for d in to])
+            found = Way(to, compact(head)[:-1] + ",", f',"to":{shown}}}')
+            if len(self._ways) < 1024:
+                self._ways[key] = found
+        return found

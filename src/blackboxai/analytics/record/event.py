@@ -6,11 +6,11 @@ spool."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple, TextIO
 
-from blackboxai.analytics.destinations import Destination
+from blackboxai.analytics.destinations.routes import Way
 from blackboxai.analytics.record.encoding import encode, string
 from blackboxai.analytics.record.ids import event_id
 from blackboxai.analytics.record.scrub import Scalar, scrub_name, scrub_properties
@@ -54,17 +54,14 @@ class Event:
             self._line = encode(record)
         return self._line
 
-    def spool_line(
-        self, generation: int, destinations: Sequence[Destination], by_policy: bool = False
-    ) -> str | None:
+    def spool_line(self, way: Way) -> str | None:
         """What may leave, for the spool: None when the event itself is withheld (or has nowhere
-        to go); otherwise without its withheld properties, with its consent generation and
-        its destinations fixed now, so later settings never redirect it. `by_policy`: it goes
-        because the machine's policy requires its collector, not by the user's consent."""
-        if not destinations or self.name in self.withheld:
+        to go); otherwise without its withheld properties, after the way's head (its consent
+        generation and destinations, fixed now: later settings never redirect it)."""
+        if not way.to or self.name in self.withheld:
             return None
-        if not self.withheld:  # the usual case: the log's line, with where and under what
-            return _spool_prefix(generation, tuple(destinations), by_policy) + self.log_line()[1:]
+        if not self.withheld:  # the usual case: the log's line, after the head
+            return way.head + self.log_line()[1:]
         # Items are "event.property" (the event's name may hold dots too) or "*.property".
         hidden = {item.removeprefix(f"{self.name}.").removeprefix("*.") for item in self.withheld}
         properties = {k: v for k, v in self.properties.items() if k not in hidden}
@@ -74,36 +71,8 @@ class Event:
             "user_id": self.user_id,
             "time": self.time,
             "id": self.id,
-            "gen": generation,
-            **({"by": "policy"} if by_policy else {}),
-            "to": [d.to_json() for d in destinations],
         }
-        return encode(record)
-
-
-# Spool prefixes by (generation, id of the destinations tuple, by_policy), each with its tuple: a
-# run's routes hand out the same tuple for an event every time, so the usual lookup hashes an int
-# rather than each Destination (a dataclass's hash is Python code). The tuple kept in the entry
-# is what makes the id safe: it cannot be freed, and its id reused, while it is here.
-_prefixes: dict[tuple[int, int, bool], tuple[tuple[Destination, ...], str]] = {}
-
-
-def _spool_prefix(generation: int, destinations: tuple[Destination, ...], by_policy: bool) -> str:
-    """`{"gen":…,"to":[…],` for a run's generation and destinations, serialised once; with
-    `"by":"policy"` for what the machine's policy sends whatever the user chose."""
-    key = (generation, id(destinations), by_policy)
-    found = _prefixes.get(key)
-    if found is not None and found[0] is destinations:
-        return found[1]
-    head: dict[str, object] = {"gen": generation}
-    if by_policy:
-        head["by"] = "policy"
-    head["to"] = [d.to_json() for d in destinations]
-    prefix = encode(head)[:-1] + ","
-    if len(_prefixes) >= 64:
-        _prefixes.clear()
-    _prefixes[key] = (destinations, prefix)
-    return prefix
+        return way.head + encode(record)[1:]
 
 
 class _Shape(NamedTuple):
