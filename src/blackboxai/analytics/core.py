@@ -287,8 +287,9 @@ class Analytics:
         mode says (recorder.py). Local work only; never raises.
 
         `main_model` (a name, or an object with a `.name`) is reported redacted like any model."""
-        properties = kwargs if main_model is None else {"main_model": main_model, **kwargs}
-        self._recorder.record(event_name, properties)
+        if main_model is not None:  # (kwargs is a dict of this call's own)
+            kwargs["main_model"] = main_model
+        self._recorder.record(event_name, kwargs)
 
     # -- the hand-off ----------------------------------------------------------------------------
     @property

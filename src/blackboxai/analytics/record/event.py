@@ -81,6 +81,7 @@ class _Shape(NamedTuple):
     name: str  # scrubbed
     name_json: str
     withheld: tuple[str, ...]
+    tail: str  # the line's end: `}`, or what is withheld and `}`
     spliced: bool  # the facts follow the caller's properties unchanged (no key in common)
 
 
@@ -116,12 +117,11 @@ class Stamper:
         uid = event_id()
         line = None
         if shape.spliced and type(when) is float and when - when == 0.0:  # else: the encoder
-            own, facts_json = encode(props), self._facts.json
+            own = encode(props)
+            opened = own[:-1] + "," if len(own) > 2 else "{"  # the caller's, then the facts
             line = (
-                f'{{"event":{shape.name_json},"properties":'
-                + (f"{own[:-1]},{facts_json}" if len(own) > 2 else f"{{{facts_json}")
-                + f',"user_id":{self._user_json},"time":{when!r},"id":{string(uid)}'
-                + (f',"withheld":{encode(list(shape.withheld))}}}' if shape.withheld else "}")
+                f'{{"event":{shape.name_json},"properties":{opened}{self._facts.json},'
+                f'"user_id":{self._user_json},"time":{when!r},"id":{string(uid)}{shape.tail}'
             )
         facts = self._facts.properties
         return Event(shape.name, props, facts, self._user, when, uid, shape.withheld, line)
@@ -133,7 +133,8 @@ class Stamper:
         facts = self._facts.properties
         keys = [*props, *(k for k in facts if k not in props)]  # as the merged dict holds them
         withheld = self._withhold(clean, keys) if self._withhold is not None else ()
-        shape = _Shape(clean, string(clean), withheld, props.keys().isdisjoint(facts))
+        tail = f',"withheld":{encode(list(withheld))}}}' if withheld else "}"
+        shape = _Shape(clean, string(clean), withheld, tail, props.keys().isdisjoint(facts))
         if key is not None and len(self._shapes) < 1024:
             self._shapes[key] = shape
         return shape
