@@ -239,9 +239,9 @@ def interrupt_when_reading(child: Any, timeout: float = 20) -> None:
         except (OSError, IndexError):
             return False
 
-    if not wait_until(asleep, timeout):
+    if Path("/proc/self/stat").exists() and not wait_until(asleep, timeout):
         raise AssertionError("the child never waited for input")
-    child.sendintr()
+    child.sendintr()  # (without /proc, as macOS has, at once: the race stays open there)
 
 
 def wait_for_no_uploaders(home: Path, timeout: float = 30) -> None:

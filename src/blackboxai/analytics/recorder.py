@@ -60,6 +60,7 @@ class Recorder:
         self.reporting = self.would_send = self.closed = False
         # Events go to the policy's collector alone when the user has not consented.
         self.required = routes.required_by_policy and isinstance(data_dir, Path)
+        self._alone = self.required  # (until set_mode) to the policy's collector alone
         self._generation = 0
 
     def set_mode(
@@ -71,8 +72,9 @@ class Recorder:
         self.would_send = report and bool(self.routes.destinations)
         self.reporting = self.would_send and not self.debug
         self._generation = generation
-        # What the policy alone sends (the user has not consented) carries no id.
-        alone = self.required and not self.reporting
+        # What the policy alone sends (the user has not consented) goes to its collector alone,
+        # and carries no id.
+        self._alone = alone = self.required and not self.reporting
         self._stamp = Stamper(self._facts, self._clock, None if alone else user, withhold)
         if self.reporting or (self.required and not self.debug):
             self.outbox().resume()
@@ -84,8 +86,7 @@ class Recorder:
         only; each place's failure is contained on its own."""
         if self.closed:
             return
-        # Sent by the policy alone (not the user's consent): to its collector, with no id.
-        required = self.required and not self.reporting
+        required = self._alone
         try:
             event = self._stamp(name, properties)
             line = event.log_line()

@@ -114,14 +114,14 @@ class Stamper:
         if shape is None:
             shape = self._shape(name, props, key)
         when = round(self._clock() * 1000) / 1000  # milliseconds (round(t, 3) costs far more)
-        uid = event_id()
+        uid = event_id()  # hex digits and dashes: JSON as it is
         line = None
         if shape.spliced and type(when) is float and when - when == 0.0:  # else: the encoder
             own = encode(props)
             opened = own[:-1] + "," if len(own) > 2 else "{"  # the caller's, then the facts
             line = (
                 f'{{"event":{shape.name_json},"properties":{opened}{self._facts.json},'
-                f'"user_id":{self._user_json},"time":{when!r},"id":{string(uid)}{shape.tail}'
+                f'"user_id":{self._user_json},"time":{when!r},"id":"{uid}"{shape.tail}'
             )
         facts = self._facts.properties
         return Event(shape.name, props, facts, self._user, when, uid, shape.withheld, line)
