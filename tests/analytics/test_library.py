@@ -1120,6 +1120,20 @@ def test_an_event_whose_name_has_dots_withholds_exactly_its_own_new_properties(
     assert all("path_depth" not in p for p in sent)
 
 
+def test_a_property_named_like_a_catalogue_item_is_withheld_not_a_fact_in_its_place(
+    data_dir: Path,
+) -> None:
+    """"*.session_id" and "*.customer" are a caller's own property names, not items: they are
+    withheld (uncatalogued), and the run's real session_id still goes."""
+    analytics = reporting(data_dir)
+    odd = {"*.session_id": "forged", "*.customer": "acme-deal", "customer": "acme"}
+    analytics.event("message_send", edit_format="diff", **odd)
+    analytics.flush()
+    [sent] = [r["properties"] for r in spooled(data_dir)]
+    assert not set(odd) & set(sent)
+    assert sent["edit_format"] == "diff" and uuid.UUID(sent["session_id"]).version == 4
+
+
 def test_a_catalogue_without_descriptions_still_works_and_says_what_is_new() -> None:
     catalogue = {"version": 2, "events": {"a": {"since": 1}, "b": {"since": 2}}}
     analytics = Analytics(posthog_project_api_key="phc_test", catalogue=catalogue)

@@ -213,23 +213,47 @@ def test_a_policy_made_in_code_answers_for_its_own_uploader(
 def test_what_the_catalogue_does_not_describe_never_reaches_the_policy_s_collector(
     isolated: Path, data_dir: Path, collector: Collector
 ) -> None:
-    """The organisation decided for this release's catalogue, not for whatever an embedding
-    program records: its own events and properties stay out of what the policy alone sends
-    (marked withheld in the audit log), as they stay out of what a user's yes sends."""
+    """The organisation decided for blackboxai's published catalogue, not for whatever an
+    embedding program records: its own events and properties stay out of what the policy
+    alone sends (marked withheld in the audit log), as they stay out of what a user's yes
+    sends. A property named like a catalogue item ("*.customer") is no exception."""
     said = {"analytics-otlp-endpoint": collector.url, "analytics-otlp-required": True}
     launched: list[Any] = []
     log = isolated / "audit.jsonl"
     with Analytics(policy=Policy(said=said), launcher=launched.append, logfile=log) as session:
-        session.event("message_send", edit_format="diff", customer="acme", prompt_tokens=3)
+        own = {"customer": "acme", "*.customer": "acme-deal"}
+        session.event("message_send", edit_format="diff", prompt_tokens=3, **own)
         session.event("deploy_started", target="prod")
     [config] = launched
     deliver(config)
     [record] = collector.log_records()
     assert record.event_name == "message_send"
-    assert "customer" not in record.attributes and record.attributes["edit_format"] == "diff"
+    assert record.attributes["edit_format"] == "diff" and record.attributes["prompt_tokens"] == 3
+    assert not {"customer", "*.customer"} & set(record.attributes)
+    assert record.attributes["session.id"]  # the run's own facts are still there
     audit = [json.loads(line) for line in log.open()]
-    assert [a.get("withheld") for a in audit] == [["message_send.customer"], ["deploy_started"]]
+    assert [a.get("withheld") for a in audit] == [
+        ["message_send.customer", "message_send.*.customer"],
+        ["deploy_started"],
+    ]
     assert "to" in audit[0] and "to" not in audit[1]  # the second goes nowhere
+
+
+def test_an_embedding_program_s_own_catalogue_does_not_widen_what_the_policy_sends(
+    isolated: Path, data_dir: Path, collector: Collector
+) -> None:
+    """A program passes its own catalogue, as docs/library.md says: that is what its users
+    agree to. Without their yes, only what blackboxai's catalogue describes goes to the
+    organisation's collector."""
+    said = {"analytics-otlp-endpoint": collector.url, "analytics-otlp-required": True}
+    theirs = {"version": 1, "events": {"deploy_started": {"since": 1, "properties": {}}}}
+    launched: list[Any] = []
+    with Analytics(policy=Policy(said=said), launcher=launched.append, catalogue=theirs) as a:
+        a.event("deploy_started")
+        a.event("launched")
+    [config] = launched
+    deliver(config)
+    assert [r.event_name for r in collector.log_records()] == ["launched"]
 
 
 def test_a_notice_once_instead_of_the_question(

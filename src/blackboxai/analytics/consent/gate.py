@@ -55,7 +55,7 @@ class Gate:
         self._env = env  # None: the process's own environment, read when deciding
         self.decision: Decision | None = None
         self._catalogue = None if catalogue is None else self._read(catalogue)
-        self._withholders: dict[tuple[int, tuple[str, ...]], Withhold] = {}
+        self._withholders: dict[tuple[bool, int, tuple[str, ...]], Withhold] = {}
         self.state = self.load()
 
     # -- the state file ---------------------------------------------------------------------------
@@ -239,19 +239,27 @@ class Gate:
 
     def withholder(self, policy_alone: bool = False) -> Withhold | None:
         """What of an event may not be sent: what the user has not agreed to. Without consent,
-        nothing is sent, except what the machine's policy alone sends (`policy_alone`): there
-        the organisation decided for this release's catalogue, so what it does not describe
-        (an embedding program's own events and properties) is what may not be sent."""
-        if self.state.stored is Stored.CONSENTED:
-            key = (self.state.catalogue_version, self.state.declined)
-        elif policy_alone:
-            key = (self.version(), ())
-        else:
-            return None
-        if key not in self._withholders:
-            from blackboxai.analytics.consent.catalogue import withholder
+        nothing is sent, except what the machine's policy alone sends (`policy_alone`). The
+        organisation decided that for blackboxai's own catalogue, the one its docs publish,
+        whatever catalogue an embedding program passes: what that one does not describe may
+        not be sent."""
+        from blackboxai.analytics.consent.catalogue import (
+            catalogue_version,
+            load_catalogue,
+            withholder,
+        )
 
-            self._withholders[key] = withholder(self.catalogue, *key)
+        consented = self.state.stored is Stored.CONSENTED
+        if not consented and not policy_alone:
+            return None
+        key = (consented, self.state.catalogue_version, self.state.declined)
+        if key not in self._withholders:
+            if consented:  # the catalogue this object was given, as far as the user agreed
+                made = withholder(self.catalogue, self.state.catalogue_version, self.state.declined)
+            else:
+                ours = load_catalogue()
+                made = withholder(ours, catalogue_version(ours), ())
+            self._withholders[key] = made
         return self._withholders[key]
 
 

@@ -62,9 +62,14 @@ class Event:
             return None
         if not self.withheld:  # the usual case: the log's line, after the head
             return way.head + self.log_line()[1:]
-        # Items are "event.property" (the event's name may hold dots too) or "*.property".
-        hidden = {item.removeprefix(f"{self.name}.").removeprefix("*.") for item in self.withheld}
-        properties = {k: v for k, v in self.properties.items() if k not in hidden}
+        # Items are "event.property" or "*.property": a property is hidden when its own item is
+        # withheld (taking the item apart instead would read "*.x", a property's own name, as x).
+        held = set(self.withheld)
+        properties = {
+            k: v
+            for k, v in self.properties.items()
+            if f"{self.name}.{k}" not in held and f"*.{k}" not in held
+        }
         record = {
             "event": self.name,
             "properties": properties,
