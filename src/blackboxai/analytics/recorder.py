@@ -11,7 +11,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 from blackboxai.analytics.contain import Containment
 from blackboxai.analytics.destinations.routes import Routes
@@ -27,6 +27,15 @@ if TYPE_CHECKING:
     from blackboxai.analytics.record.auditlog import AuditLog, BothLogs
 
 __all__ = ["Recorder"]
+
+
+class _Mode(NamedTuple):
+    """What record() follows, set whole by set_mode."""
+
+    stamp: Stamper  # with the id events carry and what the user has not agreed to send
+    alone: bool  # sent by the machine's policy alone: to its collector, without an id
+    generation: int  # the consent generation events are queued under
+    going: bool  # queued to be sent at all (the user's consent, or the policy alone)
 
 
 class Recorder:
@@ -54,14 +63,12 @@ class Recorder:
         self._data_dir, self._upload, self._still_required = data_dir, upload, required
         self._spool, self._launcher = spool, launcher
         self._facts = run_facts(event_id())  # this run's session id, on every event
-        self._stamp = Stamper(self._facts, clock)
         self._outbox: Outbox | None = None  # made when the run first queues
         # The mode (set_mode): what is queued, under which consent generation and id.
         self.reporting = self.would_send = self.closed = False
         # Events go to the policy's collector alone when the user has not consented.
         self.required = routes.required_by_policy and isinstance(data_dir, Path)
-        self._alone = self.required  # (until set_mode) to the policy's collector alone
-        self._generation = 0
+        self._mode = _Mode(Stamper(self._facts, clock), self.required, 0, self.required)
 
     def set_mode(
         self, report: bool, generation: int, user: str | None, withhold: Withhold | None
@@ -71,11 +78,11 @@ class Recorder:
         dropped (and, without a requirement, nothing is handed over)."""
         self.would_send = report and bool(self.routes.destinations)
         self.reporting = self.would_send and not self.debug
-        self._generation = generation
         # What the policy alone sends (the user has not consented) goes to its collector alone,
-        # and carries no id.
-        self._alone = alone = self.required and not self.reporting
-        self._stamp = Stamper(self._facts, self._clock, None if alone else user, withhold)
+        # and carries no id. One assignment: a record() in another thread sees one whole mode.
+        alone = self.required and not self.reporting
+        stamp = Stamper(self._facts, self._clock, None if alone else user, withhold)
+        self._mode = _Mode(stamp, alone, generation, self.reporting or alone)
         if self.reporting or (self.required and not self.debug):
             self.outbox().resume()
         if self._outbox is not None and not self.reporting:
@@ -86,13 +93,14 @@ class Recorder:
         only; each place's failure is contained on its own."""
         if self.closed:
             return
-        required = self._alone
+        mode = self._mode  # read once (see set_mode)
+        alone = mode.alone
         try:
-            event = self._stamp(name, properties)
+            event = mode.stamp(name, properties)
             line = event.log_line()
             spooled = way = None
-            if self.reporting or required:
-                way = self.routes.way(event.name, self._generation, required)
+            if mode.going:
+                way = self.routes.way(event.name, mode.generation, alone)
                 spooled = event.spool_line(way)
         except Exception as exc:
             self.contained.record("event", exc)
@@ -104,9 +112,9 @@ class Recorder:
             self.contained.record("audit log", exc)
         try:
             if self.debug:
-                print_debug(event, self.would_send or required, self._debug_stream)
+                print_debug(event, self.would_send or alone, self._debug_stream)
             elif spooled is not None and self._outbox is not None:
-                self._outbox.add(spooled, event.user_id, self._generation, required)
+                self._outbox.add(spooled, event.user_id, mode.generation, alone)
         except Exception as exc:
             self.contained.record("debug" if self.debug else "outbox", exc)
 
