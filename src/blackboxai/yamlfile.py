@@ -116,17 +116,30 @@ def _lines(node: object, where: str) -> dict[object, tuple[int, list[int]]]:
         return {}
     loader = yaml.SafeLoader("")
     lines: dict[object, tuple[int, list[int]]] = {}
+    nodes: dict[object, object] = {}  # each key's node: an alias is the same node again
+    merge: int | None = None  # the line of a `<<:` merge key
     for key_node, value_node in node.value:
+        line = key_node.start_mark.line + 1
+        if key_node.tag == "tag:yaml.org,2002:merge":  # `<<:` twice: which one was meant?
+            if merge is not None:
+                raise ConfigError(
+                    f"{where}, line {line}: '<<' is set twice (first on line {merge})"
+                )
+            merge = line
+            continue
         try:
             key = loader.construct_object(key_node, deep=True)
         except yaml.YAMLError:
             continue
-        line = key_node.start_mark.line + 1
         first = lines.get(hashable(key))
         if first is not None:
-            raise ConfigError(
-                f"{where}, line {line}: {describe(key)} is set twice (first on line {first[0]})"
+            again = (
+                f"line {first[0]}: {describe(key)} is set twice (again through an alias)"
+                if nodes.get(hashable(key)) is key_node
+                else f"line {line}: {describe(key)} is set twice (first on line {first[0]})"
             )
+            raise ConfigError(f"{where}, {again}")
         items = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
         lines[hashable(key)] = (line, [n.start_mark.line + 1 for n in items])
+        nodes[hashable(key)] = key_node
     return lines

@@ -312,6 +312,34 @@ def test_a_key_set_twice_is_an_error_naming_both_lines(tmp_path: Path, text: str
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            "&k analytics: false\n*k : true\n",
+            "line 1: 'analytics' is set twice (again through an alias)",
+        ),
+        (
+            "<<: {analytics: false}\n<<: {analytics: true}\n",
+            "line 2: '<<' is set twice (first on line 1)",
+        ),
+    ],
+)
+def test_a_key_set_twice_through_an_alias_or_a_merge_is_an_error(
+    tmp_path: Path, text: str, said: str
+) -> None:
+    path = write(tmp_path / "c.yml", text)
+    with pytest.raises(ConfigError) as info:
+        read_config(path)
+    assert str(info.value) == f"config file {path}, {said}"
+
+
+def test_a_merge_that_an_explicit_key_overrides_is_yaml_as_meant(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yml", "<<: {model: a, edit-format: diff}\nmodel: b\n")
+    found, notes = read_config(path)
+    assert (found["model"], found["edit-format"], notes) == ("b", "diff", [])
+
+
 @pytest.mark.parametrize("text", ["- a\n- b\n", "just a string\n", "42\n", "false\n", "[]\n"])
 def test_a_file_that_is_not_a_mapping_is_an_error(tmp_path: Path, text: str) -> None:
     path = write(tmp_path / "c.yml", text)
