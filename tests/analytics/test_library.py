@@ -1123,7 +1123,7 @@ def test_an_event_whose_name_has_dots_withholds_exactly_its_own_new_properties(
 def test_a_property_named_like_a_catalogue_item_is_withheld_not_a_fact_in_its_place(
     data_dir: Path,
 ) -> None:
-    """"*.session_id" and "*.customer" are a caller's own property names, not items: they are
+    """ "*.session_id" and "*.customer" are a caller's own property names, not items: they are
     withheld (uncatalogued), and the run's real session_id still goes."""
     analytics = reporting(data_dir)
     odd = {"*.session_id": "forged", "*.customer": "acme-deal", "customer": "acme"}
