@@ -22,7 +22,7 @@ __all__ = ["Event", "Stamper", "print_debug"]
 @dataclass(slots=True)
 class Event:
     """One recorded event, already scrubbed. `withheld` names the catalogue items (the event
-    itself, or `event.property`) that the user has not agreed to send."""
+    itself, `event.property` or `*.property`) that the user has not agreed to send."""
 
     name: str
     own: dict[str, Scalar]  # the caller's properties, scrubbed
