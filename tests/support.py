@@ -38,6 +38,8 @@ __all__ = [
     "MemorySink",
     "cli_runner",
     "config",
+    "hosted_env",
+    "imported_by_a_session",
     "make_repo",
     "mixpanel_at",
     "posthog_at",
@@ -193,6 +195,31 @@ def start_uploader(data_dir: Path, **bounds: float) -> subprocess.Popen[bytes]:
 
     env = {**os.environ, CONFIG_ENV: config(data_dir, **bounds).to_json()}
     return subprocess.Popen([sys.executable, "-c", BOOTSTRAP], env=env)
+
+
+def hosted_env(url: str) -> dict[str, str]:
+    """PostHog and Mixpanel at the loopback stand-in, as a user's own variables."""
+    return {
+        "BLACKBOXAI_ANALYTICS_POSTHOG_HOST": url,
+        "BLACKBOXAI_ANALYTICS_POSTHOG_PROJECT_API_KEY": "phc_mine",
+        "BLACKBOXAI_ANALYTICS_MIXPANEL_HOST": url,
+        "BLACKBOXAI_ANALYTICS_MIXPANEL_TOKEN": "mp_mine",
+    }
+
+
+def imported_by_a_session(env: dict[str, str], *modules: str) -> tuple[list[str], str]:
+    """`blackboxai --exit` in a fresh interpreter: for each module whether it was imported
+    ("True"/"False"), then the exit status; and its stderr, for a failing assertion."""
+    code = (
+        "import sys, runpy; sys.argv = ['blackboxai', '--exit']\n"
+        "try:\n    runpy.run_module('blackboxai', run_name='__main__')\n"
+        "except SystemExit as e:\n    code = e.code\n"
+        f"print(*[m in sys.modules for m in {list(modules)!r}], code)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    return done.stdout.split()[-len(modules) - 1 :], done.stderr
 
 
 def wait_until(check: Callable[[], bool], timeout: float) -> bool:

@@ -7,7 +7,6 @@ What it does to a session, a command and the library is tested where those live
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from blackboxai.policy import (
     resolve_policy,
     system_policy,
 )
+from tests.support import imported_by_a_session
 
 linux = pytest.mark.skipif(sys.platform != "linux", reason="the XDG rule is computed on Linux")
 
@@ -91,16 +91,8 @@ def test_a_session_without_a_policy_imports_neither_yaml_nor_platformdirs(
         "XDG_DATA_HOME": str(tmp_path / "data"),
         "XDG_CONFIG_DIRS": str(tmp_path / "site"),
     }
-    code = (
-        "import sys, runpy; sys.argv = ['blackboxai', '--exit']\n"
-        "try:\n    runpy.run_module('blackboxai', run_name='__main__')\n"
-        "except SystemExit as e:\n    code = e.code\n"
-        "print('yaml' in sys.modules, 'platformdirs' in sys.modules, code)"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert done.stdout.split()[-3:] == ["False", "False", "0"], done.stderr
+    found, stderr = imported_by_a_session(env, "yaml", "platformdirs")
+    assert found == ["False", "False", "0"], stderr
 
 
 # -- what it says ---------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ common case is computed without importing platformdirs, and must agree with it e
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import platformdirs
 import pytest
 
 from blackboxai.analytics.paths import default_data_dir
+from tests.support import imported_by_a_session
 
 linux = pytest.mark.skipif(sys.platform != "linux", reason="the XDG rule is computed on Linux")
 
@@ -56,13 +56,5 @@ def test_a_session_on_linux_does_not_import_platformdirs(tmp_path: Path) -> None
         "XDG_DATA_HOME": str(tmp_path / "data"),
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
     }
-    code = (
-        "import sys, runpy; sys.argv = ['blackboxai', '--exit']\n"
-        "try:\n    runpy.run_module('blackboxai', run_name='__main__')\n"
-        "except SystemExit as e:\n    code = e.code\n"
-        "print('platformdirs' in sys.modules, code)"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert done.stdout.split()[-2:] == ["False", "0"], done.stderr
+    found, stderr = imported_by_a_session(env, "platformdirs")
+    assert found == ["False", "0"], stderr

@@ -21,20 +21,17 @@ from blackboxai.analytics import Analytics
 from blackboxai.config.options import CONFIG_NAME
 from blackboxai.policy import Policy
 from tests.loopback import Backend
-from tests.support import interrupt_when_reading, mixpanel_at, posthog_at, spooled, wait_for_last
+from tests.support import (
+    hosted_env,
+    interrupt_when_reading,
+    mixpanel_at,
+    posthog_at,
+    spooled,
+    wait_for_last,
+)
 
 Cli = Callable[..., Any]
 Write = Callable[[str], Path]
-
-
-def backends(url: str) -> dict[str, str]:
-    """Both services at the loopback stand-in, as a user's own variables."""
-    return {
-        "BLACKBOXAI_ANALYTICS_POSTHOG_HOST": url,
-        "BLACKBOXAI_ANALYTICS_POSTHOG_PROJECT_API_KEY": "phc_mine",
-        "BLACKBOXAI_ANALYTICS_MIXPANEL_HOST": url,
-        "BLACKBOXAI_ANALYTICS_MIXPANEL_TOKEN": "mp_mine",
-    }
 
 
 def status(cli: Cli, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -85,7 +82,7 @@ def test_analytics_false_cannot_be_undone(
     cli: Cli, isolated: Path, data_dir: Path, backend: Backend, site_policy: Write, way: str
 ) -> None:
     args, env, files = UNDO[way]
-    env = {**backends(backend.url), **env}
+    env = {**hosted_env(backend.url), **env}
     consent()
     place(isolated, files)
     assert status(cli, *args, env=env)["would_report"]  # without the policy, this would report
@@ -169,7 +166,7 @@ def test_an_unreadable_policy_turns_analytics_off_with_one_line(
     cli: Cli, data_dir: Path, backend: Backend, site_policy: Write, text: str, why: str
 ) -> None:
     consent()
-    env = backends(backend.url)
+    env = hosted_env(backend.url)
     path = site_policy(text)
     done = cli("--exit", env=env)
     assert done.returncode == 0
@@ -202,12 +199,12 @@ HOSTED_WAYS = {
         lambda url: {},
         lambda url: "",
     ),
-    "variables": (lambda url: [], backends, lambda url: ""),
+    "variables": (lambda url: [], hosted_env, lambda url: ""),
     "home file": (
         lambda url: [],
         lambda url: {},
         lambda url: "".join(
-            f"{k[11:].lower().replace('_', '-')}: {v}\n" for k, v in backends(url).items()
+            f"{k[11:].lower().replace('_', '-')}: {v}\n" for k, v in hosted_env(url).items()
         ),
     ),
 }
@@ -244,7 +241,7 @@ def test_events_waiting_from_before_the_policy_are_not_sent_and_wait(
 ) -> None:
     spooled(data_dir, 2, to=[posthog_at(backend.url), mixpanel_at(backend.url)])
     path = site_policy("analytics-hosted: false\n")
-    done = cli("analytics", "send", env=backends(backend.url))
+    done = cli("analytics", "send", env=hosted_env(backend.url))
     assert done.returncode == 1  # kept: a script should know
     assert backend.requests == []
     assert f"posthog: sent 0, rejected 0, kept 2 for later (turned off by {path})" in done.stdout
@@ -338,7 +335,7 @@ def test_a_policy_that_arrives_during_a_session_holds_for_its_events(
     child = pexpect.spawn(
         sys.executable,
         ["-m", "blackboxai"],
-        env={**os.environ, **backends(backend.url)},
+        env={**os.environ, **hosted_env(backend.url)},
         encoding="utf-8",
         timeout=30,
     )

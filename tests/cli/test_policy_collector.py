@@ -25,7 +25,7 @@ from blackboxai.analytics.queue.launch import BOOTSTRAP, CONFIG_ENV
 from blackboxai.policy import Policy
 from tests.loopback import Backend
 from tests.otlp_collector import Collector
-from tests.support import wait_for_last
+from tests.support import hosted_env, wait_for_last
 
 Cli = Callable[..., Any]
 Write = Callable[[str], Path]
@@ -39,16 +39,6 @@ def collector() -> Iterator[Collector]:
 
 def required(url: str) -> str:
     return f"analytics-otlp-endpoint: {url}\nanalytics-otlp-required: true\n"
-
-
-def hosted(url: str) -> dict[str, str]:
-    """PostHog and Mixpanel at the loopback stand-in, as a user's own variables."""
-    return {
-        "BLACKBOXAI_ANALYTICS_POSTHOG_HOST": url,
-        "BLACKBOXAI_ANALYTICS_POSTHOG_PROJECT_API_KEY": "phc_mine",
-        "BLACKBOXAI_ANALYTICS_MIXPANEL_HOST": url,
-        "BLACKBOXAI_ANALYTICS_MIXPANEL_TOKEN": "mp_mine",
-    }
 
 
 def status(cli: Cli) -> dict[str, Any]:
@@ -81,7 +71,7 @@ def test_required_sends_to_the_collector_alone_without_an_id_before_any_answer(
 ) -> None:
     with Collector() as org, Collector() as mine:
         path = site_policy(required(org.url))
-        env = {**hosted(backend.url), "BLACKBOXAI_ANALYTICS_OTLP_ENDPOINT": mine.url}
+        env = {**hosted_env(backend.url), "BLACKBOXAI_ANALYTICS_OTLP_ENDPOINT": mine.url}
         done = cli("--analytics-log", "audit.jsonl", "--exit", env=env)
         assert done.returncode == 0
         assert done.stderr.splitlines() == [  # no terminal: no notice (see the question's test)
@@ -110,7 +100,7 @@ def test_with_consent_the_user_s_destinations_get_it_too_with_the_id(
     site_policy(required(collector.url))
     assert cli("analytics", "on").returncode == 0
     uuid = status(cli)["uuid"]
-    assert cli("--exit", env=hosted(backend.url)).returncode == 0
+    assert cli("--exit", env=hosted_env(backend.url)).returncode == 0
     assert backend.wait_for(posthog=2, mixpanel=2, timeout=30)
     assert collector.wait_for(logs=2, timeout=30)
     assert {r.attributes.get("user.id") for r in collector.log_records()} == {uuid}

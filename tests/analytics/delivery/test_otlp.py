@@ -54,11 +54,6 @@ def collector() -> Iterator[Collector]:
 
 
 @pytest.fixture
-def home(isolated: Path) -> Path:
-    return isolated / "home"
-
-
-@pytest.fixture
 def source(isolated: Path) -> Path:
     path = isolated / "work" / "greet.py"
     path.write_text("def greeting():\n    return 'hi'\n")

@@ -5,7 +5,6 @@ the real CLI and its detached uploader against the strict OTLP stand-in."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,11 +13,6 @@ from tests.analytics.delivery.otlp_cli import delivered, otlp
 from tests.otlp_collector import Collector
 
 LOGS, METRICS = "otlp-logs", "otlp-metrics"
-
-
-@pytest.fixture
-def home(isolated: Path) -> Path:
-    return isolated / "home"
 
 
 def collector_urls(cli: Any, url: str) -> dict[str, Any]:

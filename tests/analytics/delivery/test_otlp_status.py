@@ -20,11 +20,6 @@ from tests.support import wait_for_last
 LOGS, METRICS = "otlp-logs", "otlp-metrics"
 
 
-@pytest.fixture
-def home(isolated: Path) -> Path:
-    return isolated / "home"
-
-
 def status_json(cli: Any, url: str) -> dict[str, Any]:
     run = cli(*otlp(url), "analytics", "status", "--json")
     assert run.returncode == 0, run.stderr
