@@ -276,9 +276,7 @@ class Analytics:
         dry run. What is buffered under a verdict that no longer allows it is dropped."""
         state = self.state
         report = decision is not None and decision.report and self._wanted
-        alone = not report and self._recorder.required  # the policy's collector gets events
-        withhold = self.gate.withholder(policy_alone=alone)
-        self._recorder.set_mode(report, state.generation, state.uuid, withhold)
+        self._recorder.set_mode(report, state.generation, state.uuid, self.gate.withholder)
         return decision  # type: ignore[return-value]  # None only from the constructor
 
     # -- events ----------------------------------------------------------------------------------

@@ -71,16 +71,22 @@ class Recorder:
         self._mode = _Mode(Stamper(self._facts, clock), self.required, 0, self.required)
 
     def set_mode(
-        self, report: bool, generation: int, user: str | None, withhold: Withhold | None
+        self,
+        report: bool,
+        generation: int,
+        user: str | None,
+        withholder: Callable[[bool], Withhold | None],
     ) -> None:
         """Queue everything while `report` (the user's consent, for this id and generation),
         else only what the policy requires; what is buffered under consent that ended is
-        dropped (and, without a requirement, nothing is handed over)."""
+        dropped (and, without a requirement, nothing is handed over). `withholder` gives what of
+        an event may not be sent, told whether the policy alone sends it (consent.gate)."""
         self.would_send = report and bool(self.routes.destinations)
         self.reporting = self.would_send and not self.debug
         # What the policy alone sends (the user has not consented) goes to its collector alone,
         # and carries no id. One assignment: a record() in another thread sees one whole mode.
         alone = self.required and not self.reporting
+        withhold = withholder(alone)  # (what the policy alone sends: its own catalogue's rule)
         stamp = Stamper(self._facts, self._clock, None if alone else user, withhold)
         self._mode = _Mode(stamp, alone, generation, self.reporting or alone)
         if self.reporting or (self.required and not self.debug):

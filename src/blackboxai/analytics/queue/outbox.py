@@ -76,11 +76,7 @@ class Outbox:
     def add(self, line: str, user_id: str | None, generation: int, by_policy: bool = False) -> None:
         """Buffer one spool line, under the user's consent (its id and generation), or under the
         machine's policy alone (`by_policy`: its collector's, whatever the user chose)."""
-        key = (user_id, generation, by_policy)
-        lines = self._lines.get(key)
-        if lines is None:
-            lines = self._lines[key] = []
-        lines.append(line)
+        self._lines.setdefault((user_id, generation, by_policy), []).append(line)
         self._buffered += 1
         if self._buffered >= self._limit:
             self.flush()

@@ -235,7 +235,7 @@ def scrub_properties(props: Mapping[str, object], home: str | None = None) -> di
     """Scrub every key and value of an analytics event; model names are redacted. Never raises."""
     out: dict[str, Scalar] = {}
     try:
-        home = None if home is None else _resolve_home(home)  # (_home_arg, inline)
+        home = _home_arg(home)
         # The caches first: the usual key, word and model name are in them.
         plans, words, models = _plans, _words, redacted_names
         for raw_key, value in props.items():
